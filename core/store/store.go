@@ -1,0 +1,95 @@
+// Package store declares the durable store the core writes through. The one
+// implementation is persist.DB (Badger); the core never imports Badger.
+//
+// Writes of messages and stream records are asynchronous and group-committed:
+// the call only queues the operation (it never blocks on I/O, so it may be
+// made under a queue's lock) and Done is called once, from the store's writer
+// goroutine, after the batch holding it is fsynced (or failed). Done must not
+// block. Operations are applied in the order they were submitted, so an
+// Enqueue submitted before a Remove of the same entry is never reordered.
+// An Enqueue and a Remove of the same entry that meet in one batch cancel
+// out before the disk.
+//
+// Definitions and state records are small and written synchronously.
+package store
+
+import "errors"
+
+// Errors the store returns; the faces map them to their protocol's answer.
+var (
+	// ErrDiskFull means a write failed for lack of space; nothing confirmed was lost.
+	ErrDiskFull = errors.New("store: disk full")
+	// ErrClosed means the store was closed before the operation ran.
+	ErrClosed = errors.New("store: closed")
+	// ErrLocked means another process holds the data directory.
+	ErrLocked = errors.New("store: data directory locked by another process")
+	// ErrNewerFormat means the data directory was written by a newer Junction.
+	ErrNewerFormat = errors.New("store: data directory has a newer format version")
+	// ErrCorrupt means a store file is damaged; the error names the file.
+	ErrCorrupt = errors.New("store: corrupt")
+)
+
+// Done is called once an operation is durable (err == nil) or has failed.
+type Done func(err error)
+
+// Entry is a queue's durable reference to a stored message.
+type Entry struct {
+	Seq           uint64 // position in the queue, strictly increasing per queue
+	MsgID         uint64 // the stored message (message.Message.ID)
+	DeliveryCount uint32 // deliveries so far (SQS ApproximateReceiveCount)
+	NotBefore     int64  // unix nanos: leased until or delayed until; 0 = ready
+	Priority      uint8
+}
+
+// Store is the broker's durable state. Queue and stream names are keys chosen
+// by the core (vhost and name joined); the store treats them as opaque.
+type Store interface {
+	// Enqueue adds e to queue. data is the encoded message
+	// (message.Marshal); a message referenced by several queues is stored
+	// once: the store keeps a reference count per MsgID and writes data only
+	// for the first reference (callers may pass the same slice each time).
+	Enqueue(queue string, e Entry, data []byte, done Done)
+	// Update rewrites an entry's DeliveryCount and NotBefore.
+	Update(queue string, e Entry, done Done)
+	// Remove deletes an entry (ack, expiry, dead-lettering, purge of one);
+	// the message is deleted with its last reference.
+	Remove(queue string, seq uint64, done Done)
+	// DropQueue removes every entry of a queue.
+	DropQueue(queue string, done Done)
+	// Messages calls fn for each entry of queue in Seq order, with its
+	// encoded message. Used at recovery; fn must not retain data.
+	Messages(queue string, fn func(e Entry, data []byte) error) error
+
+	// Append adds a record at offset to a stream (offsets are dense and
+	// assigned by the core).
+	Append(stream string, offset uint64, rec []byte, done Done)
+	// Trim deletes a stream's records below offset.
+	Trim(stream string, below uint64, done Done)
+	// DropStream deletes a stream's records.
+	DropStream(stream string, done Done)
+	// Records calls fn for records of stream from offset on, in order,
+	// until fn returns false. fn must not retain rec.
+	Records(stream string, from uint64, fn func(offset uint64, rec []byte) bool) error
+	// StreamBounds returns the first and next offsets of a stream (equal when empty).
+	StreamBounds(stream string) (first, next uint64, err error)
+
+	// PutDef durably stores a definition record (kind is a short name such
+	// as "vhost", "exchange", "queue", "binding", "user", "policy").
+	PutDef(kind, key string, val []byte) error
+	// DeleteDef removes a definition record.
+	DeleteDef(kind, key string) error
+	// Defs calls fn for every record of a kind, in key order.
+	Defs(kind string, fn func(key string, val []byte) error) error
+
+	// PutState, DeleteState and States are the same for face state such as
+	// MQTT sessions, subscriptions, retained and in-flight messages
+	// (namespace "mqtt/session", …). PutState is durable when it returns.
+	PutState(ns, key string, val []byte) error
+	DeleteState(ns, key string) error
+	States(ns string, fn func(key string, val []byte) error) error
+
+	// Flush waits until everything submitted so far is durable.
+	Flush() error
+	// Close flushes and closes the store.
+	Close() error
+}
