@@ -186,7 +186,10 @@ type Message struct {
 	Props      Properties
 	Body       []byte
 	Origin     Face
-	Arrived    int64 // unix nanoseconds when the core accepted it
+	Arrived    int64  // unix nanoseconds when the core accepted it
+	DelayUntil int64  // unix nanoseconds before which no queue shows it (SQS DelaySeconds); 0 = none
+	GroupID    string // FIFO message group ("" = none): a group is blocked while one of its messages is leased or unacked
+	DedupID    string // deduplication id for queues with a dedup window ("" = none)
 	MQTT       *MQTTMeta
 	AWS        *AWSMeta
 }
