@@ -13,7 +13,7 @@ import (
 const EncodingVersion = 1
 
 // MaxNestingDepth bounds how deeply header arrays and tables nest. Marshal
-// writes deeper values as void (nil); Unmarshal refuses them.
+// writes values at this depth as void (nil); Unmarshal refuses deeper ones.
 const MaxNestingDepth = 32
 
 // Errors Unmarshal returns.
@@ -220,7 +220,7 @@ func appendTable(dst []byte, t Table, depth int) []byte {
 }
 
 func appendValue(dst []byte, v any, depth int) []byte {
-	if depth > MaxNestingDepth {
+	if depth >= MaxNestingDepth {
 		return append(dst, tagVoid)
 	}
 	switch x := v.(type) {

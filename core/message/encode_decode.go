@@ -86,7 +86,7 @@ func (d *decoder) varint() int64 {
 func (d *decoder) count(min int) int {
 	n := d.uvarint()
 	if n > uint64(len(d.buf)/min) {
-		d.fail(fmt.Errorf("%w: count %d exceeds input", ErrMalformed, n))
+		d.fail(fmt.Errorf("%w: count %d exceeds input", ErrTruncated, n))
 		return 0
 	}
 	return int(n)
@@ -156,8 +156,8 @@ func (d *decoder) message(m *Message) {
 }
 
 func (d *decoder) props(p *Properties) {
-	p.Flags = PropFlag(binary.BigEndian.Uint16(append(d.fixed(2), 0, 0)))
-	mask := binary.BigEndian.Uint16(append(d.fixed(2), 0, 0))
+	p.Flags = PropFlag(d.uint16())
+	mask := d.uint16()
 	if mask >= 1<<14 {
 		d.fail(fmt.Errorf("%w: unknown property mask %#x", ErrMalformed, mask))
 		return
