@@ -1,0 +1,90 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is every setting of the junction binary, resolved from flags,
+// environment, config file and defaults by [Load]. An empty listen address
+// means that listener is off.
+type Config struct {
+	// File is the TOML file the settings were read from, "" if none.
+	File string
+
+	// DataDir is the directory of the Badger store.
+	DataDir string
+
+	// Listen addresses (host:port or :port); "" turns a listener off.
+	AMQPListen    string
+	AMQPSListen   string
+	MQTTListen    string
+	MQTTSListen   string
+	MQTTWSListen  string
+	AWSListen     string
+	MgmtListen    string
+	MetricsListen string
+
+	// TLSCert, TLSKey and TLSCA are the PEM files shared by the TLS
+	// listeners; TLSCA, when set, verifies client certificates if given.
+	TLSCert string
+	TLSKey  string
+	TLSCA   string
+
+	// Per-listener certificate and key, used instead of TLSCert/TLSKey.
+	AMQPSTLSCert string
+	AMQPSTLSKey  string
+	MQTTSTLSCert string
+	MQTTSTLSKey  string
+	MgmtTLSCert  string
+	MgmtTLSKey   string
+
+	// LogLevel is the minimum level logged; LogFormat is "text" or "json".
+	LogLevel  slog.Level
+	LogFormat string
+
+	// Definitions is a RabbitMQ definitions JSON file loaded at boot.
+	Definitions string
+
+	// AMQP 0-9-1 tuning, offered to clients in connection.tune.
+	AMQPFrameMax   uint32
+	AMQPChannelMax uint16
+	AMQPHeartbeat  time.Duration
+
+	// MaxMessageSize is the largest message body accepted, in bytes.
+	MaxMessageSize int64
+	// ConsumerTimeout is how long a delivery may stay unacknowledged;
+	// 0 turns the limit off.
+	ConsumerTimeout time.Duration
+	// HandshakeTimeout bounds a client's protocol (and TLS) handshake.
+	HandshakeTimeout time.Duration
+
+	// MemoryHighWatermark is the fraction of RAM above which publishers
+	// are blocked and transient messages paged out.
+	MemoryHighWatermark float64
+	// DiskFreeLimit is the free disk space, in bytes, below which
+	// publishers are blocked.
+	DiskFreeLimit int64
+
+	// LoopbackUsers may connect only from a loopback address.
+	LoopbackUsers []string
+
+	// AWSAcceptAnyKey lets the AWS gateway accept any access key and skip
+	// SigV4 signature checks (for local development).
+	AWSAcceptAnyKey bool
+
+	// MQTTAllowAnonymous lets MQTT clients connect without a username;
+	// they then act as MQTTDefaultUser.
+	MQTTAllowAnonymous bool
+	MQTTDefaultUser    string
+}
+
+// Defaults returns the configuration of a `junction serve` with no flags,
+// no environment and no config file.
+func Defaults() *Config {
+	c := &Config{}
+	for _, s := range settings {
+		_ = s.set(c, s.def) // every default parses: TestDefaults
+	}
+	return c
+}
