@@ -972,7 +972,7 @@ type ExchangeDeclare struct {
 	Durable    bool
 	AutoDelete bool
 	Internal   bool
-	Nowait     bool
+	NoWait     bool
 	Arguments  message.Table
 }
 
@@ -1009,7 +1009,7 @@ func (m *ExchangeDeclare) Write(w *Writer) {
 		if m.Internal {
 			bits |= 0x08
 		}
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x10
 		}
 		w.PutOctet(bits)
@@ -1029,7 +1029,7 @@ func (m *ExchangeDeclare) Decode(payload []byte) error {
 		m.Durable = bits&0x02 != 0
 		m.AutoDelete = bits&0x04 != 0
 		m.Internal = bits&0x08 != 0
-		m.Nowait = bits&0x10 != 0
+		m.NoWait = bits&0x10 != 0
 	}
 	m.Arguments = r.table(0)
 	return r.done()
@@ -1068,7 +1068,7 @@ type ExchangeDelete struct {
 	Reserved1 uint16
 	Exchange  string
 	IfUnused  bool
-	Nowait    bool
+	NoWait    bool
 }
 
 // ClassID returns ClassExchange.
@@ -1094,7 +1094,7 @@ func (m *ExchangeDelete) Write(w *Writer) {
 		if m.IfUnused {
 			bits |= 0x01
 		}
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x02
 		}
 		w.PutOctet(bits)
@@ -1109,7 +1109,7 @@ func (m *ExchangeDelete) Decode(payload []byte) error {
 	{
 		bits := r.octet()
 		m.IfUnused = bits&0x01 != 0
-		m.Nowait = bits&0x02 != 0
+		m.NoWait = bits&0x02 != 0
 	}
 	return r.done()
 }
@@ -1148,7 +1148,7 @@ type ExchangeBind struct {
 	Destination string
 	Source      string
 	RoutingKey  string
-	Nowait      bool
+	NoWait      bool
 	Arguments   message.Table
 }
 
@@ -1174,7 +1174,7 @@ func (m *ExchangeBind) Write(w *Writer) {
 	w.PutShortstr(m.RoutingKey)
 	{
 		var bits uint8
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x01
 		}
 		w.PutOctet(bits)
@@ -1191,7 +1191,7 @@ func (m *ExchangeBind) Decode(payload []byte) error {
 	m.RoutingKey = r.shortstr(m.RoutingKey)
 	{
 		bits := r.octet()
-		m.Nowait = bits&0x01 != 0
+		m.NoWait = bits&0x01 != 0
 	}
 	m.Arguments = r.table(0)
 	return r.done()
@@ -1231,7 +1231,7 @@ type ExchangeUnbind struct {
 	Destination string
 	Source      string
 	RoutingKey  string
-	Nowait      bool
+	NoWait      bool
 	Arguments   message.Table
 }
 
@@ -1257,7 +1257,7 @@ func (m *ExchangeUnbind) Write(w *Writer) {
 	w.PutShortstr(m.RoutingKey)
 	{
 		var bits uint8
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x01
 		}
 		w.PutOctet(bits)
@@ -1274,7 +1274,7 @@ func (m *ExchangeUnbind) Decode(payload []byte) error {
 	m.RoutingKey = r.shortstr(m.RoutingKey)
 	{
 		bits := r.octet()
-		m.Nowait = bits&0x01 != 0
+		m.NoWait = bits&0x01 != 0
 	}
 	m.Arguments = r.table(0)
 	return r.done()
@@ -1316,7 +1316,7 @@ type QueueDeclare struct {
 	Durable    bool
 	Exclusive  bool
 	AutoDelete bool
-	Nowait     bool
+	NoWait     bool
 	Arguments  message.Table
 }
 
@@ -1352,7 +1352,7 @@ func (m *QueueDeclare) Write(w *Writer) {
 		if m.AutoDelete {
 			bits |= 0x08
 		}
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x10
 		}
 		w.PutOctet(bits)
@@ -1371,7 +1371,7 @@ func (m *QueueDeclare) Decode(payload []byte) error {
 		m.Durable = bits&0x02 != 0
 		m.Exclusive = bits&0x04 != 0
 		m.AutoDelete = bits&0x08 != 0
-		m.Nowait = bits&0x10 != 0
+		m.NoWait = bits&0x10 != 0
 	}
 	m.Arguments = r.table(0)
 	return r.done()
@@ -1420,7 +1420,7 @@ type QueueBind struct {
 	Queue      string
 	Exchange   string
 	RoutingKey string
-	Nowait     bool
+	NoWait     bool
 	Arguments  message.Table
 }
 
@@ -1446,7 +1446,7 @@ func (m *QueueBind) Write(w *Writer) {
 	w.PutShortstr(m.RoutingKey)
 	{
 		var bits uint8
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x01
 		}
 		w.PutOctet(bits)
@@ -1463,7 +1463,7 @@ func (m *QueueBind) Decode(payload []byte) error {
 	m.RoutingKey = r.shortstr(m.RoutingKey)
 	{
 		bits := r.octet()
-		m.Nowait = bits&0x01 != 0
+		m.NoWait = bits&0x01 != 0
 	}
 	m.Arguments = r.table(0)
 	return r.done()
@@ -1501,7 +1501,7 @@ func (m *QueueBindOk) Decode(payload []byte) error {
 type QueuePurge struct {
 	Reserved1 uint16
 	Queue     string
-	Nowait    bool
+	NoWait    bool
 }
 
 // ClassID returns ClassQueue.
@@ -1524,7 +1524,7 @@ func (m *QueuePurge) Write(w *Writer) {
 	w.PutShortstr(m.Queue)
 	{
 		var bits uint8
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x01
 		}
 		w.PutOctet(bits)
@@ -1538,7 +1538,7 @@ func (m *QueuePurge) Decode(payload []byte) error {
 	m.Queue = r.shortstr(m.Queue)
 	{
 		bits := r.octet()
-		m.Nowait = bits&0x01 != 0
+		m.NoWait = bits&0x01 != 0
 	}
 	return r.done()
 }
@@ -1580,7 +1580,7 @@ type QueueDelete struct {
 	Queue     string
 	IfUnused  bool
 	IfEmpty   bool
-	Nowait    bool
+	NoWait    bool
 }
 
 // ClassID returns ClassQueue.
@@ -1609,7 +1609,7 @@ func (m *QueueDelete) Write(w *Writer) {
 		if m.IfEmpty {
 			bits |= 0x02
 		}
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x04
 		}
 		w.PutOctet(bits)
@@ -1625,7 +1625,7 @@ func (m *QueueDelete) Decode(payload []byte) error {
 		bits := r.octet()
 		m.IfUnused = bits&0x01 != 0
 		m.IfEmpty = bits&0x02 != 0
-		m.Nowait = bits&0x04 != 0
+		m.NoWait = bits&0x04 != 0
 	}
 	return r.done()
 }
@@ -1814,7 +1814,7 @@ type BasicConsume struct {
 	NoLocal     bool
 	NoAck       bool
 	Exclusive   bool
-	Nowait      bool
+	NoWait      bool
 	Arguments   message.Table
 }
 
@@ -1848,7 +1848,7 @@ func (m *BasicConsume) Write(w *Writer) {
 		if m.Exclusive {
 			bits |= 0x04
 		}
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x08
 		}
 		w.PutOctet(bits)
@@ -1867,7 +1867,7 @@ func (m *BasicConsume) Decode(payload []byte) error {
 		m.NoLocal = bits&0x01 != 0
 		m.NoAck = bits&0x02 != 0
 		m.Exclusive = bits&0x04 != 0
-		m.Nowait = bits&0x08 != 0
+		m.NoWait = bits&0x08 != 0
 	}
 	m.Arguments = r.table(0)
 	return r.done()
@@ -1907,7 +1907,7 @@ func (m *BasicConsumeOk) Decode(payload []byte) error {
 // BasicCancel is basic.cancel (60.30).
 type BasicCancel struct {
 	ConsumerTag string
-	Nowait      bool
+	NoWait      bool
 }
 
 // ClassID returns ClassBasic.
@@ -1929,7 +1929,7 @@ func (m *BasicCancel) Write(w *Writer) {
 	w.PutShortstr(m.ConsumerTag)
 	{
 		var bits uint8
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x01
 		}
 		w.PutOctet(bits)
@@ -1942,7 +1942,7 @@ func (m *BasicCancel) Decode(payload []byte) error {
 	m.ConsumerTag = r.shortstr(m.ConsumerTag)
 	{
 		bits := r.octet()
-		m.Nowait = bits&0x01 != 0
+		m.NoWait = bits&0x01 != 0
 	}
 	return r.done()
 }
@@ -2497,7 +2497,7 @@ func (m *BasicNack) Decode(payload []byte) error {
 
 // ConfirmSelect is confirm.select (85.10).
 type ConfirmSelect struct {
-	Nowait bool
+	NoWait bool
 }
 
 // ClassID returns ClassConfirm.
@@ -2518,7 +2518,7 @@ func (m *ConfirmSelect) Write(w *Writer) {
 	w.PutShort(MethodConfirmSelect)
 	{
 		var bits uint8
-		if m.Nowait {
+		if m.NoWait {
 			bits |= 0x01
 		}
 		w.PutOctet(bits)
@@ -2530,7 +2530,7 @@ func (m *ConfirmSelect) Decode(payload []byte) error {
 	r := methodHead(payload, ClassConfirm, MethodConfirmSelect)
 	{
 		bits := r.octet()
-		m.Nowait = bits&0x01 != 0
+		m.NoWait = bits&0x01 != 0
 	}
 	return r.done()
 }
@@ -3010,12 +3010,13 @@ func newMethod(key uint32) Method {
 	return nil
 }
 
-// Decoder decodes method payloads like DecodeMethod, but into values it
-// keeps for the hot methods, so decoding them allocates nothing when
-// their strings repeat. The hot methods: basic.publish, basic.ack, basic.nack, basic.reject, basic.deliver.
-// A value it
-// returns for a hot method is valid until the next DecodeMethod call.
-// The zero Decoder is ready to use; it is not safe for concurrent use.
+// Decoder decodes method payloads like DecodeMethod, but keeps one value
+// per hot method and decodes into it, so decoding allocates nothing when
+// strings repeat. A value it returns for a hot method is valid until the
+// next DecodeMethod call. The zero Decoder is ready to use; it is not safe
+// for concurrent use.
+//
+// Hot methods: basic.publish, basic.ack, basic.nack, basic.reject, basic.deliver.
 type Decoder struct {
 	basicPublish BasicPublish
 	basicAck     BasicAck

@@ -26,20 +26,22 @@ var hotMethods = []string{"basic.publish", "basic.ack", "basic.nack", "basic.rej
 
 // fieldRenames name arguments whose spec name does not suit a Go field:
 // "ticket" is reserved in 0-9-1 (reserved-1 in the XML spec), and
-// "class-id"/"method-id" would clash with the Method interface.
+// "class-id"/"method-id" would clash with the Method interface; "nowait"
+// is one word in the spec but two in Go.
 var fieldRenames = map[string]string{
+	"nowait":    "NoWait",
 	"ticket":    "Reserved1",
 	"class-id":  "FailedClassID",
 	"method-id": "FailedMethodID",
 }
 
 type spec struct {
-	Constants []constant    `json:"constants"`
-	Domains   [][2]string   `json:"domains"`
-	Classes   []class       `json:"classes"`
-	Major     int           `json:"major-version"`
-	Minor     int           `json:"minor-version"`
-	Revision  int           `json:"revision"`
+	Constants []constant  `json:"constants"`
+	Domains   [][2]string `json:"domains"`
+	Classes   []class     `json:"classes"`
+	Major     int         `json:"major-version"`
+	Minor     int         `json:"minor-version"`
+	Revision  int         `json:"revision"`
 }
 
 type constant struct {
@@ -258,12 +260,14 @@ func (g *generator) decoder() error {
 		field := strings.ToLower(t[:1]) + t[1:]
 		hots = append(hots, hot{field, t, fmt.Sprintf("methodKey(Class%s, Method%s)", camel(c.Name), t)})
 	}
-	g.printf("// Decoder decodes method payloads like DecodeMethod, but into values it\n")
-	g.printf("// keeps for the hot methods, so decoding them allocates nothing when\n")
-	g.printf("// their strings repeat. The hot methods: %s.\n", strings.Join(hotMethods, ", "))
-	g.printf("// A value it\n")
-	g.printf("// returns for a hot method is valid until the next DecodeMethod call.\n")
-	g.printf("// The zero Decoder is ready to use; it is not safe for concurrent use.\n")
+	g.printf(`// Decoder decodes method payloads like DecodeMethod, but keeps one value
+// per hot method and decodes into it, so decoding allocates nothing when
+// strings repeat. A value it returns for a hot method is valid until the
+// next DecodeMethod call. The zero Decoder is ready to use; it is not safe
+// for concurrent use.
+//
+// Hot methods: %s.
+`, strings.Join(hotMethods, ", "))
 	g.printf("type Decoder struct {\n")
 	for _, h := range hots {
 		g.printf("\t%s %s\n", h.field, h.typ)
