@@ -1,0 +1,110 @@
+package queue
+
+import (
+	"context"
+	"time"
+)
+
+// Lease takes up to n ready messages for visibility (SQS ReceiveMessage):
+// each is invisible until its deadline, then ready again unless acked
+// (DeleteMessage) first. Every receive raises the delivery count; a
+// message already received Options.MaxReceiveCount times is redriven
+// instead of returned. In FIFO mode one call may take several messages of
+// a group, in order; the group stays blocked while any is leased.
+func (q *Queue) Lease(n int, visibility time.Duration) []Delivery {
+	q.mu.Lock()
+	defer q.unlock()
+	if q.deleted || n <= 0 {
+		return nil
+	}
+	now := q.clock.Now().UnixNano()
+	q.touch(now)
+	return q.lease(n, visibility, now)
+}
+
+// LeaseWait is Lease that waits (SQS long polling) until at least one
+// message is ready, the context ends or the queue is deleted. It returns
+// as soon as a message arrives, with what is ready at that moment.
+func (q *Queue) LeaseWait(ctx context.Context, n int, visibility time.Duration) ([]Delivery, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	return q.wait(ctx, &waiter{n: n, lease: true, vis: visibility})
+}
+
+// lease takes up to n messages under one batch id.
+func (q *Queue) lease(n int, vis time.Duration, now int64) []Delivery {
+	q.batch++
+	batch := q.batch
+	var ds []Delivery
+	for len(ds) < n {
+		e := q.take(&now, batch)
+		if e == nil {
+			break
+		}
+		if m := q.cfg.Options.MaxReceiveCount; m > 0 && e.deliveries >= m {
+			q.redrive(e, now)
+			continue
+		}
+		e.deliveries++
+		e.state, e.notBefore, e.batch = stLeased, now+int64(vis), batch
+		q.inflight[e.seq] = e
+		q.nleased++
+		q.timers.push(e)
+		q.arm(e.notBefore)
+		q.groupTake(e, batch)
+		if e.persisted {
+			q.deps.Store.Update(q.cfg.Key, q.storeEntry(e), nil)
+		}
+		ds = append(ds, Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
+			Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries})
+	}
+	return ds
+}
+
+// redrive moves a message past its max receive count: to the redrive
+// target queue by the default exchange when one is set, else by
+// dead-lettering with reason delivery_limit.
+func (q *Queue) redrive(e *entry, now int64) {
+	target, dl := q.cfg.Options.RedriveTarget, q.deps.DeadLetter
+	if target == "" || dl == nil {
+		q.deadLetter(e, reasonDeliveryLimit, now)
+		return
+	}
+	m := *e.msg
+	m.ID, m.DelayUntil = 0, 0
+	q.pending = append(q.pending, func() { dl(&m, "", target) })
+	q.release(e)
+}
+
+// ChangeLease moves a leased message's deadline (SQS
+// ChangeMessageVisibility); a zero or past deadline makes it ready now.
+// The delivery count is not changed.
+func (q *Queue) ChangeLease(seq uint64, deadline time.Time) error {
+	q.mu.Lock()
+	defer q.unlock()
+	if q.deleted {
+		return ErrDeleted
+	}
+	e := q.inflight[seq]
+	if e == nil || e.state != stLeased {
+		return ErrUnknownSeq
+	}
+	now := q.clock.Now().UnixNano()
+	if deadline.IsZero() || deadline.UnixNano() <= now {
+		q.timers.remove(e)
+		q.makeReady(e)
+		if e.persisted {
+			q.deps.Store.Update(q.cfg.Key, q.storeEntry(e), nil)
+		}
+		q.dispatch(now)
+		return nil
+	}
+	e.notBefore = deadline.UnixNano()
+	q.timers.fix(e.hidx)
+	q.arm(e.notBefore)
+	if e.persisted {
+		q.deps.Store.Update(q.cfg.Key, q.storeEntry(e), nil)
+	}
+	return nil
+}
