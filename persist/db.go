@@ -1,0 +1,250 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/junctionmq/junction/core/store"
+)
+
+// Options configure Open. The zero value is a durable store with defaults.
+type Options struct {
+	// InMemory keeps everything in memory (Badger's InMemory mode): for tests
+	// where durability is not the point. dir may then be "" (else it is only
+	// locked).
+	InMemory bool
+	// Logger receives Badger's warnings and errors; nil means slog.Default().
+	Logger *slog.Logger
+	// GCInterval is how often value-log GC and compaction run in the
+	// background; 0 means 30 s, a negative value turns the loop off.
+	GCInterval time.Duration
+	// ValueLogFileSize is the size of one value-log file; 0 means 64 MiB.
+	ValueLogFileSize int64
+	// ValueThreshold is the size above which a value goes to the value log
+	// instead of the LSM tree; 0 means 4 KiB, so small messages live in the LSM.
+	ValueThreshold int64
+	// MemTableSize is Badger's memtable size; 0 means 16 MiB.
+	MemTableSize int64
+}
+
+// gcAfterDeletes is the number of deleted keys after which the writer asks
+// the GC loop to run early.
+const gcAfterDeletes = 100_000
+
+// DB is the Badger-backed store. It is safe for concurrent use.
+type DB struct {
+	bdb  *badger.DB
+	opts Options
+	log  *slog.Logger
+	lock *os.File // advisory lock on the data directory
+
+	mu      sync.Mutex // guards pending and closed
+	pending []op
+	closed  bool
+	wake    chan struct{} // signals the writer; capacity 1
+
+	// Owned by the writer goroutine (and by Open before it starts).
+	refs    map[uint64]int32             // msgID → number of queue entries
+	entries map[string]map[uint64]uint64 // queue → seq → msgID
+	plan    batchPlan
+	deletes int // keys deleted since the last GC kick
+
+	gcMu   sync.Mutex    // serialises GC runs
+	gcKick chan struct{} // asks the GC loop to run now; capacity 1
+
+	stats  counters
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the writer and GC goroutines
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Stats are counters since Open.
+type Stats struct {
+	Batches        uint64 // batches committed (one write and one sync each)
+	Ops            uint64 // operations submitted to the writer
+	CancelledPairs uint64 // Enqueue+Remove pairs that met in a batch and skipped the disk
+	GCRuns         uint64 // value-log GC passes
+}
+
+type counters struct {
+	batches, ops, cancelled, gcRuns atomic.Uint64
+}
+
+// Stats returns the counters.
+func (db *DB) Stats() Stats {
+	return Stats{
+		Batches:        db.stats.batches.Load(),
+		Ops:            db.stats.ops.Load(),
+		CancelledPairs: db.stats.cancelled.Load(),
+		GCRuns:         db.stats.gcRuns.Load(),
+	}
+}
+
+// Open opens or creates the store under dir. A directory held by another
+// process (or another Open) yields an error wrapping store.ErrLocked, a
+// newer format store.ErrNewerFormat, a damaged file store.ErrCorrupt.
+func Open(dir string, opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	var lock *os.File
+	if !opts.InMemory || dir != "" {
+		if err := checkWritable(dir); err != nil {
+			return nil, err
+		}
+		var err error
+		if lock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	bdb, err := openBadger(filepath.Join(dir, "store"), opts)
+	if err != nil {
+		unlockDir(lock)
+		return nil, err
+	}
+	db := &DB{bdb: bdb, opts: opts, log: opts.Logger, lock: lock,
+		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1)}
+	if err := db.prepare(); err != nil {
+		_ = bdb.Close()
+		unlockDir(lock)
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db.cancel = cancel
+	db.wg.Add(1)
+	go db.runWriter(ctx)
+	if opts.GCInterval > 0 && !opts.InMemory {
+		db.wg.Add(1)
+		go db.runGC(ctx)
+	}
+	return db, nil
+}
+
+// prepare checks and migrates the format, then rebuilds the in-memory index.
+func (db *DB) prepare() error {
+	if err := db.checkFormat(); err != nil {
+		return err
+	}
+	if err := db.rebuild(); err != nil {
+		return err
+	}
+	return db.sweepOrphans()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = 30 * time.Second
+	}
+	if o.ValueLogFileSize == 0 {
+		o.ValueLogFileSize = 64 << 20
+	}
+	if o.ValueThreshold == 0 {
+		o.ValueThreshold = 4 << 10
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 16 << 20
+	}
+	return o
+}
+
+func openBadger(path string, opts Options) (bdb *badger.DB, err error) {
+	bo := badger.DefaultOptions(path).
+		WithInMemory(opts.InMemory).
+		WithSyncWrites(false).
+		WithLogger(slogLogger{opts.Logger.With("component", "badger")}).
+		WithValueLogFileSize(opts.ValueLogFileSize).
+		WithValueThreshold(opts.ValueThreshold).
+		WithMemTableSize(opts.MemTableSize).
+		WithNumVersionsToKeep(1).
+		WithDetectConflicts(false).
+		WithVerifyValueChecksum(true)
+	if opts.InMemory {
+		bo = bo.WithDir("").WithValueDir("")
+	}
+	defer func() {
+		// Badger panics on some damaged files; report them as corruption.
+		if r := recover(); r != nil {
+			bdb, err = nil, fmt.Errorf("persist: open %s: %v: %w", path, r, store.ErrCorrupt)
+		}
+	}()
+	if !opts.InMemory {
+		if err := checkTables(path); err != nil {
+			return nil, err
+		}
+	}
+	bdb, err = badger.Open(bo)
+	if err != nil {
+		return nil, classifyOpenError(path, err)
+	}
+	return bdb, nil
+}
+
+// checkWritable creates dir if needed and proves a file can be written in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("persist: cannot create data directory %q: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("persist: data directory %q is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
+}
+
+// Flush waits until every operation submitted so far is durable and returns
+// the error of the last batch that held one of them, if any.
+func (db *DB) Flush() error {
+	ch := make(chan error, 1)
+	db.submit(op{kind: opBarrier, done: func(err error) { ch <- err }})
+	return <-ch
+}
+
+// Close flushes, stops the writer and GC goroutines and closes Badger.
+// Operations submitted after Close fail with store.ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return store.ErrClosed
+	}
+	db.closed = true
+	db.mu.Unlock()
+	db.cancel() // the writer commits what is pending, then returns
+	db.wg.Wait()
+	db.gcMu.Lock()
+	defer db.gcMu.Unlock()
+	err := db.bdb.Close()
+	unlockDir(db.lock)
+	if err != nil {
+		return fmt.Errorf("persist: close: %w", err)
+	}
+	return nil
+}
+
+// sync makes written data durable; in-memory mode has nothing to sync.
+func (db *DB) sync() error {
+	if db.opts.InMemory {
+		return nil
+	}
+	return db.bdb.Sync()
+}
+
+// errIsClosed maps Badger's closed error to store.ErrClosed.
+func errIsClosed(err error) error {
+	if errors.Is(err, badger.ErrDBClosed) {
+		return store.ErrClosed
+	}
+	return err
+}

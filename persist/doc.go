@@ -1,0 +1,29 @@
+// Package persist is Junction's durable store: one Badger database under the
+// data directory, and the only package that imports Badger. DB implements
+// store.Store.
+//
+// # Layout
+//
+// The data directory holds LOCK (an advisory lock held while open) and
+// store/ (the Badger files). Keys, where esc(name) is the name with 0x00
+// written as 0x01 0x01 and 0x01 as 0x01 0x02 (so an escaped name holds no
+// 0x00 and a scan of one name never reaches another that it prefixes):
+//
+//	!format                           format version, uint32 big-endian
+//	d/esc(kind) 0x00 key              definition record
+//	s/esc(ns) 0x00 key                face state record
+//	m/msgID (8 bytes big-endian)      encoded message, stored once
+//	q/esc(queue) 0x00 seq (8 bytes)   queue entry (see entry.go)
+//	r/esc(stream) 0x00 offset (8)     stream record
+//	r/esc(stream) 0x00                stream trim mark (first offset kept)
+//
+// # Writes
+//
+// Queue and stream writes are group-committed by one writer goroutine
+// (writer.go): callers append to a pending slice and signal it; it swaps the
+// slice out, plans the batch against its in-memory index of entries and
+// message reference counts (an Enqueue and a Remove of one entry in one
+// batch cancel out), writes it as one Badger WriteBatch, syncs once, then
+// calls each Done in submission order. Definitions and state records are
+// written synchronously.
+package persist

@@ -1,0 +1,314 @@
+package persist
+
+import (
+	"context"
+	"math"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/junctionmq/junction/core/store"
+)
+
+type opKind uint8
+
+const (
+	opEnqueue opKind = iota
+	opUpdate
+	opRemove
+	opDropQueue
+	opAppend
+	opTrim
+	opDropStream
+	opBarrier // Flush: no write, done once everything before it is durable
+)
+
+// op is one submitted write. For streams, e.Seq holds the offset.
+type op struct {
+	kind opKind
+	name string
+	e    store.Entry
+	data []byte
+	done store.Done
+}
+
+// submit queues o for the writer. It never blocks on I/O.
+func (db *DB) submit(o op) {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		if o.done != nil {
+			o.done(store.ErrClosed)
+		}
+		return
+	}
+	db.pending = append(db.pending, o)
+	db.mu.Unlock()
+	db.stats.ops.Add(1)
+	select {
+	case db.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runWriter is the one writer goroutine: it takes the pending slice, commits
+// it as one batch and calls the Done callbacks. On ctx cancellation it
+// commits what is left and returns.
+func (db *DB) runWriter(ctx context.Context) {
+	defer db.wg.Done()
+	var spare []op
+	for {
+		stopping := false
+		select {
+		case <-db.wake:
+		case <-ctx.Done():
+			stopping = true
+		}
+		db.mu.Lock()
+		batch := db.pending
+		db.pending = spare[:0]
+		db.mu.Unlock()
+		if len(batch) > 0 {
+			db.commit(batch)
+		}
+		clear(batch)
+		spare = batch
+		if stopping {
+			return
+		}
+	}
+}
+
+// mutation is one key write of a planned batch; skip marks one cancelled
+// by a later op of the same batch.
+type mutation struct {
+	key, val []byte
+	del      bool
+	skip     bool
+}
+
+type entryRef struct {
+	queue string
+	seq   uint64
+}
+
+// batchPlan is the writer's scratch space, reused across batches.
+type batchPlan struct {
+	muts    []mutation
+	enq     map[entryRef]int // entry set in this batch → index in muts
+	bodies  map[uint64]int   // message body set in this batch → index in muts
+	appends map[string][]int // stream → indexes of its record sets in muts
+	buf     []byte           // backing store for small values
+}
+
+func (p *batchPlan) reset() {
+	clear(p.muts)
+	p.muts = p.muts[:0]
+	if p.enq == nil {
+		p.enq = make(map[entryRef]int)
+		p.bodies = make(map[uint64]int)
+		p.appends = make(map[string][]int)
+	}
+	clear(p.enq)
+	clear(p.bodies)
+	clear(p.appends)
+	p.buf = p.buf[:0]
+}
+
+func (p *batchPlan) add(m mutation) int {
+	p.muts = append(p.muts, m)
+	return len(p.muts) - 1
+}
+
+// commit plans, writes and syncs one batch, then calls every Done.
+func (db *DB) commit(batch []op) {
+	p := &db.plan
+	p.reset()
+	var err error
+	for i := range batch {
+		if err = db.planOp(&batch[i]); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = db.write(p.muts)
+	}
+	if err != nil {
+		err = writeError(err)
+		db.log.Error("store batch failed", "ops", len(batch), "err", err)
+		// The index may be ahead of the disk: rebuild it from what is there.
+		if rerr := db.rebuild(); rerr != nil {
+			db.log.Error("store index rebuild failed", "err", rerr)
+		}
+	}
+	db.stats.batches.Add(1)
+	for i := range batch {
+		if batch[i].done != nil {
+			batch[i].done(err)
+		}
+	}
+	if db.deletes >= gcAfterDeletes {
+		db.deletes = 0
+		select {
+		case db.gcKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// write applies the non-skipped mutations as one WriteBatch and syncs once.
+func (db *DB) write(muts []mutation) error {
+	wb := db.bdb.NewWriteBatch()
+	defer wb.Cancel()
+	n := 0
+	for i := range muts {
+		m := &muts[i]
+		if m.skip {
+			continue
+		}
+		n++
+		var err error
+		if m.del {
+			err = wb.Delete(m.key)
+			db.deletes++
+		} else {
+			err = wb.Set(m.key, m.val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return db.sync()
+}
+
+func (db *DB) planOp(o *op) error {
+	switch o.kind {
+	case opEnqueue:
+		db.planEnqueue(o.name, o.e, o.data)
+	case opUpdate:
+		db.planUpdate(o.name, o.e)
+	case opRemove:
+		db.planRemove(o.name, o.e.Seq)
+	case opDropQueue:
+		for seq := range db.entries[o.name] {
+			db.planRemove(o.name, seq)
+		}
+	case opAppend:
+		p := &db.plan
+		i := p.add(mutation{key: recordKey(o.name, o.e.Seq), val: o.data})
+		p.appends[o.name] = append(p.appends[o.name], i)
+	case opTrim:
+		return db.planTrim(o.name, o.e.Seq, false)
+	case opDropStream:
+		return db.planTrim(o.name, math.MaxUint64, true)
+	}
+	return nil
+}
+
+func (db *DB) entryValue(e store.Entry) []byte {
+	p := &db.plan
+	start := len(p.buf)
+	p.buf = appendEntry(p.buf, e)
+	return p.buf[start:len(p.buf):len(p.buf)]
+}
+
+func (db *DB) planEnqueue(queue string, e store.Entry, data []byte) {
+	if _, ok := db.entries[queue][e.Seq]; ok {
+		db.planRemove(queue, e.Seq) // re-enqueue of a seq replaces it
+	}
+	p := &db.plan
+	db.indexEntry(queue, e.Seq, e.MsgID)
+	if db.refs[e.MsgID] == 1 {
+		p.bodies[e.MsgID] = p.add(mutation{key: msgKey(e.MsgID), val: data})
+	}
+	p.enq[entryRef{queue, e.Seq}] = p.add(mutation{key: entryKey(queue, e.Seq), val: db.entryValue(e)})
+}
+
+func (db *DB) planUpdate(queue string, e store.Entry) {
+	id, ok := db.entries[queue][e.Seq]
+	if !ok {
+		return // removed already: never resurrect an entry
+	}
+	e.MsgID = id
+	p := &db.plan
+	if i, ok := p.enq[entryRef{queue, e.Seq}]; ok {
+		p.muts[i].val = db.entryValue(e)
+		return
+	}
+	p.add(mutation{key: entryKey(queue, e.Seq), val: db.entryValue(e)})
+}
+
+func (db *DB) planRemove(queue string, seq uint64) {
+	q := db.entries[queue]
+	id, ok := q[seq]
+	if !ok {
+		return
+	}
+	delete(q, seq)
+	if len(q) == 0 {
+		delete(db.entries, queue)
+	}
+	p := &db.plan
+	ref := entryRef{queue, seq}
+	if i, ok := p.enq[ref]; ok {
+		p.muts[i].skip = true
+		delete(p.enq, ref)
+		db.stats.cancelled.Add(1)
+	} else {
+		p.add(mutation{key: entryKey(queue, seq), del: true})
+	}
+	if db.refs[id]--; db.refs[id] > 0 {
+		return
+	}
+	delete(db.refs, id)
+	if i, ok := p.bodies[id]; ok {
+		p.muts[i].skip = true
+		delete(p.bodies, id)
+		return
+	}
+	p.add(mutation{key: msgKey(id), del: true})
+}
+
+// planTrim deletes a stream's records below offset: committed ones found by
+// a keys-only scan, and appends of this batch. Trim writes a mark holding
+// below so StreamBounds keeps the first offset; drop deletes the mark.
+func (db *DB) planTrim(stream string, below uint64, drop bool) error {
+	p := &db.plan
+	for _, i := range p.appends[stream] {
+		if _, off, _ := splitSeqKey(prefixRecord, p.muts[i].key); off < below || drop {
+			p.muts[i].skip = true
+		}
+	}
+	prefix := namePrefix(prefixRecord, stream)
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) == len(prefix) && !drop {
+				continue // the old trim mark: replaced below
+			}
+			if len(k) == len(prefix)+8 {
+				if _, off, _ := splitSeqKey(prefixRecord, k); off >= below && !drop {
+					break
+				}
+			}
+			p.add(mutation{key: it.Item().KeyCopy(nil), del: true})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !drop {
+		start := len(p.buf)
+		p.buf = append(p.buf, byte(below>>56), byte(below>>48), byte(below>>40), byte(below>>32),
+			byte(below>>24), byte(below>>16), byte(below>>8), byte(below))
+		p.add(mutation{key: prefix, val: p.buf[start:len(p.buf):len(p.buf)]})
+	}
+	return nil
+}
