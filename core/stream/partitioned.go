@@ -103,7 +103,7 @@ func NewPartitioned(st store.Store, name string, n int, opts Options) (*Partitio
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	ps := &Partitioned{st: st, name: name, opts: opts, created: opts.Now(), byID: map[string]*Partition{}}
+	ps := &Partitioned{st: st, name: name, opts: opts, created: opts.Now().UTC(), byID: map[string]*Partition{}}
 	for _, r := range rs {
 		ps.install(ps.newPartition(r, "", ""))
 	}
@@ -116,7 +116,7 @@ func (ps *Partitioned) newPartition(r HashRange, parent, adjacent string) *Parti
 	id := PartitionID(ps.nextID)
 	ps.nextID++
 	return &Partition{
-		id: id, rng: r, parent: parent, adjacent: adjacent, created: ps.opts.Now(),
+		id: id, rng: r, parent: parent, adjacent: adjacent, created: ps.opts.Now().UTC(),
 		stream: Create(ps.st, ps.partitionKey(id), ps.opts),
 	}
 }
