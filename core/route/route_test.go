@@ -13,7 +13,7 @@ import (
 	"github.com/junctionmq/junction/core/message"
 )
 
-func q(name string) Dest { return Dest{DestQueue, name} }
+func q(name string) Dest  { return Dest{DestQueue, name} }
 func ex(name string) Dest { return Dest{DestExchange, name} }
 
 func msg(key string, h message.Table) *message.Message {
