@@ -45,9 +45,9 @@ func cat(parts ...[]byte) []byte {
 	return out
 }
 
-func o(v uint8) []byte   { return []byte{v} }
-func s16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-func l32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+func o(v uint8) []byte     { return []byte{v} }
+func s16(v uint16) []byte  { return binary.BigEndian.AppendUint16(nil, v) }
+func l32(v uint32) []byte  { return binary.BigEndian.AppendUint32(nil, v) }
 func ll64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 func sstr(s string) []byte { return append([]byte{uint8(len(s))}, s...) }
 func lstr(s string) []byte { return append(l32(uint32(len(s))), s...) }
