@@ -48,7 +48,7 @@ type Subscription struct {
 	opts   ConsumeOptions
 	order  uint64 // registration order (single active consumer hand-over)
 	active bool   // guarded by q.mu: it may receive (always, unless SAC)
-	gone   bool // guarded by q.mu: cancelled
+	gone   bool   // guarded by q.mu: cancelled
 }
 
 // Tag returns the consumer tag.

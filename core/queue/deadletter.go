@@ -121,7 +121,7 @@ func deathRecord(m *message.Message, queue, reason string, now time.Time) messag
 		{Key: "count", Value: int64(1)},
 		{Key: "reason", Value: reason},
 		{Key: "queue", Value: queue},
-		{Key: "time", Value: time.Unix(now.Unix(), 0)},
+		{Key: "time", Value: time.Unix(now.Unix(), 0).UTC()},
 		{Key: "exchange", Value: m.Exchange},
 		{Key: "routing-keys", Value: keys},
 	}

@@ -143,11 +143,11 @@ func (q *Queue) hand(e *entry, autoAck bool) Delivery {
 
 // waiter is a blocked GetWait or LeaseWait call.
 type waiter struct {
-	n        int           // messages wanted
-	autoAck  bool          // get: settle at once
-	lease    bool          // lease instead of get
-	vis      time.Duration // lease visibility
-	ch       chan []Delivery // capacity 1; closed when the queue is deleted
+	n       int             // messages wanted
+	autoAck bool            // get: settle at once
+	lease   bool            // lease instead of get
+	vis     time.Duration   // lease visibility
+	ch      chan []Delivery // capacity 1; closed when the queue is deleted
 }
 
 // GetWait is Get that waits until a message is ready, the context ends
