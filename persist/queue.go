@@ -70,5 +70,12 @@ func (db *DB) withMessage(txn *badger.Txn, queue string, e store.Entry, fn func(
 	if err != nil {
 		return fmt.Errorf("persist: message %d: %w", e.MsgID, err)
 	}
-	return item.Value(func(v []byte) error { return fn(e, v) })
+	return item.Value(func(v []byte) error {
+		if len(v) == 0 {
+			// message.Marshal never writes an empty body: Badger hands
+			// one back for a pointer into a damaged, truncated value log.
+			return fmt.Errorf("persist: message %d is empty: damaged file value log (*.vlog): %w", e.MsgID, store.ErrCorrupt)
+		}
+		return fn(e, v)
+	})
 }
