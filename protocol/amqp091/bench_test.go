@@ -32,12 +32,12 @@ var benchProps = message.Properties{
 }
 
 // publishFrames is basic.publish, its content header and a 128-byte body.
-func publishFrames(b *testing.B) []byte {
+func publishFrames(tb testing.TB) []byte {
 	var w amqp091.Writer
 	err := w.WriteContent(1, &amqp091.BasicPublish{Exchange: "amq.topic", RoutingKey: "orders.eu.created"},
 		&benchProps, bytes.Repeat([]byte("x"), 128))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return w.Buf
 }
@@ -101,5 +101,44 @@ func BenchmarkDecodeAck(b *testing.B) {
 		if _, err := d.DecodeMethod(w.Buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHotPathAllocs pins the hot paths at zero allocations per message.
+func TestHotPathAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts")
+	}
+	data := publishFrames(t)
+	r := amqp091.NewReader(&loop{data: data}, 131072)
+	var d amqp091.Decoder
+	decode := func() {
+		for range 3 {
+			f, err := r.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch f.Type {
+			case amqp091.FrameMethod:
+				_, err = d.DecodeMethod(f.Payload)
+			case amqp091.FrameHeader:
+				_, err = d.DecodeHeader(f.Payload)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, decode); n != 0 {
+		t.Errorf("decode publish: %v allocs per message", n)
+	}
+	w := amqp091.Writer{FrameMax: 131072}
+	deliver := &amqp091.BasicDeliver{ConsumerTag: "c", Exchange: "x", RoutingKey: "k"}
+	encode := func() {
+		w.Reset()
+		_ = w.WriteContent(1, deliver, &benchProps, data)
+	}
+	if n := testing.AllocsPerRun(100, encode); n != 0 {
+		t.Errorf("encode deliver: %v allocs per message", n)
 	}
 }

@@ -113,9 +113,9 @@ func (w *Writer) EndFrame(start int) error {
 
 // WriteMethod appends a method frame. AMQP 0-9-1 4.2.4.
 //
-// Passing a pointer to a value that lives in the connection (not a fresh
-// composite literal) keeps this allocation-free: m escapes through the
-// interface call.
+// m escapes through the interface call, so a fresh composite literal
+// costs one allocation. To stay allocation-free, pass a value the
+// connection keeps, or call BeginFrame, the concrete m.Write, EndFrame.
 func (w *Writer) WriteMethod(channel uint16, m Method) error {
 	start := w.BeginFrame(FrameMethod, channel)
 	m.Write(w)
