@@ -182,7 +182,9 @@ func (f *fakeStore) Close() error                                           { re
 // nopStore completes every write at once and stores nothing.
 type nopStore struct{ fakeStore }
 
-func (nopStore) Append(_ string, _ uint64, _ []byte, done store.Done) {
+var _ store.Store = (*nopStore)(nil)
+
+func (*nopStore) Append(_ string, _ uint64, _ []byte, done store.Done) {
 	if done != nil {
 		done(nil)
 	}

@@ -229,7 +229,7 @@ func (s *Stream) commit(err error) {
 		s.pending, s.head = s.pending[:0], 0
 	}
 	if err != nil {
-		s.failed.CompareAndSwap(nil, &err)
+		s.fail(err)
 	} else if s.failed.Load() == nil {
 		s.durable.Add(1)
 		s.wakeLocked()
@@ -238,6 +238,12 @@ func (s *Stream) commit(err error) {
 	if done != nil {
 		done(err)
 	}
+}
+
+// fail records the first append failure; kept apart from commit so that
+// err escapes to the heap only when there is one.
+func (s *Stream) fail(err error) {
+	s.failed.CompareAndSwap(nil, &err)
 }
 
 // wakeLocked wakes everyone waiting on wch. Call with wmu held.
