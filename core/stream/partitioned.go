@@ -161,18 +161,20 @@ func (ps *Partitioned) PartitionFor(k Uint128) (*Partition, error) {
 	return ps.open[i], nil
 }
 
-// Append appends to the partition that owns k, retrying if that
-// partition is sealed by a concurrent split or merge. It returns the
-// partition and the record's offset in it.
+// Append appends to the partition that owns k, retrying if that partition
+// is sealed by a concurrent split or merge. It returns the partition and
+// the record's offset in it.
 func (ps *Partitioned) Append(k Uint128, kind Kind, data []byte, done store.Done) (*Partition, uint64, error) {
-	for {
+	for try := 0; ; try++ {
 		p, err := ps.PartitionFor(k)
 		if err != nil {
 			return nil, 0, err
 		}
 		off, err := p.stream.Append(kind, data, done)
-		if errors.Is(err, ErrSealed) {
-			continue // the children are installed before the parent seals
+		// Children are installed before the parent seals, so one retry
+		// normally suffices; a few cover back-to-back splits.
+		if errors.Is(err, ErrSealed) && try < 8 {
+			continue
 		}
 		return p, off, err
 	}
