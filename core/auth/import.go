@@ -234,7 +234,7 @@ func (s *Store) Export() *Definitions {
 		GlobalParameters: []GlobalParameterDef{}, Policies: []PolicyDef{},
 		Queues: []QueueDef{}, Exchanges: []ExchangeDef{}, Bindings: []BindingDef{},
 	}
-	for _, u := range s.Users() {
+	for _, u := range listUsers(st) {
 		lim := u.Limits
 		if lim == nil {
 			lim = map[string]int64{}
@@ -242,7 +242,7 @@ func (s *Store) Export() *Definitions {
 		d.Users = append(d.Users, UserDef{Name: u.Name, PasswordHash: u.PasswordHash(),
 			HashingAlgorithm: u.alg, Tags: TagList(u.tagList()), Limits: lim})
 	}
-	for _, v := range s.Vhosts() {
+	for _, v := range listVhosts(st) {
 		tags := TagList(normTags(v.Tags))
 		d.Vhosts = append(d.Vhosts, VhostDef{Name: v.Name, Description: v.Description, Tags: tags,
 			DefaultQueueType: v.DefaultQueueType,
@@ -252,10 +252,10 @@ func (s *Store) Export() *Definitions {
 			d.Parameters = append(d.Parameters, ParameterDef{Vhost: v.Name, Component: "vhost-limits", Name: "limits", Value: val})
 		}
 	}
-	for _, p := range s.ListPermissions("", "") {
+	for _, p := range listPermissions(st, "", "") {
 		d.Permissions = append(d.Permissions, PermissionDef{p.User, p.Vhost, p.Configure, p.Write, p.Read})
 	}
-	for _, t := range s.ListTopicPermissions("", "") {
+	for _, t := range listTopicPermissions(st, "", "") {
 		d.TopicPermissions = append(d.TopicPermissions, TopicPermissionDef{t.User, t.Vhost, t.Exchange, t.Write, t.Read})
 	}
 	d.Policies = exportPolicies(listPolicies(st.policies, ""))

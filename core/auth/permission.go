@@ -119,8 +119,12 @@ func (s *Store) Permissions(user, vhost string) (Permission, bool) {
 // ListPermissions returns every permission sorted by user and vhost;
 // user or vhost non-empty filter the list.
 func (s *Store) ListPermissions(user, vhost string) []Permission {
+	return listPermissions(s.snap(), user, vhost)
+}
+
+func listPermissions(st *state, user, vhost string) []Permission {
 	var out []Permission
-	for k, p := range s.snap().perms {
+	for k, p := range st.perms {
 		if (user == "" || k.user == user) && (vhost == "" || k.vhost == vhost) {
 			out = append(out, *p)
 		}
@@ -274,8 +278,12 @@ func (s *Store) ClearTopicPermissions(user, vhost, exchange string) error {
 // ListTopicPermissions returns topic permissions sorted by user, vhost and
 // exchange; user or vhost non-empty filter the list.
 func (s *Store) ListTopicPermissions(user, vhost string) []TopicPermission {
+	return listTopicPermissions(s.snap(), user, vhost)
+}
+
+func listTopicPermissions(st *state, user, vhost string) []TopicPermission {
 	var out []TopicPermission
-	for k, m := range s.snap().topic {
+	for k, m := range st.topic {
 		if (user != "" && k.user != user) || (vhost != "" && k.vhost != vhost) {
 			continue
 		}

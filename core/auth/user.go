@@ -130,8 +130,9 @@ func (s *Store) User(name string) (*User, bool) {
 }
 
 // Users returns copies of all users sorted by name.
-func (s *Store) Users() []*User {
-	st := s.snap()
+func (s *Store) Users() []*User { return listUsers(s.snap()) }
+
+func listUsers(st *state) []*User {
 	out := make([]*User, 0, len(st.users))
 	for _, u := range st.users {
 		out = append(out, u.clone())

@@ -58,8 +58,9 @@ func (s *Store) VhostExists(name string) bool {
 }
 
 // Vhosts returns copies of all vhosts sorted by name.
-func (s *Store) Vhosts() []*Vhost {
-	st := s.snap()
+func (s *Store) Vhosts() []*Vhost { return listVhosts(s.snap()) }
+
+func listVhosts(st *state) []*Vhost {
 	out := make([]*Vhost, 0, len(st.vhosts))
 	for _, v := range st.vhosts {
 		out = append(out, v.clone())
