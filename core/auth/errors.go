@@ -58,6 +58,7 @@ const (
 	PermRead
 )
 
+// String returns RabbitMQ's name for the permission.
 func (p Perm) String() string {
 	switch p {
 	case PermConfigure:
@@ -98,6 +99,7 @@ type AccessError struct {
 	RoutingKey string
 }
 
+// Error returns RabbitMQ's refusal text.
 func (e *AccessError) Error() string {
 	switch e.Kind {
 	case ResourceVhost:
