@@ -212,16 +212,18 @@ func (q *Queue) Publish(p Publishing) Result {
 	e.prio = q.level(m.Props.Priority)
 	e.expires = q.expiry(m, now)
 	q.bytes += e.size
-	if q.cfg.Durable && p.Data != nil && m.Props.Persistent() && q.deps.Store != nil {
-		e.persisted = true
-		q.deps.Store.Enqueue(q.cfg.Key, q.storeEntry(e), p.Data, p.Done)
-	}
 	nb := m.DelayUntil
 	if nb == 0 && q.cfg.Options.DefaultDelay > 0 {
 		nb = now + int64(q.cfg.Options.DefaultDelay)
 	}
 	if nb > now {
 		e.state, e.notBefore = stDelayed, nb
+	}
+	if q.cfg.Durable && p.Data != nil && m.Props.Persistent() && q.deps.Store != nil {
+		e.persisted = true
+		q.deps.Store.Enqueue(q.cfg.Key, q.storeEntry(e), p.Data, p.Done)
+	}
+	if nb > now {
 		q.ndelayed++
 		q.timers.push(e)
 		q.arm(nb)
