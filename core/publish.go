@@ -1,0 +1,140 @@
+package core
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/queue"
+	"github.com/junctionmq/junction/core/route"
+)
+
+// targetPool recycles Route's output slices so that publishing allocates
+// nothing on the transient path.
+var targetPool = sync.Pool{New: func() any {
+	s := make([]route.Target, 0, 16)
+	return &s
+}}
+
+// Publish routes m (m.Exchange, m.RoutingKey, CC/BCC headers) to every
+// queue its bindings name. It assigns m.ID and, when unset, m.Arrived; m must
+// not be changed afterwards (queues share it).
+//
+// routed is false when no queue took the message (the AMQP face then
+// returns a mandatory message); done is then never called. Otherwise, when
+// done is not nil, it is called exactly once: ack=true when every queue
+// holds the message safely (on disk where it must be: a persistent message
+// in a durable queue), ack=false when a queue refused it (x-overflow
+// reject-publish) or the store failed. done may run on any goroutine,
+// before Publish returns too, and must not block.
+func (v *Vhost) Publish(m *message.Message, done func(ack bool)) (routed bool, err error) {
+	m.ID = v.b.newID()
+	if m.Arrived == 0 {
+		m.Arrived = v.b.clock.Now().UnixNano()
+	}
+	tp := targetPool.Get().(*[]route.Target)
+	targets, bcc, err := v.routes.Route(m.Exchange, m, (*tp)[:0])
+	if err != nil {
+		targetPool.Put(tp)
+		return false, classify(err)
+	}
+	if bcc {
+		m = route.StripBCC(m)
+	}
+	routed = v.deliver(m, targets, done)
+	clear(targets)
+	*tp = targets[:0]
+	targetPool.Put(tp)
+	return routed, nil
+}
+
+// deliver offers m to each target queue and arranges the confirm.
+func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bool)) bool {
+	var data []byte
+	if m.Props.Persistent() {
+		data = message.Marshal(nil, m)
+	}
+	var c *confirm
+	if done != nil {
+		c = &confirm{done: done}
+		c.pending.Store(1) // held until every queue has been offered the message
+	}
+	routed := false
+	for i := range targets {
+		t := &targets[i]
+		if t.Dest.Kind != route.DestQueue {
+			continue
+		}
+		v.mu.RLock()
+		q := v.queues[t.Dest.Name]
+		v.mu.RUnlock()
+		if q == nil {
+			continue
+		}
+		msg, qdata := m, data
+		if t.Transform != nil {
+			if msg = t.Transform.Transform(m); msg != m && data != nil {
+				qdata = message.Marshal(nil, msg)
+			}
+		}
+		p := queue.Publishing{Msg: msg, Data: qdata}
+		if c != nil {
+			c.pending.Add(1)
+			p.Done = c.settle
+		}
+		switch q.Publish(p) {
+		case queue.Enqueued:
+			routed = true
+		case queue.Duplicate:
+			routed = true
+			c.release()
+		case queue.Rejected:
+			routed = true
+			c.fail()
+		default:
+			c.release()
+		}
+	}
+	if c != nil && routed {
+		c.release()
+	}
+	return routed
+}
+
+// confirm counts the queues a confirmed publish still waits on.
+type confirm struct {
+	pending atomic.Int32
+	failed  atomic.Bool
+	done    func(ack bool)
+}
+
+func (c *confirm) settle(err error) {
+	if err != nil {
+		c.failed.Store(true)
+	}
+	c.release()
+}
+
+func (c *confirm) fail() {
+	if c != nil {
+		c.failed.Store(true)
+		c.release()
+	}
+}
+
+func (c *confirm) release() {
+	if c != nil && c.pending.Add(-1) == 0 {
+		c.done(!c.failed.Load())
+	}
+}
+
+// deadLetter republishes a message a queue dead-lettered (a new message
+// with x-death headers). A missing dead-letter exchange drops it, as
+// RabbitMQ does.
+func (v *Vhost) deadLetter(m *message.Message, exchange, routingKey string) {
+	m.Exchange, m.RoutingKey = exchange, routingKey
+	m.Origin = message.FaceCore
+	if _, err := v.Publish(m, nil); err != nil {
+		v.b.log.Debug("dead-letter dropped", "vhost", v.name, "exchange", exchange, "err", err)
+	}
+}

@@ -1,0 +1,339 @@
+package core
+
+import (
+	"errors"
+	"sort"
+	"sync"
+
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/queue"
+	"github.com/junctionmq/junction/core/route"
+)
+
+// Vhost is one virtual host: its routing table and its queues. All methods
+// are safe for concurrent use.
+type Vhost struct {
+	b      *Broker
+	name   string
+	routes *route.Table
+
+	mu     sync.RWMutex // guards queues
+	queues map[string]*queue.Queue
+}
+
+func newVhost(b *Broker, name string) *Vhost {
+	return &Vhost{b: b, name: name, routes: route.NewTable(name), queues: map[string]*queue.Queue{}}
+}
+
+// Name returns the vhost's name.
+func (v *Vhost) Name() string { return v.name }
+
+// Broker returns the broker the vhost belongs to.
+func (v *Vhost) Broker() *Broker { return v.b }
+
+// Routes returns the vhost's routing table (read-only use: listing).
+func (v *Vhost) Routes() *route.Table { return v.routes }
+
+// DeclareExchange declares an exchange, or checks a redeclare against the
+// existing one. With passive it only checks that the exchange exists.
+func (v *Vhost) DeclareExchange(x route.Exchange, passive bool) error {
+	if passive {
+		_, err := v.routes.Lookup(x.Name)
+		return classify(err)
+	}
+	created, err := v.routes.Declare(x)
+	if err != nil {
+		return classify(err)
+	}
+	if created && x.Durable {
+		return v.saveExchange(x)
+	}
+	return nil
+}
+
+// Exchange returns an exchange's definition.
+func (v *Vhost) Exchange(name string) (route.Exchange, error) {
+	x, err := v.routes.Lookup(name)
+	return x, classify(err)
+}
+
+// DeleteExchange deletes an exchange and its bindings.
+func (v *Vhost) DeleteExchange(name string, ifUnused bool) error {
+	removed, err := v.routes.Delete(name, ifUnused)
+	if err != nil {
+		return classify(err)
+	}
+	v.forgetRemoved(removed)
+	return nil
+}
+
+// QueueDecl is a queue declaration.
+type QueueDecl struct {
+	Name       string
+	Durable    bool
+	Exclusive  bool
+	Owner      any // the exclusive owner (a connection), compared with ==
+	AutoDelete bool
+	Args       message.Table
+	Options    queue.Options
+	Passive    bool
+}
+
+// DeclareQueue declares a queue, or checks a redeclare against the existing
+// one (RabbitMQ's rules: same durability, exclusivity, auto-delete and
+// arguments; an exclusive queue of another owner is locked). It reports
+// whether the queue was created.
+func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if q := v.queues[d.Name]; q != nil {
+		if err := v.checkOwner(q, d.Owner); err != nil {
+			return nil, false, err
+		}
+		if d.Passive {
+			return q, false, nil
+		}
+		if err := v.checkRedeclare(q, d); err != nil {
+			return nil, false, err
+		}
+		q.Touch()
+		return q, false, nil
+	}
+	if d.Passive {
+		return nil, false, noQueue(d.Name, v.name)
+	}
+	args, err := queue.ParseQueueArgs(v.name, d.Name, d.Args)
+	if err != nil {
+		return nil, false, classify(err)
+	}
+	cfg := queue.Config{Name: d.Name, Vhost: v.name, Key: queueKey(v.name, d.Name),
+		Durable: d.Durable, Exclusive: d.Exclusive, Owner: d.Owner, AutoDelete: d.AutoDelete,
+		Args: args, Options: d.Options}
+	if err := cfg.Validate(); err != nil {
+		return nil, false, classify(err)
+	}
+	q := v.newQueue(cfg)
+	if cfg.Durable && !cfg.Exclusive {
+		if err := v.saveQueue(cfg, d.Args); err != nil {
+			return nil, false, err
+		}
+	}
+	v.queues[d.Name] = q
+	v.routes.AddDest(route.Dest{Kind: route.DestQueue, Name: d.Name})
+	return q, true, nil
+}
+
+func (v *Vhost) newQueue(cfg queue.Config) *queue.Queue {
+	return queue.New(cfg, queue.Deps{
+		Store:        v.b.st,
+		Clock:        v.b.clock,
+		DeadLetter:   v.deadLetter,
+		OnExpire:     v.dropQueue,
+		OnAutoDelete: v.dropQueue,
+	})
+}
+
+func (v *Vhost) checkOwner(q *queue.Queue, owner any) error {
+	cfg := q.Config()
+	if cfg.Exclusive && cfg.Owner != owner {
+		return errorf(ErrLocked, "cannot obtain exclusive access to locked queue '%s' in vhost '%s'. "+
+			"It could be originally declared on another connection or the exclusive property value "+
+			"does not match that of the original declaration.", cfg.Name, v.name)
+	}
+	return nil
+}
+
+func (v *Vhost) checkRedeclare(q *queue.Queue, d QueueDecl) error {
+	cfg := q.Config()
+	field := func(name string, cur, req bool) error {
+		if cur == req {
+			return nil
+		}
+		return errorf(ErrPrecondition, "inequivalent arg '%s' for queue '%s' in vhost '%s': received '%v' but current is '%v'",
+			name, d.Name, v.name, req, cur)
+	}
+	if err := field("durable", cfg.Durable, d.Durable); err != nil {
+		return err
+	}
+	if err := field("exclusive", cfg.Exclusive, d.Exclusive); err != nil {
+		return err
+	}
+	if err := field("auto_delete", cfg.AutoDelete, d.AutoDelete); err != nil {
+		return err
+	}
+	args, err := queue.ParseQueueArgs(v.name, d.Name, d.Args)
+	if err != nil {
+		return classify(err)
+	}
+	return classify(queue.CheckEquivalent(v.name, d.Name, cfg.Args, args))
+}
+
+// Queue returns a queue by name.
+func (v *Vhost) Queue(name string) (*queue.Queue, error) {
+	v.mu.RLock()
+	q := v.queues[name]
+	v.mu.RUnlock()
+	if q == nil {
+		return nil, noQueue(name, v.name)
+	}
+	return q, nil
+}
+
+// QueueFor returns a queue by name, locked against other owners than owner
+// (an exclusive queue is usable only by the connection that declared it).
+func (v *Vhost) QueueFor(name string, owner any) (*queue.Queue, error) {
+	q, err := v.Queue(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkOwner(q, owner); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// Queues lists the vhost's queues by name.
+func (v *Vhost) Queues() []*queue.Queue {
+	v.mu.RLock()
+	out := make([]*queue.Queue, 0, len(v.queues))
+	for _, q := range v.queues {
+		out = append(out, q)
+	}
+	v.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// DeleteQueue deletes a queue with its bindings and messages and returns how
+// many ready messages it held.
+func (v *Vhost) DeleteQueue(name string, ifUnused, ifEmpty bool, owner any) (int, error) {
+	q, err := v.QueueFor(name, owner)
+	if err != nil {
+		return 0, err
+	}
+	n, err := q.Delete(ifUnused, ifEmpty)
+	if err != nil {
+		if errors.Is(err, queue.ErrInUse) {
+			return 0, errorf(ErrPrecondition, "queue '%s' in vhost '%s' in use", name, v.name)
+		}
+		if errors.Is(err, queue.ErrNotEmpty) {
+			return 0, errorf(ErrPrecondition, "queue '%s' in vhost '%s' not empty", name, v.name)
+		}
+		return 0, classify(err)
+	}
+	v.forgetQueue(q)
+	return n, nil
+}
+
+// DeleteOwned deletes every exclusive queue owned by owner (a closing
+// connection).
+func (v *Vhost) DeleteOwned(owner any) {
+	for _, q := range v.Queues() {
+		if cfg := q.Config(); cfg.Exclusive && cfg.Owner == owner {
+			if _, err := q.Delete(false, false); err == nil || errors.Is(err, queue.ErrDeleted) {
+				v.forgetQueue(q)
+			}
+		}
+	}
+}
+
+// dropQueue deletes a queue the queue itself asked to lose (x-expires,
+// auto-delete).
+func (v *Vhost) dropQueue(q *queue.Queue) {
+	if _, err := q.Delete(false, false); err != nil && !errors.Is(err, queue.ErrDeleted) {
+		v.b.log.Warn("queue delete failed", "vhost", v.name, "queue", q.Name(), "err", err)
+		return
+	}
+	v.forgetQueue(q)
+}
+
+// forgetQueue removes a deleted queue from the vhost, the router and the store.
+func (v *Vhost) forgetQueue(q *queue.Queue) {
+	name := q.Name()
+	v.mu.Lock()
+	if v.queues[name] == q {
+		delete(v.queues, name)
+	}
+	v.mu.Unlock()
+	removed := v.routes.RemoveDest(name)
+	v.forgetRemoved(removed)
+	if cfg := q.Config(); cfg.Durable && !cfg.Exclusive {
+		v.deleteDef(kindQueue, name)
+	}
+}
+
+// Bind binds a queue (or stream) to an exchange.
+func (v *Vhost) Bind(b route.Binding) error {
+	if b.Dest.Kind == route.DestQueue {
+		if _, err := v.Queue(b.Dest.Name); err != nil {
+			return err
+		}
+	}
+	created, err := v.routes.Bind(b)
+	if err != nil {
+		return classify(err)
+	}
+	if created && v.bindingDurable(b) {
+		return v.saveBinding(b)
+	}
+	return nil
+}
+
+// Unbind removes a binding; a missing one is not an error.
+func (v *Vhost) Unbind(b route.Binding) error {
+	if b.Dest.Kind == route.DestQueue {
+		if _, err := v.Queue(b.Dest.Name); err != nil {
+			return err
+		}
+	}
+	removed, err := v.routes.Unbind(b)
+	if err != nil {
+		return classify(err)
+	}
+	v.forgetRemoved(removed)
+	return nil
+}
+
+// bindingDurable reports whether a binding survives a restart: both ends
+// must (RabbitMQ keeps bindings of durable exchanges to durable queues).
+func (v *Vhost) bindingDurable(b route.Binding) bool {
+	src, err := v.routes.Lookup(b.Source)
+	if err != nil || !src.Durable {
+		return false
+	}
+	switch b.Dest.Kind {
+	case route.DestExchange:
+		dst, err := v.routes.Lookup(b.Dest.Name)
+		return err == nil && dst.Durable
+	case route.DestQueue:
+		q, err := v.Queue(b.Dest.Name)
+		return err == nil && q.Config().Durable && !q.Config().Exclusive
+	}
+	return true
+}
+
+// forgetRemoved drops the definitions of removed exchanges and bindings.
+func (v *Vhost) forgetRemoved(r route.Removed) {
+	for _, x := range r.Exchanges {
+		if x.Durable {
+			v.deleteDef(kindExchange, x.Name)
+		}
+	}
+	for _, b := range r.Bindings {
+		v.deleteDef(kindBinding, bindingKey(b))
+	}
+}
+
+// deleteAll removes every queue of a vhost being deleted.
+func (v *Vhost) deleteAll() {
+	for _, q := range v.Queues() {
+		if _, err := q.Delete(false, false); err == nil || errors.Is(err, queue.ErrDeleted) {
+			v.forgetQueue(q)
+		}
+	}
+	for _, x := range v.routes.Exchanges() {
+		if x.Durable {
+			v.deleteDef(kindExchange, x.Name)
+		}
+	}
+}
