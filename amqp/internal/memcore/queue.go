@@ -380,4 +380,3 @@ func (l *limiter) wake() {
 		q.mu.Unlock()
 	}
 }
-

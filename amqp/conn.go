@@ -1,0 +1,317 @@
+package amqp
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/junctionmq/junction/protocol/amqp091"
+)
+
+// conn is one AMQP connection. The reader goroutine (serve) owns every
+// field not listed under wmu; the writer goroutine (writeLoop) owns the
+// socket's write side.
+type conn struct {
+	s    *Server
+	nc   net.Conn
+	id   uint64
+	name string
+	log  *slog.Logger
+
+	// Reader-owned state.
+	r           *amqp091.Reader
+	dec         amqp091.Decoder
+	user        string
+	vhost       Vhost
+	frameMax    uint32
+	chanMax     uint16
+	clientProps clientCaps
+
+	lastRead  atomic.Int64 // unix nanos of the last read from the socket
+	lastWrite atomic.Int64 // unix nanos of the last write to it
+	hbNanos   atomic.Int64 // negotiated heartbeat
+	closeSent atomic.Bool  // the server sent connection.close and awaits close-ok
+
+	// wmu guards the outbound buffer and the delivery state of every
+	// channel (delivery tags, unacked deliveries, confirms, closing) and
+	// the channels map's mutations. Lock order: a core queue lock, then
+	// wmu. Never call the core while holding wmu.
+	wmu            sync.Mutex
+	w              amqp091.Writer
+	channels       map[uint16]*channel
+	confirmDirty   []*channel // channels with confirms to send at the next flush
+	shutAfterFlush bool       // close the socket after the next flush
+	tuned          bool       // heartbeats may be sent
+	scratchDeliver amqp091.BasicDeliver
+
+	wake   chan struct{} // wakes the writer
+	retick chan struct{} // heartbeat or timeouts changed
+	stop   chan struct{} // closed when the reader is done
+	wg     sync.WaitGroup
+}
+
+// clientCaps are the client capabilities that change what the server
+// sends.
+type clientCaps struct {
+	cancelNotify bool // consumer_cancel_notify
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	id := s.nextID.Add(1)
+	name := nc.RemoteAddr().String() + " -> " + nc.LocalAddr().String()
+	c := &conn{
+		s: s, nc: nc, id: id, name: name,
+		log:      s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()),
+		channels: map[uint16]*channel{},
+		wake:     make(chan struct{}, 1),
+		retick:   make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		frameMax: amqp091.FrameMinSize,
+	}
+	c.r = amqp091.NewReader(readStamp{c}, amqp091.FrameMinSize)
+	now := time.Now().UnixNano()
+	c.lastRead.Store(now)
+	c.lastWrite.Store(now)
+	return c
+}
+
+// readStamp records the time of every successful read, for heartbeats.
+type readStamp struct{ c *conn }
+
+func (r readStamp) Read(p []byte) (int, error) {
+	n, err := r.c.nc.Read(p)
+	if n > 0 {
+		r.c.lastRead.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// serve runs the connection: handshake, frames until close, cleanup.
+func (c *conn) serve() {
+	c.wg.Add(1)
+	go c.writeLoop()
+	defer func() {
+		close(c.stop)
+		c.wg.Wait()
+		c.nc.Close()
+	}()
+	if err := c.handshake(); err != nil {
+		c.log.Debug("handshake failed", "err", err)
+		c.drainUntilCloseOk()
+		return
+	}
+	c.log = c.log.With("vhost", c.vhost.Name(), "user", c.user)
+	c.log.Debug("connection open")
+	err := c.readLoop()
+	c.cleanup()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.log.Debug("connection closed", "err", err)
+	}
+}
+
+// readLoop reads and handles frames until the connection ends.
+func (c *conn) readLoop() error {
+	for {
+		f, err := c.r.ReadFrame()
+		if err != nil {
+			var pe *amqp091.Error
+			if errors.As(err, &pe) && !c.closeSent.Load() {
+				// The stream is out of step: send the close and hang up.
+				c.closeConn(hardErr(pe.Code, "%s", pe.Text))
+				c.wmu.Lock()
+				c.shutAfterFlush = true
+				c.wmu.Unlock()
+				c.signal()
+			}
+			return err
+		}
+		if done := c.handleFrame(f); done {
+			return nil
+		}
+		if c.r.Buffered() == 0 {
+			c.r.Shrink()
+		}
+	}
+}
+
+// handleFrame handles one frame; it returns true when the connection is
+// finished.
+func (c *conn) handleFrame(f amqp091.Frame) bool {
+	if c.closeSent.Load() {
+		// After connection.close, only close-ok (or the client's own
+		// close) matters. AMQP 0-9-1 4.2.2.
+		return c.awaitCloseOk(f)
+	}
+	if f.Type == amqp091.FrameHeartbeat {
+		if f.Channel != 0 {
+			return c.fail(hardErr(amqp091.FrameError, "heartbeat frame on non-zero channel %d", f.Channel))
+		}
+		return false
+	}
+	if f.Channel == 0 {
+		return c.handleConnFrame(f)
+	}
+	ch := c.channels[f.Channel]
+	if ch == nil {
+		return c.handleNewChannel(f)
+	}
+	if err := ch.handleFrame(f); err != nil {
+		return c.fail(err)
+	}
+	return false
+}
+
+// fail closes the connection for a hard error, or the channel for a
+// soft one. It returns true when the connection is finished.
+func (c *conn) fail(err error) bool {
+	re := replyFor(err, object{vhost: c.vhostName(), user: c.user})
+	c.closeConn(re)
+	return false
+}
+
+// vhostName returns the open vhost's name, or "" before connection.open.
+func (c *conn) vhostName() string {
+	if c.vhost == nil {
+		return ""
+	}
+	return c.vhost.Name()
+}
+
+// handleConnFrame handles a frame on channel 0.
+func (c *conn) handleConnFrame(f amqp091.Frame) bool {
+	if f.Type != amqp091.FrameMethod {
+		return c.fail(hardErr(amqp091.UnexpectedFrame, "expected method frame, got non method frame instead"))
+	}
+	m, err := c.dec.DecodeMethod(f.Payload)
+	if err != nil {
+		return c.fail(codecErr(err))
+	}
+	switch m.(type) {
+	case *amqp091.ConnectionClose:
+		c.wmu.Lock()
+		c.writeMethodLocked(0, &amqp091.ConnectionCloseOk{})
+		c.shutAfterFlush = true
+		c.wmu.Unlock()
+		c.signal()
+		return true
+	case *amqp091.ConnectionCloseOk:
+		return true
+	case *amqp091.ConnectionUpdateSecret:
+		c.send(0, &amqp091.ConnectionUpdateSecretOk{})
+		return false
+	case *amqp091.ConnectionBlocked, *amqp091.ConnectionUnblocked:
+		return false
+	}
+	return c.fail(hardErr(amqp091.CommandInvalid, "%s on channel 0", m.Name()))
+}
+
+// handleNewChannel handles a frame for a channel that is not open: only
+// channel.open is allowed.
+func (c *conn) handleNewChannel(f amqp091.Frame) bool {
+	if f.Type != amqp091.FrameMethod {
+		return c.fail(hardErr(amqp091.ChannelError, "expected 'channel.open'"))
+	}
+	m, err := c.dec.DecodeMethod(f.Payload)
+	if err != nil {
+		return c.fail(codecErr(err))
+	}
+	if _, ok := m.(*amqp091.ChannelOpen); !ok {
+		return c.fail(hardErr(amqp091.ChannelError, "expected 'channel.open'"))
+	}
+	if f.Channel > c.chanMax {
+		return c.fail(hardErr(amqp091.NotAllowed, "number of channels opened (%d) has reached the negotiated channel_max (%d)",
+			len(c.channels), c.chanMax))
+	}
+	ch := newChannel(c, f.Channel)
+	c.wmu.Lock()
+	c.channels[f.Channel] = ch
+	c.writeMethodLocked(f.Channel, &amqp091.ChannelOpenOk{})
+	c.wmu.Unlock()
+	c.signal()
+	return false
+}
+
+// codecErr turns a codec error into the connection error it causes.
+func codecErr(err error) *replyError {
+	var pe *amqp091.Error
+	if errors.As(err, &pe) {
+		return hardErr(pe.Code, "%s", pe.Text)
+	}
+	return hardErr(amqp091.FrameError, "%v", err)
+}
+
+// closeConn sends connection.close for a hard error, or channel.close for a
+// soft one. Safe from any goroutine for hard errors.
+func (c *conn) closeConn(re *replyError) {
+	if !re.hard {
+		return
+	}
+	if c.closeSent.Swap(true) {
+		return
+	}
+	c.log.Debug("closing connection", "code", re.code, "text", re.text)
+	c.send(0, &amqp091.ConnectionClose{
+		ReplyCode: re.code, ReplyText: re.text,
+		FailedClassID: re.classID, FailedMethodID: re.methodID,
+	})
+	// Wait a little for close-ok, then give up. AMQP 0-9-1 4.2.2.
+	c.nc.SetReadDeadline(time.Now().Add(closeOkTimeout))
+}
+
+// closeOkTimeout bounds the wait for connection.close-ok.
+const closeOkTimeout = 3 * time.Second
+
+// drainUntilCloseOk reads frames after a connection.close sent during the
+// handshake until the client's close-ok or the close-ok timeout.
+func (c *conn) drainUntilCloseOk() {
+	if !c.closeSent.Load() {
+		return
+	}
+	for {
+		f, err := c.r.ReadFrame()
+		if err != nil || c.awaitCloseOk(f) {
+			return
+		}
+	}
+}
+
+// awaitCloseOk handles a frame after the server's connection.close.
+func (c *conn) awaitCloseOk(f amqp091.Frame) bool {
+	if f.Type != amqp091.FrameMethod || f.Channel != 0 {
+		return false
+	}
+	m, err := amqp091.DecodeMethod(f.Payload)
+	if err != nil {
+		return false
+	}
+	switch m.(type) {
+	case *amqp091.ConnectionCloseOk:
+		c.wmu.Lock()
+		c.shutAfterFlush = true
+		c.wmu.Unlock()
+		c.signal()
+		return true
+	case *amqp091.ConnectionClose:
+		c.send(0, &amqp091.ConnectionCloseOk{})
+		return false
+	}
+	return false
+}
+
+// cleanup releases what the connection holds in the core: consumers are
+// cancelled, unacked deliveries requeued, exclusive queues deleted.
+func (c *conn) cleanup() {
+	for _, ch := range c.channels {
+		ch.release()
+	}
+	c.wmu.Lock()
+	clear(c.channels)
+	c.wmu.Unlock()
+	if c.vhost != nil {
+		c.vhost.Close()
+	}
+}
