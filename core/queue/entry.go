@@ -53,7 +53,7 @@ func (p *pool) get() *entry {
 
 func (p *pool) put(e *entry) {
 	*e = entry{hidx: -1}
-	if len(p.free) < 4*entryChunk {
+	if len(p.free) < 16*entryChunk { // keep a backlog's worth; let bursts go to the GC
 		p.free = append(p.free, e)
 	}
 }
