@@ -57,8 +57,9 @@ type DB struct {
 	plan    batchPlan
 	deletes int // keys deleted since the last GC kick
 
-	gcMu   sync.Mutex    // serialises GC runs
-	gcKick chan struct{} // asks the GC loop to run now; capacity 1
+	writeMu sync.Mutex    // held across Badger writes; RunGC holds it to flush the memtable
+	gcMu    sync.Mutex    // serialises GC runs
+	gcKick  chan struct{} // asks the GC loop to run now; capacity 1
 
 	stats  counters
 	cancel context.CancelFunc

@@ -37,6 +37,8 @@ func (db *DB) States(ns string, fn func(key string, val []byte) error) error {
 }
 
 func (db *DB) put(key, val []byte) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	err := db.bdb.Update(func(txn *badger.Txn) error { return txn.Set(key, val) })
 	if err == nil {
 		err = db.sync()
@@ -48,6 +50,8 @@ func (db *DB) put(key, val []byte) error {
 }
 
 func (db *DB) del(key []byte) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	err := db.bdb.Update(func(txn *badger.Txn) error { return txn.Delete(key) })
 	if err == nil {
 		err = db.sync()

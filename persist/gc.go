@@ -9,6 +9,9 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// gcFlushPrefix is a prefix no key has (see RunGC).
+const gcFlushPrefix = "!gc"
+
 // runGC runs RunGC every GCInterval and when the writer reports many deletes.
 func (db *DB) runGC(ctx context.Context) {
 	defer db.wg.Done()
@@ -37,6 +40,18 @@ func (db *DB) RunGC() error {
 		return nil
 	}
 	db.stats.gcRuns.Add(1)
+	// DropPrefix of a marker key is the one way Badger offers to flush
+	// the memtable (it skips prefixes no key has), so deletes reach the tables compaction sees. It
+	// refuses concurrent writes, so hold the writer off meanwhile.
+	db.writeMu.Lock()
+	err := db.bdb.Update(func(txn *badger.Txn) error { return txn.Set([]byte(gcFlushPrefix), nil) })
+	if err == nil {
+		err = db.bdb.DropPrefix([]byte(gcFlushPrefix))
+	}
+	db.writeMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("persist: gc flush: %w", errIsClosed(err))
+	}
 	if err := db.bdb.Flatten(1); err != nil {
 		return fmt.Errorf("persist: gc flatten: %w", errIsClosed(err))
 	}

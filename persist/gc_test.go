@@ -36,12 +36,13 @@ func TestGCShrinks(t *testing.T) {
 	}
 	dir := t.TempDir()
 	db := openT(t, dir, Options{GCInterval: -1})
-	body := make([]byte, 1024)
-	_, _ = rand.Read(body) // incompressible
-	const total = 64 << 10 // 64 MiB of 1 KiB messages
+	random := make([]byte, 8<<20)
+	_, _ = rand.Read(random) // incompressible, and no two bodies alike
+	const total = 64 << 10   // 64 MiB of 1 KiB messages
 	const bound = 24 << 20
 	for seq := uint64(1); seq <= total; seq++ {
-		db.Enqueue("q", store.Entry{Seq: seq, MsgID: seq}, body, nil)
+		off := seq * 1024 % uint64(len(random)-1024)
+		db.Enqueue("q", store.Entry{Seq: seq, MsgID: seq}, random[off+seq%1024/8:][:1024], nil)
 		if seq%4096 == 0 {
 			if err := db.Flush(); err != nil { // no cancel-out: all on disk
 				t.Fatal(err)

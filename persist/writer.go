@@ -156,6 +156,8 @@ func (db *DB) commit(batch []op) {
 
 // write applies the non-skipped mutations as one WriteBatch and syncs once.
 func (db *DB) write(muts []mutation) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	wb := db.bdb.NewWriteBatch()
 	defer wb.Cancel()
 	n := 0
