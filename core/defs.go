@@ -10,6 +10,7 @@ import (
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
 	"github.com/junctionmq/junction/core/route"
+	"github.com/junctionmq/junction/core/stream"
 )
 
 // Definition records in the store, one kind per object; keys start with the
@@ -67,6 +68,9 @@ func decodeTable(b []byte) (message.Table, error) {
 	return m.Props.Headers, nil
 }
 
+// cutKey splits a definition key into its vhost and name.
+func cutKey(key string) (vhost, name string, ok bool) { return strings.Cut(key, "\x00") }
+
 func bindingKey(b route.Binding) string {
 	h := sha256.Sum256(encodeTable(b.Args))
 	return strings.Join([]string{b.Source, b.Dest.Kind.String(), b.Dest.Name, b.Key, hex.EncodeToString(h[:8])}, "\x00")
@@ -113,11 +117,13 @@ func (b *Broker) recover() error {
 	}{
 		{kindExchange, (*Vhost).loadExchange},
 		{kindQueue, (*Vhost).loadQueue},
+		{kindStream, (*Vhost).loadStream},
+		{stream.DefKind, (*Vhost).loadPartitioned},
 		{kindBinding, (*Vhost).loadBinding},
 	}
 	for _, s := range steps {
 		err := b.st.Defs(s.kind, func(key string, data []byte) error {
-			vhost, _, ok := strings.Cut(key, "\x00")
+			vhost, _, ok := cutKey(key)
 			if !ok {
 				return fmt.Errorf("bad %s key %q", s.kind, key)
 			}

@@ -62,7 +62,11 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 	routed := false
 	for i := range targets {
 		t := &targets[i]
-		if t.Dest.Kind != route.DestQueue {
+		if t.Dest.Kind == route.DestStream {
+			if data == nil {
+				data = message.Marshal(nil, m)
+			}
+			routed = v.appendToStream(t.Dest.Name, m, data, c) || routed
 			continue
 		}
 		v.mu.RLock()

@@ -17,12 +17,13 @@ type Vhost struct {
 	name   string
 	routes *route.Table
 
-	mu     sync.RWMutex // guards queues
-	queues map[string]*queue.Queue
+	mu      sync.RWMutex // guards queues and streams
+	queues  map[string]*queue.Queue
+	streams map[string]streamDest
 }
 
 func newVhost(b *Broker, name string) *Vhost {
-	return &Vhost{b: b, name: name, routes: route.NewTable(name), queues: map[string]*queue.Queue{}}
+	return &Vhost{b: b, name: name, routes: route.NewTable(name), queues: map[string]*queue.Queue{}, streams: map[string]streamDest{}}
 }
 
 // Name returns the vhost's name.
@@ -86,6 +87,9 @@ type QueueDecl struct {
 func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.streams[d.Name] != nil {
+		return nil, false, errorf(ErrPrecondition, "inequivalent arg 'x-queue-type' for queue '%s' in vhost '%s': received 'classic' but current is 'stream'", d.Name, v.name)
+	}
 	if q := v.queues[d.Name]; q != nil {
 		if err := v.checkOwner(q, d.Owner); err != nil {
 			return nil, false, err
@@ -264,10 +268,8 @@ func (v *Vhost) forgetQueue(q *queue.Queue) {
 
 // Bind binds a queue (or stream) to an exchange.
 func (v *Vhost) Bind(b route.Binding) error {
-	if b.Dest.Kind == route.DestQueue {
-		if _, err := v.Queue(b.Dest.Name); err != nil {
-			return err
-		}
+	if err := v.checkDest(b.Dest); err != nil {
+		return err
 	}
 	created, err := v.routes.Bind(b)
 	if err != nil {
@@ -281,16 +283,26 @@ func (v *Vhost) Bind(b route.Binding) error {
 
 // Unbind removes a binding; a missing one is not an error.
 func (v *Vhost) Unbind(b route.Binding) error {
-	if b.Dest.Kind == route.DestQueue {
-		if _, err := v.Queue(b.Dest.Name); err != nil {
-			return err
-		}
+	if err := v.checkDest(b.Dest); err != nil {
+		return err
 	}
 	removed, err := v.routes.Unbind(b)
 	if err != nil {
 		return classify(err)
 	}
 	v.forgetRemoved(removed)
+	return nil
+}
+
+// checkDest checks that a binding's queue or stream destination exists.
+func (v *Vhost) checkDest(d route.Dest) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	switch {
+	case d.Kind == route.DestQueue && v.queues[d.Name] == nil,
+		d.Kind == route.DestStream && v.streams[d.Name] == nil:
+		return noQueue(d.Name, v.name)
+	}
 	return nil
 }
 
@@ -330,6 +342,15 @@ func (v *Vhost) deleteAll() {
 		if _, err := q.Delete(false, false); err == nil || errors.Is(err, queue.ErrDeleted) {
 			v.forgetQueue(q)
 		}
+	}
+	v.mu.RLock()
+	names := make([]string, 0, len(v.streams))
+	for name := range v.streams {
+		names = append(names, name)
+	}
+	v.mu.RUnlock()
+	for _, name := range names {
+		_ = v.DeleteStream(name)
 	}
 	for _, x := range v.routes.Exchanges() {
 		if x.Durable {
