@@ -57,7 +57,8 @@ type conn struct {
 // clientCaps are the client capabilities that change what the server
 // sends.
 type clientCaps struct {
-	cancelNotify bool // consumer_cancel_notify
+	cancelNotify     bool // consumer_cancel_notify
+	authFailureClose bool // authentication_failure_close
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -153,8 +153,12 @@ func (c *conn) authenticate(so *amqp091.ConnectionStartOk) error {
 	}
 	if err != nil {
 		c.log.Info("authentication failed", "user", user, "mechanism", so.Mechanism)
-		c.closeConn(hardErr(amqp091.AccessRefused,
-			"Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism))
+		// As RabbitMQ: connection.close only to clients that announce
+		// authentication_failure_close; the others see the socket close.
+		if c.clientProps.authFailureClose {
+			c.closeConn(hardErr(amqp091.AccessRefused,
+				"Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism))
+		}
 		return fmt.Errorf("%w: user %q", ErrAuthFailed, user)
 	}
 	c.user = user
@@ -197,6 +201,9 @@ func (c *conn) readClientProps(t message.Table) {
 		if caps, ok := v.(message.Table); ok {
 			if b, ok := caps.Get("consumer_cancel_notify"); ok {
 				c.clientProps.cancelNotify, _ = b.(bool)
+			}
+			if b, ok := caps.Get("authentication_failure_close"); ok {
+				c.clientProps.authFailureClose, _ = b.(bool)
 			}
 		}
 	}
