@@ -14,7 +14,7 @@ func fullMessage() *Message {
 	return &Message{
 		ID: 1<<40 + 7, Exchange: "amq.topic", RoutingKey: "a.b.c",
 		Props: Properties{
-			Flags: FlagContentType | FlagHeaders | FlagDeliveryMode | FlagClusterID,
+			Flags:       FlagContentType | FlagHeaders | FlagDeliveryMode | FlagClusterID,
 			ContentType: "text/plain", ContentEncoding: "gzip",
 			Headers: Table{
 				{"bool", true}, {"i8", int8(-8)}, {"u8", uint8(200)},
@@ -36,7 +36,7 @@ func fullMessage() *Message {
 		DelayUntil: -5, GroupID: "g", DedupID: "dd",
 		MQTT: &MQTTMeta{Topic: "a/b/c", QoS: 2, Retain: true,
 			UserProperties: []UserProperty{{"k", "v"}, {"k", "w"}},
-			ResponseTopic: "resp", CorrelationData: []byte{9}, PayloadFormat: 1,
+			ResponseTopic:  "resp", CorrelationData: []byte{9}, PayloadFormat: 1,
 			HasExpiry: true, ExpirySeconds: 1<<32 - 1, ContentType: "json"},
 		AWS: &AWSMeta{
 			SQSAttributes: []SQSAttribute{
