@@ -294,3 +294,26 @@ func TestConsumerGetsPublishedMessages(t *testing.T) {
 	require.Eventually(t, func() bool { return len(c.bodies()) == 3 }, 5*time.Second, time.Millisecond)
 	require.Equal(t, []string{"a", "b", "c"}, c.bodies())
 }
+
+func TestPolicyAppliesToMatchingQueues(t *testing.T) {
+	b, st := openBroker(t, "")
+	defer closeBroker(t, b, st)
+	v, _ := b.Vhost("/")
+	require.NoError(t, b.Users().PutPolicy(auth.Policy{Vhost: "/", Name: "cap", Pattern: "^capped\\.",
+		ApplyTo: "queues", Definition: map[string]any{"max-length": 2, "overflow": "reject-publish"}}))
+	q, _, err := v.DeclareQueue(QueueDecl{Name: "capped.one"})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), q.Config().Args.MaxLength)
+	// A declared argument lower than the policy's wins (max-length is a
+	// "lower value wins" key).
+	q2, _, err := v.DeclareQueue(QueueDecl{Name: "capped.two", Args: message.Table{{Key: "x-max-length", Value: int32(1)}}})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), q2.Config().Args.MaxLength)
+	// A redeclare with the same declared arguments is equivalent even though
+	// the policy changed the effective ones.
+	_, _, err = v.DeclareQueue(QueueDecl{Name: "capped.one"})
+	require.NoError(t, err)
+	other, _, err := v.DeclareQueue(QueueDecl{Name: "free"})
+	require.NoError(t, err)
+	require.Equal(t, int64(queue.Unlimited), other.Config().Args.MaxLength)
+}

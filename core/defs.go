@@ -171,7 +171,11 @@ func (v *Vhost) loadQueue(data []byte) error {
 	if err != nil {
 		return err
 	}
-	parsed, err := queue.ParseQueueArgs(v.name, d.Name, args)
+	declared, err := queue.ParseQueueArgs(v.name, d.Name, args)
+	if err != nil {
+		return err
+	}
+	parsed, err := queue.ParseQueueArgs(v.name, d.Name, v.effectiveQueueArgs(d.Name, args, declared.Type))
 	if err != nil {
 		return err
 	}
@@ -182,6 +186,7 @@ func (v *Vhost) loadQueue(data []byte) error {
 	}
 	v.mu.Lock()
 	v.queues[d.Name] = q
+	v.declared[d.Name] = declared
 	v.mu.Unlock()
 	v.routes.AddDest(route.Dest{Kind: route.DestQueue, Name: d.Name})
 	return nil

@@ -20,10 +20,14 @@ type Vhost struct {
 	mu      sync.RWMutex // guards queues and streams
 	queues  map[string]*queue.Queue
 	streams map[string]streamDest
+	// declared holds each queue's arguments as declared, before policies:
+	// a redeclare is compared with these, as RabbitMQ compares.
+	declared map[string]queue.Args
 }
 
 func newVhost(b *Broker, name string) *Vhost {
-	return &Vhost{b: b, name: name, routes: route.NewTable(name), queues: map[string]*queue.Queue{}, streams: map[string]streamDest{}}
+	return &Vhost{b: b, name: name, routes: route.NewTable(name), queues: map[string]*queue.Queue{}, streams: map[string]streamDest{},
+		declared: map[string]queue.Args{}}
 }
 
 // Name returns the vhost's name.
@@ -106,7 +110,11 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 	if d.Passive {
 		return nil, false, noQueue(d.Name, v.name)
 	}
-	args, err := queue.ParseQueueArgs(v.name, d.Name, d.Args)
+	declared, err := queue.ParseQueueArgs(v.name, d.Name, d.Args)
+	if err != nil {
+		return nil, false, classify(err)
+	}
+	args, err := queue.ParseQueueArgs(v.name, d.Name, v.effectiveQueueArgs(d.Name, d.Args, declared.Type))
 	if err != nil {
 		return nil, false, classify(err)
 	}
@@ -123,6 +131,7 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 		}
 	}
 	v.queues[d.Name] = q
+	v.declared[d.Name] = declared
 	v.routes.AddDest(route.Dest{Kind: route.DestQueue, Name: d.Name})
 	return q, true, nil
 }
@@ -169,7 +178,7 @@ func (v *Vhost) checkRedeclare(q *queue.Queue, d QueueDecl) error {
 	if err != nil {
 		return classify(err)
 	}
-	return classify(queue.CheckEquivalent(v.name, d.Name, cfg.Args, args))
+	return classify(queue.CheckEquivalent(v.name, d.Name, v.declared[d.Name], args))
 }
 
 // Queue returns a queue by name.
@@ -257,6 +266,7 @@ func (v *Vhost) forgetQueue(q *queue.Queue) {
 	v.mu.Lock()
 	if v.queues[name] == q {
 		delete(v.queues, name)
+		delete(v.declared, name)
 	}
 	v.mu.Unlock()
 	removed := v.routes.RemoveDest(name)
