@@ -1,0 +1,63 @@
+// Package core is Junction's router: vhosts of exchanges, bindings, queues
+// and streams, the user store, and their persistence. It knows no wire
+// protocol; every face (AMQP, MQTT, SQS/SNS, Kinesis) calls this API and
+// nothing else of the core.
+//
+// # Packages
+//
+//   - core: Broker (vhosts, recovery) and Vhost (declare, bind, publish).
+//   - core/message: the one canonical message every face converts to.
+//   - core/route: exchanges, bindings and routing (topic trie, headers,
+//     exchange-to-exchange, alternate exchanges, pluggable matchers).
+//   - core/queue: queues (consumers, prefetch, acks, leases, TTL,
+//     dead-lettering, priorities, FIFO groups, deduplication).
+//   - core/stream: append-only streams and partitioned streams.
+//   - core/auth: users, vhosts, permissions, topic permissions, policies,
+//     AWS access keys and the account ↔ vhost mapping.
+//   - core/store: the durable store contract; persist.DB implements it.
+//
+// # One message's path (the hot path)
+//
+// A face decodes a publish into a *message.Message and calls:
+//
+//  1. Vhost.Publish (publish.go): assigns the id, takes a target slice from
+//     targetPool and calls
+//  2. route.Table.Route (route/route.go): the exchange's bindings are
+//     matched (route/topic.Trie.Match for topic exchanges), exchange-to-
+//     exchange bindings and alternate exchanges followed, destinations
+//     deduplicated; then
+//  3. Vhost.deliver (publish.go): for a persistent message,
+//     message.Marshal once; per target queue
+//  4. queue.Queue.Publish (queue/queue.go): admit (dedup, overflow),
+//     store.Store.Enqueue for a persistent message in a durable queue
+//     (persist/writer.go: DB.submit → the writer goroutine's group commit
+//     → one Badger WriteBatch and one Sync → each Done, which is the
+//     publisher confirm via confirm.settle), pushReady, then
+//  5. queue.Queue.dispatch (queue/consume.go): pickSub picks a consumer
+//     with credit (Subscription.acquire on its Limiters), and
+//  6. queue.Consumer.Deliver, the face's consumer, appends the delivery to
+//     its connection's outbound buffer under the queue lock (it never
+//     blocks); the connection's writer goroutine flushes it.
+//  7. The client's ack comes back through the face to queue.Queue.Ack,
+//     which releases the entry and the consumer's credit (waking queues
+//     blocked on a shared Limiter after every lock is released) and, for a
+//     stored message, store.Store.Remove (cancelled out in the writer when
+//     it meets its Enqueue in one batch).
+//
+// The transient path (steps 1–7 without the store) allocates nothing:
+// BenchmarkPublishDeliver.
+//
+// # Errors
+//
+// Every error returned by Broker and Vhost wraps one kind (ErrNotFound,
+// ErrLocked, ErrPrecondition, ErrAccessRefused, ErrInvalid, ErrNotAllowed,
+// ErrStore) and reads as RabbitMQ's reply text; faces map kinds to codes in
+// one place each.
+//
+// # Locks
+//
+// Broker.mu (vhosts) → Vhost.mu (queues, streams) are held only for map
+// access, never across a call into a queue. A queue's lock is never taken
+// under another queue's; a Limiter's lock may be taken under a queue's. The
+// route table's read lock is held during Route only.
+package core
