@@ -113,7 +113,7 @@ func (ch *channel) check(err error, m amqp091.Method) error {
 // the channel's consumers and deliveries are released at once, and frames
 // are dropped until the client's close-ok.
 func (ch *channel) closeWith(re *replyError) {
-	ch.c.log.Debug("closing channel", "channel", ch.id, "code", re.code, "text", re.text)
+	ch.c.log().Debug("closing channel", "channel", ch.id, "code", re.code, "text", re.text)
 	ch.c.wmu.Lock()
 	ch.closing.Store(true)
 	ch.c.writeMethodLocked(ch.id, &amqp091.ChannelClose{

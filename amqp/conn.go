@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,7 @@ type conn struct {
 	nc   net.Conn
 	id   uint64
 	name string
-	log  *slog.Logger
+	logp atomic.Pointer[slog.Logger] // the connection's child logger
 
 	// Reader-owned state.
 	r           *amqp091.Reader
@@ -66,19 +67,23 @@ func newConn(s *Server, nc net.Conn) *conn {
 	name := nc.RemoteAddr().String() + " -> " + nc.LocalAddr().String()
 	c := &conn{
 		s: s, nc: nc, id: id, name: name,
-		log:      s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()),
 		channels: map[uint16]*channel{},
 		wake:     make(chan struct{}, 1),
 		retick:   make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		frameMax: amqp091.FrameMinSize,
 	}
+	c.logp.Store(s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()))
 	c.r = amqp091.NewReader(readStamp{c}, amqp091.FrameMinSize)
 	now := time.Now().UnixNano()
 	c.lastRead.Store(now)
 	c.lastWrite.Store(now)
 	return c
 }
+
+// log returns the connection's logger; it gains attributes as the
+// handshake learns them.
+func (c *conn) log() *slog.Logger { return c.logp.Load() }
 
 // readStamp records the time of every successful read, for heartbeats.
 type readStamp struct{ c *conn }
@@ -101,24 +106,33 @@ func (c *conn) serve() {
 		c.nc.Close()
 	}()
 	if err := c.handshake(); err != nil {
-		c.log.Debug("handshake failed", "err", err)
+		c.log().Debug("handshake failed", "err", err)
 		c.drainUntilCloseOk()
 		return
 	}
-	c.log = c.log.With("vhost", c.vhost.Name(), "user", c.user)
-	c.log.Debug("connection open")
+	c.logp.Store(c.log().With("vhost", c.vhost.Name(), "user", c.user))
+	c.log().Debug("connection open")
 	err := c.readLoop()
 	c.cleanup()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-		c.log.Debug("connection closed", "err", err)
+		c.log().Debug("connection closed", "err", err)
 	}
 }
 
 // readLoop reads and handles frames until the connection ends.
 func (c *conn) readLoop() error {
+	idleArmed := false
 	for {
 		f, err := c.r.ReadFrame()
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && idleArmed && !c.closeSent.Load() {
+				// Quiet for idleShrinkAfter: give back a grown read
+				// buffer, then wait without a deadline.
+				idleArmed = false
+				c.r.Shrink()
+				c.nc.SetReadDeadline(time.Time{})
+				continue
+			}
 			var pe *amqp091.Error
 			if errors.As(err, &pe) && !c.closeSent.Load() {
 				// The stream is out of step: send the close and hang up.
@@ -133,11 +147,16 @@ func (c *conn) readLoop() error {
 		if done := c.handleFrame(f); done {
 			return nil
 		}
-		if c.r.Buffered() == 0 {
-			c.r.Shrink()
+		if !idleArmed && c.r.Buffered() == 0 && !c.closeSent.Load() {
+			idleArmed = true
+			c.nc.SetReadDeadline(time.Now().Add(idleShrinkAfter))
 		}
 	}
 }
+
+// idleShrinkAfter is how long a connection must be quiet before its read
+// buffer shrinks back.
+const idleShrinkAfter = 2 * time.Second
 
 // handleFrame handles one frame; it returns true when the connection is
 // finished.
@@ -254,7 +273,7 @@ func (c *conn) closeConn(re *replyError) {
 	if c.closeSent.Swap(true) {
 		return
 	}
-	c.log.Debug("closing connection", "code", re.code, "text", re.text)
+	c.log().Debug("closing connection", "code", re.code, "text", re.text)
 	c.send(0, &amqp091.ConnectionClose{
 		ReplyCode: re.code, ReplyText: re.text,
 		FailedClassID: re.classID, FailedMethodID: re.methodID,

@@ -57,7 +57,7 @@ func (cs *consumer) writeDeliverLocked(d Delivery) {
 	c.scratchDeliver = amqp091.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: tag, Redelivered: d.Redelivered,
 		Exchange: d.Msg.Exchange, RoutingKey: d.Msg.RoutingKey}
 	if err := c.w.WriteContent(ch.id, &c.scratchDeliver, &d.Msg.Props, d.Msg.Body); err != nil {
-		c.log.Error("encoding basic.deliver", "err", err)
+		c.log().Error("encoding basic.deliver", "err", err)
 	}
 }
 
@@ -241,7 +241,7 @@ func (ch *channel) get(m *amqp091.BasicGet) error {
 	ok2 := &amqp091.BasicGetOk{DeliveryTag: tag, Redelivered: d.Redelivered, Exchange: d.Msg.Exchange,
 		RoutingKey: d.Msg.RoutingKey, MessageCount: uint32(remaining)}
 	if err := c.w.WriteContent(ch.id, ok2, &d.Msg.Props, d.Msg.Body); err != nil {
-		c.log.Error("encoding basic.get-ok", "err", err)
+		c.log().Error("encoding basic.get-ok", "err", err)
 	}
 	return nil
 }

@@ -152,7 +152,7 @@ func (c *conn) authenticate(so *amqp091.ConnectionStartOk) error {
 		err = c.s.broker.Authenticate(user, pass, c.nc.RemoteAddr())
 	}
 	if err != nil {
-		c.log.Info("authentication failed", "user", user, "mechanism", so.Mechanism)
+		c.log().Info("authentication failed", "user", user, "mechanism", so.Mechanism)
 		// As RabbitMQ: connection.close only to clients that announce
 		// authentication_failure_close; the others see the socket close.
 		if c.clientProps.authFailureClose {
@@ -209,7 +209,7 @@ func (c *conn) readClientProps(t message.Table) {
 	}
 	if v, ok := t.Get("connection_name"); ok {
 		if s, ok := v.(string); ok {
-			c.log = c.log.With("name", s)
+			c.logp.Store(c.log().With("name", s))
 		}
 	}
 }

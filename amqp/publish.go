@@ -122,7 +122,7 @@ func (ch *channel) route(msg *message.Message, mandatory bool) error {
 		ret := &amqp091.BasicReturn{ReplyCode: amqp091.NoRoute, ReplyText: "NO_ROUTE",
 			Exchange: msg.Exchange, RoutingKey: msg.RoutingKey}
 		if err := c.w.WriteContent(ch.id, ret, &msg.Props, msg.Body); err != nil {
-			c.log.Error("encoding basic.return", "err", err)
+			c.log().Error("encoding basic.return", "err", err)
 		}
 	}
 	if ch.confirm {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -334,3 +335,49 @@ func FuzzFrames(f *testing.F) {
 		}
 	})
 }
+
+// TestIdleConnectionMemory measures what an idle, open connection costs
+// (both goroutines, buffers, the client's socket too): under 25 KiB.
+func TestIdleConnectionMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for connections to idle")
+	}
+	ts := startServer(t, amqp.Config{})
+	const n = 200
+	hs := handshakeBytes()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	conns := make([]net.Conn, 0, n)
+	buf := make([]byte, 4096)
+	for range n {
+		nc, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.Write(hs)
+		// Read up to open-ok (the last frame the server sends).
+		var got []byte
+		for !bytes.Contains(got, []byte{0, 10, 0, 41}) {
+			k, err := nc.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, buf[:k]...)
+		}
+		conns = append(conns, nc)
+	}
+	time.Sleep(idleShrink + 500*time.Millisecond)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	used := (after.HeapInuse + after.StackInuse) - (before.HeapInuse + before.StackInuse)
+	per := used / n
+	t.Logf("%d bytes per idle connection", per)
+	if per > 25<<10 && !raceEnabled {
+		t.Errorf("%d bytes per idle connection, want < 25 KiB", per)
+	}
+	runtime.KeepAlive(conns)
+}
+
+const idleShrink = 2 * time.Second

@@ -439,3 +439,23 @@ func TestConsumerTimeout(t *testing.T) {
 	}
 	waitFor(t, func() bool { r, u, _ := ts.broker.QueueDepth("/", "q"); return r == 1 && u == 0 })
 }
+
+func TestShutdownClosesConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := amqp.NewServer(memcore.New(), amqp.Config{})
+	go s.Serve(ln)
+	c, err := rmq.Dial("amqp://guest:guest@" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := c.NotifyClose(make(chan *rmq.Error, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, closeErr(t, closed), 320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
+}

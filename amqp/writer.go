@@ -112,7 +112,7 @@ func (c *conn) onTick(now time.Time, spare *[]byte) bool {
 		// Two missed heartbeats from the client: close, as RabbitMQ,
 		// without a connection.close.
 		if now.Sub(time.Unix(0, c.lastRead.Load())) > 2*hb {
-			c.log.Warn("missed heartbeats from client", "timeout", hb)
+			c.log().Warn("missed heartbeats from client", "timeout", hb)
 			c.nc.Close()
 			return false
 		}
@@ -138,7 +138,7 @@ func (c *conn) heartbeat() time.Duration {
 // writeMethodLocked appends a method frame. Caller holds wmu.
 func (c *conn) writeMethodLocked(ch uint16, m amqp091.Method) {
 	if err := c.w.WriteMethod(ch, m); err != nil {
-		c.log.Error("encoding method", "method", m.Name(), "err", err)
+		c.log().Error("encoding method", "method", m.Name(), "err", err)
 	}
 }
 
