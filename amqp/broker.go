@@ -174,7 +174,8 @@ type Delivery struct {
 type Queue interface {
 	// Name returns the queue name.
 	Name() string
-	// Ack removes delivered messages for good.
+	// Ack removes delivered messages for good. The core must not keep
+	// seqs after returning.
 	Ack(seqs []uint64)
 	// Nack returns delivered messages to the queue (requeue) or drops or
 	// dead-letters them.

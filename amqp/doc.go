@@ -1,0 +1,44 @@
+// Package amqp is Junction's AMQP 0-9-1 face: a server that speaks
+// RabbitMQ 3.13/4.x's dialect (capabilities, reply codes and texts) on
+// behalf of a Broker, the small interface in broker.go that the core
+// satisfies.
+//
+// # Goroutines
+//
+// Each connection has exactly two goroutines, none per channel or
+// consumer:
+//
+//   - the reader (conn.serve → readLoop → handleFrame → channel.dispatch)
+//     owns the connection's and channels' state and is the only goroutine
+//     that calls the core for this connection;
+//   - the writer (writeLoop) swaps the outbound buffer out under conn.wmu
+//     and writes it in one syscall, sends heartbeats, drops peers that
+//     missed two, and closes channels whose deliveries outlived
+//     consumer_timeout.
+//
+// The core delivers by calling consumer.Deliver with a queue lock held:
+// Deliver appends basic.deliver, the content header and body to the
+// buffer under conn.wmu and wakes the writer; it never blocks.
+//
+// # Lock order
+//
+//	core queue lock → conn.wmu
+//	replyRegistry.mu, Server.mu: leaf locks
+//
+// The face never calls the core while holding conn.wmu.
+//
+// # Hot path
+//
+// publish: readLoop → channel.handleFrame → startPublish, handleHeader,
+// handleBody → finishPublish → route → Vhost.Publish (→ confirmed →
+// appendConfirmsLocked at the next flush).
+// deliver: Consumer.Deliver → writeDeliverLocked → signal → writeLoop →
+// flush. ack: dispatch → settle → takeLocked → settleAll → Queue.Ack,
+// Limiter.Release.
+//
+// # Errors
+//
+// Core errors become AMQP replies in one place, replyFor (errors.go);
+// soft ones close the channel (channel.check), hard ones the connection
+// (conn.fail).
+package amqp
