@@ -47,6 +47,9 @@ type conn struct {
 	confirmDirty   []*channel // channels with confirms to send at the next flush
 	shutAfterFlush bool       // close the socket after the next flush
 	tuned          bool       // heartbeats may be sent
+	drainWait      bool       // the reader waits in waitForDrain
+	writerDone     bool       // the writer has exited
+	drained        sync.Cond  // signalled when the buffer is swapped out
 	scratchDeliver amqp091.BasicDeliver
 
 	wake   chan struct{} // wakes the writer
@@ -73,6 +76,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		stop:     make(chan struct{}),
 		frameMax: amqp091.FrameMinSize,
 	}
+	c.drained.L = &c.wmu
 	c.logp.Store(s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()))
 	c.r = amqp091.NewReader(readStamp{c}, amqp091.FrameMinSize)
 	now := time.Now().UnixNano()
@@ -147,11 +151,29 @@ func (c *conn) readLoop() error {
 		if done := c.handleFrame(f); done {
 			return nil
 		}
+		c.waitForDrain()
 		if !idleArmed && c.r.Buffered() == 0 && !c.closeSent.Load() {
 			idleArmed = true
 			c.nc.SetReadDeadline(time.Now().Add(idleShrinkAfter))
 		}
 	}
+}
+
+// maxOutbound is the outbound buffer size past which the reader stops
+// reading: a client that publishes faster than it reads what the server
+// sends it (deliveries, confirms, returns) is held back, as TCP
+// backpressure holds it back on RabbitMQ.
+const maxOutbound = 4 << 20
+
+// waitForDrain blocks the reader while the outbound buffer is over
+// maxOutbound.
+func (c *conn) waitForDrain() {
+	c.wmu.Lock()
+	for len(c.w.Buf) > maxOutbound && !c.writerDone {
+		c.drainWait = true
+		c.drained.Wait()
+	}
+	c.wmu.Unlock()
 }
 
 // idleShrinkAfter is how long a connection must be quiet before its read

@@ -459,3 +459,40 @@ func TestShutdownClosesConnections(t *testing.T) {
 	}
 	wantErr(t, closeErr(t, closed), 320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
 }
+
+// TestManyMessages pushes a few thousand messages through confirms, a
+// prefetch window and acks, to catch stalls.
+func TestManyMessages(t *testing.T) {
+	ts := startServer(t, amqp.Config{})
+	_, pub := ts.channel(t)
+	_, sub := ts.channel(t)
+	pub.QueueDeclare("m", false, false, false, false, nil)
+	sub.Qos(50, 0, false)
+	ds, _ := sub.Consume("m", "", false, false, false, false, nil)
+	pub.Confirm(false)
+	confirms := pub.NotifyPublish(make(chan rmq.Confirmation, 5000))
+	const n = 5000
+	go func() {
+		for range n {
+			pub.Publish("", "m", false, false, rmq.Publishing{Body: make([]byte, 1000)})
+		}
+	}()
+	for i := range n {
+		d := recv(t, ds)
+		if i%10 == 9 {
+			d.Ack(true)
+		}
+	}
+	var last uint64
+	for last < n {
+		select {
+		case c := <-confirms:
+			if !c.Ack {
+				t.Fatalf("nack %d", c.DeliveryTag)
+			}
+			last = c.DeliveryTag
+		case <-time.After(5 * time.Second):
+			t.Fatalf("confirms stalled at %d", last)
+		}
+	}
+}

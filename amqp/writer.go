@@ -24,6 +24,12 @@ func (c *conn) signal() {
 // heartbeats and watches for missed ones and consumer timeouts.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
+	defer func() {
+		c.wmu.Lock()
+		c.writerDone = true
+		c.drained.Broadcast()
+		c.wmu.Unlock()
+	}()
 	var spare []byte
 	ticker := time.NewTicker(time.Hour)
 	ticker.Stop()
@@ -65,6 +71,10 @@ func (c *conn) flush(spare *[]byte) bool {
 		return !shut
 	}
 	c.w.Buf = (*spare)[:0]
+	if c.drainWait {
+		c.drainWait = false
+		c.drained.Broadcast()
+	}
 	c.wmu.Unlock()
 
 	c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
