@@ -1,0 +1,214 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// metric is a column Summarize reports: a name and how to read it.
+type metric struct {
+	name   string
+	get    func(*Result) float64
+	higher bool // higher is better
+}
+
+var (
+	deliverRate = metric{"deliver msg/s", func(r *Result) float64 { return r.DeliverRate }, true}
+	latencyP99  = metric{"p99 ms", func(r *Result) float64 { return r.LatencyP99Ms }, false}
+	confirmP99  = metric{"confirm p99 ms", func(r *Result) float64 { return r.ConfirmP99Ms }, false}
+	clientCPU   = metric{"client µs/msg", func(r *Result) float64 { return r.ClientCPUPerMsg }, false}
+	brokerCPU   = metric{"broker µs/msg", func(r *Result) float64 { return r.BrokerCPUPerMsg }, false}
+	rssAfter    = metric{"RSS MiB", func(r *Result) float64 { return r.RSSAfterMiB }, false}
+	rssPerConn  = metric{"KiB/conn", func(r *Result) float64 { return r.RSSPerConnKiB }, false}
+)
+
+// primary returns the metric a result is ranked by: RSS for idle runs,
+// p99 latency at a fixed rate, delivered throughput otherwise.
+func primary(r *Result) metric {
+	switch {
+	case r.Kind == "idle":
+		return rssAfter
+	case settingFloat(r, "rate") > 0:
+		return latencyP99
+	}
+	return deliverRate
+}
+
+// details returns the metrics shown for a result's kind.
+func details(r *Result) []metric {
+	if r.Kind == "idle" {
+		return []metric{rssAfter, rssPerConn}
+	}
+	return []metric{deliverRate, latencyP99, confirmP99, clientCPU, brokerCPU}
+}
+
+// settingFloat reads a numeric setting of a decoded result.
+func settingFloat(r *Result, key string) float64 {
+	m, _ := r.Settings.(map[string]any)
+	f, _ := m[key].(float64)
+	return f
+}
+
+// group is the runs of one scenario and client against one broker.
+type group struct {
+	scenario, client, broker string
+	runs                     []*Result
+	failed                   int
+}
+
+// ReadResults reads JSON lines of Results, skipping blank lines.
+func ReadResults(in io.Reader) ([]*Result, error) {
+	var out []*Result
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		b := strings.TrimSpace(sc.Text())
+		if b == "" || !strings.HasPrefix(b, "{") {
+			continue
+		}
+		var r Result
+		if err := json.Unmarshal([]byte(b), &r); err != nil {
+			return nil, fmt.Errorf("bench: line %d: %w", line, err)
+		}
+		out = append(out, &r)
+	}
+	return out, sc.Err()
+}
+
+// groupResults groups runs by scenario, client and broker, in first-seen
+// order.
+func groupResults(rs []*Result) []*group {
+	var gs []*group
+	for _, r := range rs {
+		i := slices.IndexFunc(gs, func(g *group) bool {
+			return g.scenario == r.Scenario && g.client == r.Client && g.broker == r.Broker
+		})
+		if i < 0 {
+			gs = append(gs, &group{scenario: r.Scenario, client: r.Client, broker: r.Broker})
+			i = len(gs) - 1
+		}
+		if r.Error != "" {
+			gs[i].failed++
+			continue
+		}
+		gs[i].runs = append(gs[i].runs, r)
+	}
+	return gs
+}
+
+// stat is a median with its range.
+type stat struct{ med, lo, hi float64 }
+
+func (g *group) stat(m metric) stat {
+	var v []float64
+	for _, r := range g.runs {
+		v = append(v, m.get(r))
+	}
+	if len(v) == 0 {
+		return stat{}
+	}
+	return stat{Median(v), slices.Min(v), slices.Max(v)}
+}
+
+// format prints a stat with a precision that suits its size.
+func (s stat) String() string {
+	return fmt.Sprintf("%s (%s–%s)", num(s.med), num(s.lo), num(s.hi))
+}
+
+func num(f float64) string {
+	switch {
+	case f == 0:
+		return "0"
+	case f >= 1000:
+		return commas(int64(f + 0.5))
+	case f >= 10:
+		return fmt.Sprintf("%.1f", f)
+	}
+	return fmt.Sprintf("%.3g", f)
+}
+
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Summarize reads JSON lines of Results from in and writes two tables: per
+// scenario, client and broker the median (min–max) of each metric; then per
+// scenario and client the Junction/RabbitMQ ratio of the primary metric's
+// medians (brokers are recognized by "junction" and "rabbit" in their label).
+func Summarize(in io.Reader, out io.Writer) error {
+	rs, err := ReadResults(in)
+	if err != nil {
+		return err
+	}
+	gs := groupResults(rs)
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tclient\tbroker\truns\tmetrics: median (min–max)")
+	for _, g := range gs {
+		var parts []string
+		if len(g.runs) > 0 {
+			for _, m := range details(g.runs[0]) {
+				if s := g.stat(m); s.hi != 0 {
+					parts = append(parts, m.name+" "+s.String())
+				}
+			}
+		}
+		runs := fmt.Sprint(len(g.runs))
+		if g.failed > 0 {
+			runs += fmt.Sprintf(" (+%d failed)", g.failed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.scenario, g.client, g.broker, runs, strings.Join(parts, ", "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeRatios(out, gs)
+}
+
+// writeRatios writes the Junction/RabbitMQ table.
+func writeRatios(out io.Writer, gs []*group) error {
+	find := func(scenario, client, name string) *group {
+		for _, g := range gs {
+			if g.scenario == scenario && g.client == client && len(g.runs) > 0 &&
+				strings.Contains(strings.ToLower(g.broker), name) {
+				return g
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(out)
+	fmt.Fprintln(tw, "scenario\tclient\tmetric\tjunction\trabbitmq\tjunction/rabbitmq\t")
+	seen := map[[2]string]bool{}
+	for _, g := range gs {
+		k := [2]string{g.scenario, g.client}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		j, r := find(k[0], k[1], "junction"), find(k[0], k[1], "rabbit")
+		if j == nil || r == nil {
+			continue
+		}
+		m := primary(j.runs[0])
+		jm, rm := j.stat(m).med, r.stat(m).med
+		ratio := "-"
+		if rm != 0 {
+			ratio = fmt.Sprintf("%.2f×", jm/rm)
+		}
+		better := "higher is better"
+		if !m.higher {
+			better = "lower is better"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t(%s)\n", k[0], k[1], m.name, num(jm), num(rm), ratio, better)
+	}
+	return tw.Flush()
+}

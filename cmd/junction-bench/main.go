@@ -1,0 +1,171 @@
+// Command junction-bench measures AMQP brokers (Junction, RabbitMQ) in the
+// spirit of RabbitMQ's PerfTest: throughput, end-to-end and confirm
+// latency, client and broker CPU per message, and the memory of idle
+// connections. Each run writes one JSON line to stdout; summarize turns
+// many lines into medians and Junction/RabbitMQ ratios.
+//
+// Usage:
+//
+//	junction-bench amqp [flags]        one throughput run
+//	junction-bench idle [flags]        broker RSS before and after N idle connections
+//	junction-bench summarize < runs.jsonl
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/junctionmq/junction/bench"
+)
+
+const usage = `usage: junction-bench <command> [flags]
+
+commands:
+  amqp        AMQP throughput and latency run (one JSON line)
+  idle        broker RSS before and after N idle AMQP connections (one JSON line)
+  summarize   read JSON lines on stdin, print medians (min–max) and ratios
+
+run "junction-bench <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "junction-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "amqp":
+		return runAMQP(ctx, args[1:], stdout, stderr)
+	case "idle":
+		return runIdle(ctx, args[1:], stdout, stderr)
+	case "summarize":
+		return bench.Summarize(stdin, stdout)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// common are the flags every measuring command has.
+type common struct {
+	uri, broker, scenario string
+	pid                   int
+	pidFile               string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.uri, "uri", "amqp://guest:guest@127.0.0.1:5672/", "broker AMQP URI")
+	fs.StringVar(&c.broker, "broker", "", "broker label in the output (junction, rabbitmq)")
+	fs.StringVar(&c.scenario, "scenario", "", "scenario label in the output (default: derived from the flags)")
+	fs.IntVar(&c.pid, "broker-pid", 0, "broker process id: report its CPU time and RSS from /proc")
+	fs.StringVar(&c.pidFile, "broker-pid-file", "", "file holding the broker's process id (instead of --broker-pid)")
+}
+
+// brokerPID resolves --broker-pid or --broker-pid-file.
+func (c *common) brokerPID() (int, error) {
+	if c.pidFile == "" {
+		return c.pid, nil
+	}
+	b, err := os.ReadFile(c.pidFile)
+	if err != nil {
+		return 0, err
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil {
+		return 0, fmt.Errorf("%s: %w", c.pidFile, err)
+	}
+	return pid, nil
+}
+
+// emit writes r, or on failure a JSON line with the error, and returns err.
+func emit(stdout io.Writer, r *bench.Result, err error, c *common, kind, client string) error {
+	if err != nil {
+		r = &bench.Result{Time: time.Now().UTC().Format(time.RFC3339), Broker: c.broker,
+			Scenario: c.scenario, Kind: kind, Client: client, Error: err.Error()}
+	}
+	if werr := r.WriteJSON(stdout); werr != nil {
+		return werr
+	}
+	return err
+}
+
+func runAMQP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	var cfg bench.AMQPConfig
+	fs := flag.NewFlagSet("amqp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.StringVar(&cfg.Client, "client", bench.ClientNative, "load client: native (batching, built on protocol/amqp091) or amqp091 (github.com/rabbitmq/amqp091-go)")
+	fs.IntVar(&cfg.Producers, "producers", 1, "producer connections")
+	fs.IntVar(&cfg.Consumers, "consumers", 1, "consumer connections")
+	fs.IntVar(&cfg.Size, "size", 16, "body size in bytes (at least 8: the send time)")
+	fs.BoolVar(&cfg.AutoAck, "autoack", false, "consume with no-ack")
+	fs.IntVar(&cfg.AckEvery, "ack-every", 1, "acknowledge every N messages (multiple=true when N > 1)")
+	fs.IntVar(&cfg.Prefetch, "prefetch", 0, "basic.qos prefetch count per consumer (0: unlimited)")
+	fs.BoolVar(&cfg.Persistent, "persistent", false, "persistent messages to durable queues")
+	fs.IntVar(&cfg.Confirm, "confirm", 0, "publisher confirms with this many unconfirmed messages at most (0: off)")
+	fs.StringVar(&cfg.QueueArgs, "queue-args", "", "queue arguments, k=v,k=v (x-queue-type=quorum,x-max-length=1000)")
+	fs.IntVar(&cfg.Queues, "fanout", 1, "queues; above 1, producers publish to a fanout exchange bound to them all")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fixed total publish rate in msg/s (0: as fast as possible); latency is then measured from each message's scheduled time")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := c.brokerPID()
+	if err != nil {
+		return err
+	}
+	cfg.URI, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
+	r, err := bench.RunAMQP(ctx, cfg)
+	return emit(stdout, r, err, &c, "amqp", cfg.Client)
+}
+
+func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	var cfg bench.IdleConfig
+	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.IntVar(&cfg.Conns, "conns", 1000, "idle connections to open (0: just read the RSS)")
+	fs.IntVar(&cfg.Parallel, "parallel", 16, "concurrent dials")
+	fs.BoolVar(&cfg.Channel, "channel", false, "open one channel on each connection")
+	fs.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait before each RSS reading")
+	fs.DurationVar(&cfg.Hold, "hold", 0, "keep the connections open this long after measuring")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := c.brokerPID()
+	if err != nil {
+		return err
+	}
+	if pid == 0 {
+		return errors.New("idle needs --broker-pid or --broker-pid-file")
+	}
+	cfg.URI, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
+	r, err := bench.RunIdle(ctx, cfg)
+	return emit(stdout, r, err, &c, "idle", bench.ClientNative)
+}
