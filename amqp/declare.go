@@ -65,15 +65,8 @@ func (ch *channel) exchangeDeclare(m *amqp091.ExchangeDeclare) error {
 	}
 	d := ExchangeDecl{Name: m.Exchange, Type: m.Type, Passive: m.Passive, Durable: m.Durable,
 		AutoDelete: m.AutoDelete, Internal: m.Internal, Args: m.Arguments}
-	if !m.Passive && reserved(m.Exchange) {
-		// Redeclaring an existing amq.* exchange is allowed; creating one is not.
-		if err := vh.DeclareExchange(ExchangeDecl{Name: m.Exchange, Passive: true}); err != nil {
-			if errors.Is(err, ErrExchangeNotFound) {
-				return softErr(amqp091.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", m.Exchange)
-			}
-			return ch.fail(err, o)
-		}
-	}
+	// The core refuses new amq.* names (403) and allows redeclaring the
+	// predeclared ones.
 	if err := vh.DeclareExchange(d); err != nil {
 		return ch.fail(err, o)
 	}

@@ -5,17 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
-// Core errors the face translates to AMQP reply codes in replyFor. They
-// are placeholders until the core's sentinels are final: the lead points
-// each variable at the matching core sentinel (ErrQueueNotFound =
-// queue.ErrNotFound, ...), and the core wraps them with %w.
-//
-// Where RabbitMQ's reply text carries details the face does not know
-// (inequivalent arguments, permissions), the core wraps the sentinel as
-// fmt.Errorf("%w: detail", ErrX) and the detail becomes the reply text.
+// Errors of the face's Broker interface that are not core errors: the
+// adapter (corebroker.go) and the face itself return them; errors of the
+// core (*core.Error) carry their own kind and text and are mapped by
+// coreReply. replyFor is the one place both become AMQP reply codes.
 var (
 	// ErrAuthFailed: wrong user or password, or user not allowed from this
 	// address. Connection 403.
@@ -98,6 +95,10 @@ func replyFor(err error, o object) *replyError {
 	if errors.As(err, &re) {
 		return re
 	}
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		return coreReply(ce)
+	}
 	switch {
 	case errors.Is(err, ErrQueueNotFound):
 		return softErr(amqp091.NotFound, "no queue '%s' in vhost '%s'", detailOr(err, ErrQueueNotFound, o.queue), o.vhost)
@@ -131,6 +132,26 @@ func replyFor(err error, o object) *replyError {
 		return hardErr(amqp091.NotAllowed, "access to vhost '%s' refused for user '%s'", o.vhost, o.user)
 	}
 	return hardErr(amqp091.InternalError, "%v", err)
+}
+
+// coreReply maps a core error's kind to its reply code; the core's text is
+// already RabbitMQ's reply text.
+func coreReply(ce *core.Error) *replyError {
+	switch {
+	case errors.Is(ce.Kind, core.ErrNotFound):
+		return softErr(amqp091.NotFound, "%s", ce.Text)
+	case errors.Is(ce.Kind, core.ErrLocked):
+		return softErr(amqp091.ResourceLocked, "%s", ce.Text)
+	case errors.Is(ce.Kind, core.ErrPrecondition):
+		return softErr(amqp091.PreconditionFailed, "%s", ce.Text)
+	case errors.Is(ce.Kind, core.ErrAccessRefused):
+		return softErr(amqp091.AccessRefused, "%s", ce.Text)
+	case errors.Is(ce.Kind, core.ErrInvalid):
+		return hardErr(amqp091.CommandInvalid, "%s", ce.Text)
+	case errors.Is(ce.Kind, core.ErrNotAllowed):
+		return hardErr(amqp091.NotAllowed, "%s", ce.Text)
+	}
+	return hardErr(amqp091.InternalError, "%s", ce.Text)
 }
 
 // detailOr returns the text the core wrapped around sentinel

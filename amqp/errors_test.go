@@ -101,7 +101,7 @@ func TestErrorCodes(t *testing.T) {
 		}, 540, "NOT_IMPLEMENTED - active=false"},
 		{"exchange type", true, func(_ *testServer, ch *rmq.Channel) error {
 			return ch.ExchangeDeclare("bt", "bogus", false, false, false, false, nil)
-		}, 503, "COMMAND_INVALID - invalid exchange type 'bogus'"},
+		}, 503, "COMMAND_INVALID - unknown exchange type 'bogus'"},
 		{"consumer tag reuse", true, func(_ *testServer, ch *rmq.Channel) error {
 			ch.QueueDeclare("ct", false, false, false, false, nil)
 			ch.Consume("ct", "dup", false, false, false, false, nil)

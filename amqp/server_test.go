@@ -10,15 +10,51 @@ import (
 	rmq "github.com/rabbitmq/amqp091-go"
 
 	"github.com/junctionmq/junction/amqp"
-	"github.com/junctionmq/junction/amqp/internal/memcore"
+	"github.com/junctionmq/junction/core"
+	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/persist"
 )
 
-// testServer is a server on 127.0.0.1:0 backed by the in-memory fake.
+// testServer is a server on 127.0.0.1:0 backed by the real core on an
+// in-memory store.
 type testServer struct {
 	addr   string
 	url    string
-	broker *memcore.Broker
+	broker *core.Broker
 	srv    *amqp.Server
+}
+
+// newCore opens a core broker on an in-memory store, closed at cleanup.
+func newCore(t testing.TB) *core.Broker {
+	t.Helper()
+	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = b.Close()
+		_ = st.Close()
+	})
+	return b
+}
+
+// depth returns a queue's ready and unacked counts.
+func (ts *testServer) depth(t testing.TB, name string) (ready, unacked int) {
+	t.Helper()
+	v, err := ts.broker.Vhost("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := v.Queue(name)
+	if err != nil {
+		return 0, 0
+	}
+	st := q.Stats()
+	return st.Ready, st.Unacked
 }
 
 func startServer(t testing.TB, cfg amqp.Config) *testServer {
@@ -27,8 +63,8 @@ func startServer(t testing.TB, cfg amqp.Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := memcore.New()
-	s := amqp.NewServer(b, cfg)
+	b := newCore(t)
+	s := amqp.NewServer(amqp.NewCoreBroker(b), cfg)
 	go s.Serve(ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -185,7 +221,7 @@ func TestPublishConsumeAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool {
-		ready, unacked, _ := ts.broker.QueueDepth("/", q.Name)
+		ready, unacked := ts.depth(t, q.Name)
 		return ready == 0 && unacked == 0
 	})
 }
@@ -325,14 +361,14 @@ func TestTx(t *testing.T) {
 	if err := ch.TxRollback(); err != nil { // the ack is undone
 		t.Fatal(err)
 	}
-	if _, unacked, _ := ts.broker.QueueDepth("/", "t"); unacked != 1 {
+	if _, unacked := ts.depth(t, "t"); unacked != 1 {
 		t.Fatalf("unacked %d after rollback, want 1", unacked)
 	}
 	d.Ack(false)
 	if err := ch.TxCommit(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { _, u, _ := ts.broker.QueueDepth("/", "t"); return u == 0 })
+	waitFor(t, func() bool { _, u := ts.depth(t, "t"); return u == 0 })
 }
 
 func TestQos(t *testing.T) {
@@ -437,7 +473,7 @@ func TestConsumerTimeout(t *testing.T) {
 	if e.Code != 406 || e.Reason != want {
 		t.Fatalf("got %d %q", e.Code, e.Reason)
 	}
-	waitFor(t, func() bool { r, u, _ := ts.broker.QueueDepth("/", "q"); return r == 1 && u == 0 })
+	waitFor(t, func() bool { r, u := ts.depth(t, "q"); return r == 1 && u == 0 })
 }
 
 func TestShutdownClosesConnections(t *testing.T) {
@@ -445,7 +481,7 @@ func TestShutdownClosesConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := amqp.NewServer(memcore.New(), amqp.Config{})
+	s := amqp.NewServer(amqp.NewCoreBroker(newCore(t)), amqp.Config{})
 	go s.Serve(ln)
 	c, err := rmq.Dial("amqp://guest:guest@" + ln.Addr().String() + "/")
 	if err != nil {
