@@ -89,4 +89,3 @@ func oneLine(err error) string {
 	}
 	return msg
 }
-
