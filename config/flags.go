@@ -24,16 +24,9 @@ func Flags() []cli.Flag {
 			Name:        s.name,
 			Usage:       usage,
 			Value:       s.def,
-			DefaultText: quoteEmpty(s.def),
+			DefaultText: s.def, // unquoted; empty shows no default
 			TakesFile:   s.kind == kindPath,
 		})
 	}
 	return flags
-}
-
-func quoteEmpty(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return s
 }

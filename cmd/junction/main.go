@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -81,11 +82,6 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 
 // oneLine keeps an error message to its first line.
 func oneLine(err error) string {
-	msg := err.Error()
-	for i := 0; i < len(msg); i++ {
-		if msg[i] == '\n' {
-			return msg[:i]
-		}
-	}
-	return msg
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }

@@ -3,6 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -152,4 +159,57 @@ func waitDial(t *testing.T, addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestBindAllTLS checks that a listener with a TLS config speaks TLS.
+func TestBindAllTLS(t *testing.T) {
+	cert, key := selfSigned(t)
+	tc, err := config.TLS(cert, key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := bindAll([]config.Listener{{Name: config.AMQPS, Setting: "amqps-listen", Addr: "127.0.0.1:0", TLS: tc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll(ls)
+	go func() {
+		c, err := ls[config.AMQPS].Accept()
+		if err == nil {
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	c, err := tls.Dial("tcp", ls[config.AMQPS].Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS dial: %v", err)
+	}
+	if v := c.ConnectionState().Version; v < tls.VersionTLS12 {
+		t.Errorf("TLS version %x", v)
+	}
+	c.Close()
+}
+
+// selfSigned writes a throwaway self-signed certificate and key.
+func selfSigned(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
 }

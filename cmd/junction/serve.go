@@ -45,7 +45,10 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigc)
 
-	stop, err := startBroker(ctx, cfg, listeners)
+	// runCtx lives as long as the broker runs: cancelled after stop.
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	stop, err := startBroker(runCtx, cfg, listeners)
 	if err != nil {
 		closeAll(listeners)
 		return err
