@@ -1,0 +1,191 @@
+package awsgw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// xmlns returns the Query namespace of a service.
+func xmlns(service string) string {
+	if service == "sns" {
+		return "http://sns.amazonaws.com/doc/2010-03-31/"
+	}
+	return "http://queue.amazonaws.com/doc/2012-11-05/"
+}
+
+// writeError sends e in the request's protocol.
+func (s *Server) writeError(w http.ResponseWriter, req *request, e *apiError) {
+	fault := "Sender"
+	if e.Receiver {
+		fault = "Receiver"
+	}
+	if e.Status >= 500 {
+		s.log.Warn("request failed", "request_id", req.id, "action", req.action, "code", e.Code)
+	}
+	h := w.Header()
+	if req.proto == protoJSON {
+		ct := "application/x-amz-json-1.0"
+		if req.service == "kinesis" {
+			ct = "application/x-amz-json-1.1"
+		}
+		h.Set("Content-Type", ct)
+		if req.queryMode {
+			h.Set("x-amzn-query-error", e.Code+";"+fault)
+		}
+		ns := "com.amazonaws.sqs#"
+		if strings.HasSuffix(e.Type, "Exception") && e.Type != "InvalidParameterValueException" &&
+			e.Type != "MissingRequiredParameterException" && e.Type != "ResourceNotFoundException" {
+			ns = "com.amazon.coral.service#"
+		}
+		body, _ := json.Marshal(map[string]string{"__type": ns + e.Type, "message": e.Message})
+		w.WriteHeader(e.Status)
+		_, _ = w.Write(body)
+		return
+	}
+	msg := e.Message
+	if e.QueryMessage != "" {
+		msg = e.QueryMessage
+	}
+	if req.wantJSON {
+		h.Set("Content-Type", "application/json")
+		body, _ := json.Marshal(map[string]any{"Error": map[string]string{"Type": fault, "Code": e.Code,
+			"Message": msg}, "RequestId": req.id})
+		w.WriteHeader(e.Status)
+		_, _ = w.Write(body)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0"?><ErrorResponse xmlns="` + xmlns(req.service) + `"><Error><Type>`)
+	b.WriteString(fault + "</Type><Code>")
+	xmlEscape(&b, e.Code)
+	b.WriteString("</Code><Message>")
+	xmlEscape(&b, msg)
+	b.WriteString("</Message><Detail/></Error><RequestId>" + req.id + "</RequestId></ErrorResponse>")
+	h.Set("Content-Type", "text/xml")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// writeResult sends a successful result; out is the action's output
+// struct (nil for actions without one).
+func (s *Server) writeResult(w http.ResponseWriter, req *request, out any) {
+	h := w.Header()
+	if req.proto == protoJSON {
+		h.Set("Content-Type", "application/x-amz-json-1.0")
+		body := []byte("{}")
+		if out != nil && !reflect.ValueOf(out).IsNil() {
+			body, _ = json.Marshal(out)
+		}
+		_, _ = w.Write(body)
+		return
+	}
+	if req.wantJSON {
+		resp := map[string]any{"ResponseMetadata": map[string]string{"RequestId": req.id}}
+		if out != nil && !reflect.ValueOf(out).IsNil() {
+			resp[req.action+"Result"] = out
+		}
+		body, _ := json.Marshal(map[string]any{req.action + "Response": resp})
+		h.Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0"?><` + req.action + `Response xmlns="` + xmlns(req.service) + `">`)
+	if out != nil && !reflect.ValueOf(out).IsNil() {
+		b.WriteString("<" + req.action + "Result>")
+		writeXMLFields(&b, reflect.ValueOf(out).Elem())
+		b.WriteString("</" + req.action + "Result>")
+	}
+	b.WriteString("<ResponseMetadata><RequestId>" + req.id + "</RequestId></ResponseMetadata></" + req.action + "Response>")
+	h.Set("Content-Type", "text/xml")
+	_, _ = w.Write(b.Bytes())
+}
+
+func xmlEscape(b *bytes.Buffer, s string) {
+	_ = xml.EscapeText(b, []byte(s))
+}
+
+// writeXMLFields writes a struct's fields as Query XML elements. The
+// element name is the json name unless an xml tag gives one; lists are
+// flattened (one element per item); maps become one element per key with
+// two children, named by the xml tag "Elem,KeyName,ValueName" (default
+// "Attribute,Name,Value"), in key order.
+func writeXMLFields(b *bytes.Buffer, v reflect.Value) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fv := v.Field(i)
+		if strings.Contains(opts, "omitempty") && fv.IsZero() {
+			continue
+		}
+		xt := strings.Split(f.Tag.Get("xml"), ",")
+		if xt[0] != "" {
+			name = xt[0]
+		}
+		writeXMLValue(b, name, xt, fv)
+	}
+}
+
+func writeXMLValue(b *bytes.Buffer, name string, xt []string, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			writeXMLValue(b, name, xt, v.Elem())
+		}
+		return
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			writeXMLText(b, name, base64.StdEncoding.EncodeToString(v.Bytes()))
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			writeXMLValue(b, name, nil, v.Index(i))
+		}
+		return
+	case reflect.Map:
+		kn, vn := "Name", "Value"
+		if len(xt) == 3 {
+			kn, vn = xt[1], xt[2]
+		}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			b.WriteString("<" + name + ">")
+			writeXMLText(b, kn, k.String())
+			writeXMLValue(b, vn, nil, v.MapIndex(k))
+			b.WriteString("</" + name + ">")
+		}
+		return
+	case reflect.Struct:
+		b.WriteString("<" + name + ">")
+		writeXMLFields(b, v)
+		b.WriteString("</" + name + ">")
+		return
+	case reflect.String:
+		writeXMLText(b, name, v.String())
+	case reflect.Bool:
+		writeXMLText(b, name, strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		writeXMLText(b, name, strconv.FormatInt(v.Int(), 10))
+	}
+}
+
+func writeXMLText(b *bytes.Buffer, name, text string) {
+	b.WriteString("<" + name + ">")
+	xmlEscape(b, text)
+	b.WriteString("</" + name + ">")
+}

@@ -1,0 +1,258 @@
+package awsgw
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/junctionmq/junction/core"
+)
+
+// Config configures the gateway.
+type Config struct {
+	// AcceptAnyKey skips SigV4 verification and permission checks: any
+	// access key (or none) is accepted with full access. For local
+	// development only.
+	AcceptAnyKey bool
+	// MaxBodyBytes bounds a request body (0 = 8 MiB: a 1 MiB batch
+	// percent-encoded in a Query form may triple in size).
+	MaxBodyBytes int64
+	// Region is used when a request carries no credential scope
+	// (AcceptAnyKey without a signature). "" = us-east-1.
+	Region string
+	// Now is the clock for signature skew checks (nil = time.Now).
+	Now func() time.Time
+}
+
+const (
+	defaultMaxBody = 8 << 20
+	defaultRegion  = "us-east-1"
+	// clockSkew is the window AWS allows between a signature's date and
+	// the server's clock.
+	clockSkew = 15 * time.Minute
+)
+
+// Server is the AWS gateway: one HTTP endpoint for SQS (AWS JSON 1.0 and
+// Query), SNS and Kinesis, told apart by X-Amz-Target and the Query
+// Version.
+type Server struct {
+	b   *core.Broker
+	cfg Config
+	log *slog.Logger
+	sqs *sqsService
+
+	hs       *http.Server
+	baseCtx  context.Context
+	cancel   context.CancelFunc
+	mu       sync.Mutex // guards serving
+	serving  bool
+	shutdown bool
+}
+
+// New creates a gateway over b. It loads the SQS queue metadata from the
+// broker's store.
+func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBody
+	}
+	if cfg.Region == "" {
+		cfg.Region = defaultRegion
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{b: b, cfg: cfg, log: log.With("face", "aws")}
+	var err error
+	if s.sqs, err = newSQSService(b, cfg.Now); err != nil {
+		return nil, fmt.Errorf("awsgw: %w", err)
+	}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.hs = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// Serve accepts HTTP connections on ln until Shutdown. It returns
+// http.ErrServerClosed after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.serving = true
+	s.mu.Unlock()
+	return s.hs.Serve(ln)
+}
+
+// Shutdown stops accepting requests, ends long polls and waits for
+// in-flight requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	s.mu.Unlock()
+	s.cancel() // wakes long polls: they answer with what they have
+	err := s.hs.Shutdown(ctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// protocol is a request's wire protocol.
+type protocol uint8
+
+const (
+	protoJSON  protocol = iota // AWS JSON 1.0 (SQS) / 1.1 (Kinesis)
+	protoQuery                 // Query with XML responses
+)
+
+// request is one decoded API call.
+type request struct {
+	ctx       context.Context
+	id        string
+	proto     protocol
+	queryMode bool // X-Amzn-Query-Mode: send x-amzn-query-error
+	wantJSON  bool // Query with Accept: application/json
+	service   string
+	action    string
+	host      string
+	path      string
+	body      []byte
+	form      url.Values
+	id4       identity
+}
+
+// ServeHTTP handles one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, path: r.URL.Path}
+	w.Header().Set("x-amzn-RequestId", req.id)
+	if r.Method == http.MethodGet && r.URL.RawQuery == "" && (r.URL.Path == "/" || r.URL.Path == "/health") {
+		w.WriteHeader(http.StatusOK) // health check
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		s.classify(req, r)
+		s.writeError(w, req, errTooLarge(s.cfg.MaxBodyBytes))
+		return
+	}
+	req.body = body
+	if aerr := s.classify(req, r); aerr != nil {
+		s.writeError(w, req, aerr)
+		return
+	}
+	if aerr := s.authenticate(req, r); aerr != nil {
+		s.writeError(w, req, aerr)
+		return
+	}
+	out, aerr := s.dispatch(req)
+	if aerr != nil {
+		s.writeError(w, req, aerr)
+		return
+	}
+	s.writeResult(w, req, out)
+}
+
+// classify tells the service, protocol and action of a request.
+func (s *Server) classify(req *request, r *http.Request) *apiError {
+	req.queryMode = strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		req.proto = protoJSON
+		svc, action, _ := strings.Cut(target, ".")
+		req.action = action
+		switch svc {
+		case "AmazonSQS":
+			req.service = "sqs"
+		case "Kinesis_20131202":
+			req.service = "kinesis"
+		default:
+			req.service = "unknown"
+			return errUnknownOperation()
+		}
+		return nil
+	}
+	req.proto = protoQuery
+	req.wantJSON = strings.Contains(r.Header.Get("Accept"), "application/json")
+	form, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errSerialization("malformed query string")
+	}
+	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && (ct == "" ||
+		strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && len(req.body) > 0 {
+		bodyForm, err := url.ParseQuery(string(req.body))
+		if err != nil {
+			return errSerialization("malformed form body")
+		}
+		for k, v := range bodyForm {
+			form[k] = append(form[k], v...)
+		}
+	}
+	req.form = form
+	req.action = form.Get("Action")
+	switch form.Get("Version") {
+	case "2010-03-31":
+		req.service = "sns"
+	case "2012-11-05":
+		req.service = "sqs"
+	default:
+		req.service = scopeService(r)
+	}
+	if req.action == "" {
+		return newErr(400, "MissingAction", "MissingAction", "Could not find operation to perform.")
+	}
+	return nil
+}
+
+// scopeService returns the service named in a SigV4 credential scope
+// ("sqs" when there is none).
+func scopeService(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if h := r.Header.Get("Authorization"); h != "" {
+		if a, err := parseAuthorization(h); err == nil {
+			return a.cred.service
+		}
+	}
+	if c, err := parseCredential(cred); err == nil {
+		return c.service
+	}
+	return "sqs"
+}
+
+func (s *Server) dispatch(req *request) (any, *apiError) {
+	switch req.service {
+	case "sqs":
+		return s.sqs.handle(req)
+	case "sns":
+		return nil, errNotImplemented("SNS")
+	case "kinesis":
+		return nil, errNotImplemented("Kinesis")
+	}
+	return nil, errInvalidAction(req.action)
+}
+
+// newUUID returns a random RFC 4122 version 4 UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

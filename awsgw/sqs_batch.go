@@ -1,0 +1,282 @@
+package awsgw
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/queue"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+type batchError struct {
+	Id          string `json:"Id"`
+	SenderFault bool   `json:"SenderFault"`
+	Code        string `json:"Code"`
+	Message     string `json:"Message,omitempty"`
+}
+
+func newBatchError(id string, e *apiError) batchError {
+	return batchError{Id: id, SenderFault: !e.Receiver, Code: e.Code, Message: e.Message}
+}
+
+type batchID struct {
+	Id string `json:"Id"`
+}
+
+// checkBatch validates the entry ids of a batch request.
+func checkBatch(ids []string, entryName string) *apiError {
+	if len(ids) == 0 {
+		return errEmptyBatch(entryName)
+	}
+	if len(ids) > maxBatchEntries {
+		return errTooManyEntries(len(ids))
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !validBatchID(id) {
+			return errInvalidBatchEntryID()
+		}
+	}
+	for _, id := range ids {
+		if seen[id] {
+			return errBatchIDsNotDistinct(id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+func validBatchID(id string) bool {
+	if id == "" || len(id) > 80 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+type sendBatchInput struct {
+	QueueUrl string      `json:"QueueUrl"`
+	Entries  []sendInput `json:"Entries"`
+}
+
+type sendBatchOutput struct {
+	Successful []*sendOutput `json:"Successful" xml:"SendMessageBatchResultEntry"`
+	Failed     []batchError  `json:"Failed" xml:"BatchResultErrorEntry"`
+}
+
+func (s *sqsService) sendMessageBatch(req *request) (any, *apiError) {
+	var in sendBatchInput
+	if aerr := decodeInput(req, &in); aerr != nil {
+		return nil, aerr
+	}
+	t, aerr := s.resolve(req, in.QueueUrl, 'w')
+	if aerr != nil {
+		return nil, aerr
+	}
+	ids := make([]string, len(in.Entries))
+	total := 0
+	for i, e := range in.Entries {
+		ids[i] = e.Id
+		if e.MessageBody != nil {
+			total += len(*e.MessageBody)
+		}
+		size, _ := checkMsgAttrs(e.MessageAttributes)
+		total += size
+	}
+	if aerr := checkBatch(ids, "SendMessageBatchRequestEntry"); aerr != nil {
+		return nil, aerr
+	}
+	if total > maxMessageSize {
+		return nil, errBatchTooLong(total)
+	}
+	out := &sendBatchOutput{Successful: []*sendOutput{}, Failed: []batchError{}}
+	var msgs []*message.Message
+	var oks []*sendOutput
+	for i := range in.Entries {
+		m, o, aerr := s.buildMessage(req, t, &in.Entries[i])
+		if aerr != nil {
+			out.Failed = append(out.Failed, newBatchError(in.Entries[i].Id, aerr))
+			continue
+		}
+		msgs, oks = append(msgs, m), append(oks, o)
+	}
+	if len(msgs) > 0 {
+		if aerr := s.publish(req.ctx, t, msgs); aerr != nil {
+			return nil, aerr
+		}
+	}
+	for i, o := range oks {
+		if t.meta.fifo() {
+			o.SequenceNumber = seqNumber(msgs[i].ID)
+		}
+		out.Successful = append(out.Successful, o)
+	}
+	return out, nil
+}
+
+type deleteInput struct {
+	QueueUrl          string `json:"QueueUrl"`
+	Id                string `json:"Id"`
+	ReceiptHandle     string `json:"ReceiptHandle"`
+	VisibilityTimeout optInt `json:"VisibilityTimeout"`
+}
+
+func (s *sqsService) deleteMessage(req *request) (any, *apiError) {
+	var in deleteInput
+	if aerr := decodeInput(req, &in); aerr != nil {
+		return nil, aerr
+	}
+	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	if aerr != nil {
+		return nil, aerr
+	}
+	return nil, s.deleteOne(t, in.ReceiptHandle)
+}
+
+// handleFor decodes a receipt handle of t's queue.
+func (s *sqsService) handleFor(t *target, h string) (receipt, *apiError) {
+	if h == "" {
+		return receipt{}, errMissingParameter("ReceiptHandle")
+	}
+	r, err := decodeReceipt(s.key, h)
+	if err != nil || r.vhost != t.vhost.Name() || r.queue != t.q.Name() {
+		return r, errReceiptHandleInvalid(h)
+	}
+	return r, nil
+}
+
+func (s *sqsService) deleteOne(t *target, h string) *apiError {
+	r, aerr := s.handleFor(t, h)
+	if aerr != nil {
+		return aerr
+	}
+	err := t.q.Ack(r.seq)
+	switch {
+	case errors.Is(err, queue.ErrUnknownSeq):
+		if t.meta.fifo() {
+			return errReceiptHandleExpired(h)
+		}
+		// AWS: deleting with a stale handle succeeds.
+	case err != nil:
+		return toAPIError(err)
+	}
+	s.mu.Lock()
+	delete(s.firstRecv, r.msgID)
+	s.mu.Unlock()
+	return nil
+}
+
+type entriesInput struct {
+	QueueUrl string        `json:"QueueUrl"`
+	Entries  []deleteInput `json:"Entries"`
+}
+
+type idBatchOutput struct {
+	Successful []batchID    `json:"Successful"`
+	Failed     []batchError `json:"Failed" xml:"BatchResultErrorEntry"`
+}
+
+type deleteBatchOutput struct {
+	Successful []batchID    `json:"Successful" xml:"DeleteMessageBatchResultEntry"`
+	Failed     []batchError `json:"Failed" xml:"BatchResultErrorEntry"`
+}
+
+type visibilityBatchOutput struct {
+	Successful []batchID    `json:"Successful" xml:"ChangeMessageVisibilityBatchResultEntry"`
+	Failed     []batchError `json:"Failed" xml:"BatchResultErrorEntry"`
+}
+
+// runBatch validates a delete or visibility batch and applies fn to each
+// entry.
+func (s *sqsService) runBatch(req *request, entryName string, fn func(t *target, e *deleteInput) *apiError) (*idBatchOutput, *apiError) {
+	var in entriesInput
+	if aerr := decodeInput(req, &in); aerr != nil {
+		return nil, aerr
+	}
+	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	if aerr != nil {
+		return nil, aerr
+	}
+	ids := make([]string, len(in.Entries))
+	for i, e := range in.Entries {
+		ids[i] = e.Id
+	}
+	if aerr := checkBatch(ids, entryName); aerr != nil {
+		return nil, aerr
+	}
+	out := &idBatchOutput{Successful: []batchID{}, Failed: []batchError{}}
+	for i := range in.Entries {
+		e := &in.Entries[i]
+		if aerr := fn(t, e); aerr != nil {
+			out.Failed = append(out.Failed, newBatchError(e.Id, aerr))
+			continue
+		}
+		out.Successful = append(out.Successful, batchID{Id: e.Id})
+	}
+	return out, nil
+}
+
+func (s *sqsService) deleteMessageBatch(req *request) (any, *apiError) {
+	out, aerr := s.runBatch(req, "DeleteMessageBatchRequestEntry", func(t *target, e *deleteInput) *apiError {
+		return s.deleteOne(t, e.ReceiptHandle)
+	})
+	if aerr != nil {
+		return nil, aerr
+	}
+	return &deleteBatchOutput{Successful: out.Successful, Failed: out.Failed}, nil
+}
+
+func (s *sqsService) changeMessageVisibility(req *request) (any, *apiError) {
+	var in deleteInput
+	if aerr := decodeInput(req, &in); aerr != nil {
+		return nil, aerr
+	}
+	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	if aerr != nil {
+		return nil, aerr
+	}
+	return nil, s.changeOne(t, &in)
+}
+
+func (s *sqsService) changeOne(t *target, in *deleteInput) *apiError {
+	r, aerr := s.handleFor(t, in.ReceiptHandle)
+	if aerr != nil {
+		return aerr
+	}
+	v := in.VisibilityTimeout
+	if !v.Set {
+		return errMissingParameter("VisibilityTimeout")
+	}
+	if v.Bad != "" || v.Value < 0 || v.Value > maxVisibility {
+		return errInvalidParam(v.Value, "VisibilityTimeout", "VisibilityTimeout must be an integer between 0 and 43200")
+	}
+	var deadline time.Time
+	if v.Value > 0 {
+		deadline = s.now().Add(time.Duration(v.Value) * time.Second)
+	}
+	if err := t.q.ChangeLease(r.seq, deadline); err != nil {
+		if errors.Is(err, queue.ErrUnknownSeq) {
+			return errMessageNotInflight()
+		}
+		return toAPIError(err)
+	}
+	return nil
+}
+
+func (s *sqsService) changeMessageVisibilityBatch(req *request) (any, *apiError) {
+	out, aerr := s.runBatch(req, "ChangeMessageVisibilityBatchRequestEntry", func(t *target, e *deleteInput) *apiError {
+		return s.changeOne(t, e)
+	})
+	if aerr != nil {
+		return nil, aerr
+	}
+	return &visibilityBatchOutput{Successful: out.Successful, Failed: out.Failed}, nil
+}

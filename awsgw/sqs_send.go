@@ -1,0 +1,273 @@
+package awsgw
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/junctionmq/junction/core/message"
+)
+
+type sendInput struct {
+	QueueUrl                string             `json:"QueueUrl"`
+	Id                      string             `json:"Id"` // batch entries
+	MessageBody             *string            `json:"MessageBody"`
+	DelaySeconds            optInt             `json:"DelaySeconds"`
+	MessageAttributes       map[string]msgAttr `json:"MessageAttributes"`
+	MessageSystemAttributes map[string]msgAttr `json:"MessageSystemAttributes"`
+	MessageDeduplicationId  *string            `json:"MessageDeduplicationId"`
+	MessageGroupId          *string            `json:"MessageGroupId"`
+}
+
+type sendOutput struct {
+	Id                           string `json:"Id,omitempty"`
+	MD5OfMessageBody             string `json:"MD5OfMessageBody"`
+	MD5OfMessageAttributes       string `json:"MD5OfMessageAttributes,omitempty"`
+	MD5OfMessageSystemAttributes string `json:"MD5OfMessageSystemAttributes,omitempty"`
+	MessageId                    string `json:"MessageId"`
+	SequenceNumber               string `json:"SequenceNumber,omitempty"`
+}
+
+const maxAttributes = 10
+
+func (s *sqsService) sendMessage(req *request) (any, *apiError) {
+	var in sendInput
+	if aerr := decodeInput(req, &in); aerr != nil {
+		return nil, aerr
+	}
+	t, aerr := s.resolve(req, in.QueueUrl, 'w')
+	if aerr != nil {
+		return nil, aerr
+	}
+	m, out, aerr := s.buildMessage(req, t, &in)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := s.publish(req.ctx, t, []*message.Message{m}); aerr != nil {
+		return nil, aerr
+	}
+	if t.meta.fifo() {
+		out.SequenceNumber = seqNumber(m.ID)
+	}
+	return out, nil
+}
+
+// seqNumber formats a FIFO sequence number (the core message id).
+func seqNumber(id uint64) string { return fmt.Sprintf("%020d", id) }
+
+// buildMessage validates one send and makes its core message.
+func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*message.Message, *sendOutput, *apiError) {
+	if in.MessageBody == nil || *in.MessageBody == "" {
+		return nil, nil, errMissingParameter("MessageBody")
+	}
+	body := []byte(*in.MessageBody)
+	if r, ok := validBody(body); !ok {
+		return nil, nil, newErr(400, "InvalidMessageContents", "InvalidMessageContents",
+			"Invalid binary character '#x%X' was found in the message body, the set of allowed characters is "+
+				"#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", r)
+	}
+	size, aerr := checkMsgAttrs(in.MessageAttributes)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	if limit := t.meta.intAttr("MaximumMessageSize"); int64(len(body)+size) > limit {
+		return nil, nil, errInvalidParameterValue("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
+	}
+	now := s.now()
+	m := &message.Message{RoutingKey: t.q.Name(), Body: body, Origin: message.FaceSQS, Arrived: now.UnixNano()}
+	if aerr := s.applySendOptions(t, in, m, now); aerr != nil {
+		return nil, nil, aerr
+	}
+	id := newUUID()
+	m.Props = message.Properties{Flags: message.FlagDeliveryMode | message.FlagMessageID | message.FlagTimestamp,
+		DeliveryMode: 2, MessageID: id, Timestamp: now.Unix()}
+	if req.id4.user != "" {
+		m.Props.Flags |= message.FlagUserID
+		m.Props.UserID = req.id4.user
+	}
+	out := &sendOutput{Id: in.Id, MD5OfMessageBody: md5Hex(body), MessageId: id,
+		MD5OfMessageAttributes: md5OfAttributes(in.MessageAttributes)}
+	if m.AWS == nil {
+		m.AWS = &message.AWSMeta{}
+	}
+	for _, n := range sortedAttrNames(in.MessageAttributes) {
+		a := in.MessageAttributes[n]
+		sa := message.SQSAttribute{Name: n, DataType: a.DataType, BinaryValue: a.BinaryValue}
+		if a.StringValue != nil {
+			sa.StringValue = *a.StringValue
+		}
+		m.AWS.SQSAttributes = append(m.AWS.SQSAttributes, sa)
+	}
+	if tr, ok := in.MessageSystemAttributes["AWSTraceHeader"]; ok && tr.StringValue != nil {
+		m.Props.Flags |= message.FlagHeaders
+		m.Props.Headers = m.Props.Headers.Set(traceHeader, *tr.StringValue)
+		out.MD5OfMessageSystemAttributes = md5OfAttributes(map[string]msgAttr{"AWSTraceHeader": tr})
+	}
+	return m, out, nil
+}
+
+// traceHeader carries the AWSTraceHeader system attribute as a header.
+const traceHeader = "x-amzn-trace-id"
+
+// applySendOptions applies DelaySeconds, MessageGroupId and
+// MessageDeduplicationId.
+func (s *sqsService) applySendOptions(t *target, in *sendInput, m *message.Message, now time.Time) *apiError {
+	fifo := t.meta.fifo()
+	delay := t.meta.intAttr("DelaySeconds")
+	if in.DelaySeconds.Set {
+		d := in.DelaySeconds
+		if d.Bad != "" || d.Value < 0 || d.Value > maxDelaySeconds {
+			return errInvalidParam(d.Value, "DelaySeconds", "DelaySeconds must be >= 0 and <= 900.")
+		}
+		if fifo && d.Value != 0 {
+			return errInvalidParam(d.Value, "DelaySeconds", "The request include parameter that is not valid for this queue type.")
+		}
+		if !fifo {
+			delay = d.Value
+		}
+	}
+	if delay > 0 {
+		m.DelayUntil = now.Add(time.Duration(delay) * time.Second).UnixNano()
+	}
+	if in.MessageGroupId != nil {
+		if !validID(*in.MessageGroupId) {
+			return errInvalidParam(*in.MessageGroupId, "MessageGroupId",
+				"MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+		}
+	} else if fifo {
+		return errMissingParameter("MessageGroupId")
+	}
+	if in.MessageDeduplicationId != nil && !validID(*in.MessageDeduplicationId) {
+		return errInvalidParam(*in.MessageDeduplicationId, "MessageDeduplicationId",
+			"MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+	}
+	if !fifo {
+		if in.MessageDeduplicationId != nil {
+			return errInvalidParameterValue("The request include parameter MessageDeduplicationId which is not valid for this queue type")
+		}
+		return nil
+	}
+	m.AWS = &message.AWSMeta{MessageGroupID: *in.MessageGroupId}
+	m.GroupID = *in.MessageGroupId
+	switch {
+	case in.MessageDeduplicationId != nil:
+		m.DedupID = *in.MessageDeduplicationId
+	case t.meta.Attrs["ContentBasedDeduplication"] == "true":
+		m.DedupID = contentDedupID(m.Body)
+	default:
+		return errInvalidParameterValue("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+	}
+	m.AWS.DeduplicationID = m.DedupID
+	if t.meta.Attrs["DeduplicationScope"] == "messageGroup" {
+		m.DedupID = m.GroupID + "\x00" + m.DedupID
+	}
+	return nil
+}
+
+// validID checks a MessageGroupId or MessageDeduplicationId: 1-128
+// printable ASCII characters without spaces.
+func validID(s string) bool {
+	if len(s) < 1 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMsgAttrs validates message attributes and returns their size as
+// SQS counts it toward the message size.
+func checkMsgAttrs(attrs map[string]msgAttr) (int, *apiError) {
+	if len(attrs) > maxAttributes {
+		return 0, errInvalidParameterValue("Number of message attributes [%d] exceeds the allowed maximum [%d].", len(attrs), maxAttributes)
+	}
+	size := 0
+	for _, n := range sortedAttrNames(attrs) {
+		a := attrs[n]
+		if !validAttrName(n) {
+			return 0, errInvalidParameterValue("Message (user) attribute name '%s' is invalid. Valid attribute names can contain "+
+				"alphanumeric characters, hyphens (-), underscores (_), and periods (.), and cannot start with AWS. or Amazon.", n)
+		}
+		if a.DataType == "" {
+			return 0, errInvalidParameterValue("The message attribute '%s' must contain non-empty message attribute type.", n)
+		}
+		base, _, _ := strings.Cut(a.DataType, ".")
+		switch base {
+		case "String", "Number":
+			if a.StringValue == nil || *a.StringValue == "" {
+				return 0, errInvalidParameterValue("Message (user) attribute '%s' must contain a non-empty value of type '%s'.", n, base)
+			}
+			if base == "Number" {
+				if _, err := strconv.ParseFloat(*a.StringValue, 64); err != nil {
+					return 0, errInvalidParameterValue("Could not cast message attribute '%s' value to number.", n)
+				}
+			}
+			size += len(*a.StringValue)
+		case "Binary":
+			if len(a.BinaryValue) == 0 {
+				return 0, errInvalidParameterValue("Message (user) attribute '%s' must contain a non-empty value of type 'Binary'.", n)
+			}
+			size += len(a.BinaryValue)
+		default:
+			return 0, errInvalidParameterValue("The type of message (user) attribute '%s' is invalid. You must use only the "+
+				"following supported type prefixes: Binary, Number, String.", n)
+		}
+		size += len(n) + len(a.DataType)
+	}
+	return size, nil
+}
+
+func validAttrName(n string) bool {
+	l := strings.ToLower(n)
+	if n == "" || len(n) > 256 || strings.HasPrefix(l, "aws.") || strings.HasPrefix(l, "amazon.") ||
+		n[0] == '.' || n[len(n)-1] == '.' || strings.Contains(n, "..") {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedAttrNames(attrs map[string]msgAttr) []string {
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	return names
+}
+
+// publish publishes persistent messages to the queue through the default
+// exchange and waits until every one is durable (SQS's 200 means stored).
+func (s *sqsService) publish(ctx context.Context, t *target, msgs []*message.Message) *apiError {
+	done := make(chan bool, len(msgs))
+	for _, m := range msgs {
+		routed, err := t.vhost.Publish(m, func(ack bool) { done <- ack })
+		if err != nil {
+			return toAPIError(err)
+		}
+		if !routed {
+			return errNonExistentQueue()
+		}
+	}
+	for range msgs {
+		select {
+		case ok := <-done:
+			if !ok {
+				return errInternal()
+			}
+		case <-ctx.Done():
+			return errInternal()
+		}
+	}
+	return nil
+}
