@@ -1,0 +1,144 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/route"
+)
+
+// ImportDefinitions loads a RabbitMQ definitions file (rabbitmqctl
+// export_definitions, GET /api/definitions) as RabbitMQ's load_definitions
+// does: users, vhosts, permissions and policies through the user store,
+// then exchanges, queues and bindings. Nothing is deleted; existing objects
+// must be equivalent. What Junction does not support is returned in
+// skipped, not failed on.
+func (b *Broker) ImportDefinitions(d *auth.Definitions) (skipped []string, err error) {
+	skipped, err = b.users.ImportDefinitions(d)
+	if err != nil {
+		return skipped, err
+	}
+	for _, vh := range b.users.Vhosts() {
+		if _, err := b.AddVhost(vh.Name); err != nil {
+			return skipped, err
+		}
+	}
+	for i, x := range d.Exchanges {
+		if err := b.importExchange(x); err != nil {
+			return skipped, fmt.Errorf("exchanges[%d] %q: %w", i, x.Name, err)
+		}
+	}
+	for i, q := range d.Queues {
+		if err := b.importQueue(q); err != nil {
+			return skipped, fmt.Errorf("queues[%d] %q: %w", i, q.Name, err)
+		}
+	}
+	for i, bd := range d.Bindings {
+		if err := b.importBinding(bd); err != nil {
+			return skipped, fmt.Errorf("bindings[%d] %q → %q: %w", i, bd.Source, bd.Destination, err)
+		}
+	}
+	return skipped, nil
+}
+
+func (b *Broker) importExchange(x auth.ExchangeDef) error {
+	v, err := b.Vhost(x.Vhost)
+	if err != nil {
+		return err
+	}
+	kind, err := route.ParseKind(x.Type)
+	if err != nil {
+		return err
+	}
+	if len(x.Name) > 4 && x.Name[:4] == "amq." {
+		return nil // predeclared
+	}
+	return v.DeclareExchange(route.Exchange{Name: x.Name, Kind: kind, Durable: x.Durable,
+		AutoDelete: x.AutoDelete, Internal: x.Internal, Args: tableOf(x.Arguments)}, false)
+}
+
+func (b *Broker) importQueue(q auth.QueueDef) error {
+	v, err := b.Vhost(q.Vhost)
+	if err != nil {
+		return err
+	}
+	args := tableOf(q.Arguments)
+	if q.Type != "" && q.Type != "classic" {
+		if _, ok := args.Get("x-queue-type"); !ok {
+			args = append(args, message.Field{Key: "x-queue-type", Value: q.Type})
+		}
+	}
+	if t, _ := args.Get("x-queue-type"); t == "stream" {
+		_, _, err := v.DeclareStream(q.Name, 0, 0)
+		return err
+	}
+	_, _, err = v.DeclareQueue(QueueDecl{Name: q.Name, Durable: q.Durable, AutoDelete: q.AutoDelete, Args: args})
+	return err
+}
+
+func (b *Broker) importBinding(bd auth.BindingDef) error {
+	v, err := b.Vhost(bd.Vhost)
+	if err != nil {
+		return err
+	}
+	dest := route.Dest{Kind: route.DestQueue, Name: bd.Destination}
+	switch {
+	case bd.DestinationType == "exchange":
+		dest.Kind = route.DestExchange
+	default:
+		if _, err := v.Stream(bd.Destination); err == nil {
+			dest.Kind = route.DestStream
+		}
+	}
+	return v.Bind(route.Binding{Source: bd.Source, Dest: dest, Key: bd.RoutingKey, Args: tableOf(bd.Arguments)})
+}
+
+// tableOf turns JSON arguments into a field table with RabbitMQ's types:
+// integers as signed 64-bit ('l'), other numbers as doubles, strings as
+// long strings, lists as arrays, objects as tables. Keys are sorted.
+func tableOf(m map[string]any) message.Table {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t := make(message.Table, 0, len(m))
+	for _, k := range keys {
+		t = append(t, message.Field{Key: k, Value: fieldValue(m[k])})
+	}
+	return t
+}
+
+func fieldValue(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+		return x
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case int:
+		return int64(x)
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = fieldValue(x[i])
+		}
+		return out
+	case map[string]any:
+		return tableOf(x)
+	}
+	return v
+}
