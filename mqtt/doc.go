@@ -1,0 +1,42 @@
+// Package mqtt is Junction's MQTT 3.1, 3.1.1 and 5.0 face. It embeds
+// github.com/mochi-mqtt/server/v2, which owns MQTT sessions, subscriptions,
+// retained and in-flight messages, and ties it to the core through hooks:
+//
+//   - auth.go, hook.go: CONNECT usernames "vhost:user" (or "user" in the
+//     default vhost) are checked against the core's user store, with the
+//     loopback rule; refusals answer 0x86/0x87 (3.1.1: 0x04/0x05). Publish
+//     and subscribe need write or read permission on the MQTT exchange
+//     (amq.topic) and the user's topic permission for the mapped routing
+//     key ({username}, {vhost}, {client_id}). mochi answers a denied
+//     SUBSCRIBE with 0x87 (3.1.1: 0x80) and a denied publish with a PUBACK
+//     or PUBREC 0x87 in MQTT 5, dropping it (QoS 0) or closing the
+//     connection (QoS 1/2) in 3.1.1.
+//   - publish.go, convert.go: every publish and will is handed to the core
+//     (exchange amq.topic, key mapped as RabbitMQ maps it, see topic.go)
+//     before mochi acknowledges it; QoS 1/2 wait for the core's confirm.
+//     mochi still fans the publish out to MQTT subscribers itself.
+//   - bridge.go: messages from other faces reach MQTT subscribers through a
+//     transient queue per vhost bound with the subscribed filters.
+//   - state.go, statewriter.go: mochi's storage hook, backed by the core's
+//     store (PutState namespaces mqtt/session, mqtt/sub, mqtt/retained,
+//     mqtt/inflight).
+//   - server.go, websocket.go: listeners (TCP, TLS, WebSocket at /ws with an
+//     origin check) and shutdown.
+//
+// One message's path, MQTT to AMQP: mochi reads PUBLISH → OnACLCheck →
+// faceHook.OnPublish → toCore → core.Vhost.Publish (confirm awaited for
+// QoS ≥ 1) → mochi writes PUBACK and fans out. AMQP to MQTT: the core routes
+// to BridgeQueue → vhostBridge.Deliver → inject → fromCore →
+// mochi.InjectPacket → MQTT sessions → Ack.
+//
+// Known limits:
+//   - mochi has one topic tree: vhosts select permissions and the core vhost
+//     messages are exchanged with, but MQTT clients of different vhosts that
+//     subscribe to the same topic see each other's MQTT publishes.
+//   - A PUBACK covers the core's copies; the copies mochi queues for offline
+//     persistent sessions are written by the state writer just after the
+//     PUBACK (the store has no batched state write, so a synchronous write
+//     per copy would cost one sync each).
+//   - Sessions full of in-flight messages (Config.MaxInflight) drop further
+//     messages, counted in mochi's InflightDropped.
+package mqtt

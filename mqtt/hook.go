@@ -1,0 +1,103 @@
+package mqtt
+
+import (
+	"bytes"
+	"sync"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// faceHook is the mochi hook that ties MQTT to the core: authentication and
+// authorisation (auth.go), the hand-off of publishes and wills to the core
+// (publish.go), the bindings of subscriptions (bridge.go) and the CONNACK
+// capabilities.
+type faceHook struct {
+	mochi.HookBase
+	s *Server
+
+	// refused holds the reason code of a refused CONNECT until the CONNACK
+	// is encoded (mochi always answers 0x86; see OnPacketEncode).
+	refused sync.Map // *mochi.Client → byte
+}
+
+// ID names the hook in mochi's logs.
+func (h *faceHook) ID() string { return "junction-face" }
+
+// Provides lists the events the hook handles.
+func (h *faceHook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mochi.OnConnect,
+		mochi.OnConnectAuthenticate,
+		mochi.OnACLCheck,
+		mochi.OnPacketEncode,
+		mochi.OnPublish,
+		mochi.OnWillSent,
+		mochi.OnSubscribed,
+		mochi.OnUnsubscribed,
+		mochi.OnClientExpired,
+		mochi.OnSelectSubscribers,
+	}, []byte{b})
+}
+
+// OnConnect refuses connections that arrive while the server shuts down.
+func (h *faceHook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
+	if h.s.closing.Load() {
+		return errServerShuttingDown
+	}
+	return nil
+}
+
+// OnConnectAuthenticate authenticates a CONNECT [MQTT-3.1.4-2].
+func (h *faceHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	code := h.s.authenticate(cl, pk)
+	if code == 0 {
+		return true
+	}
+	h.refused.Store(cl, code)
+	return false
+}
+
+// OnACLCheck authorises a publish (write) or a subscription or delivery
+// (read). The bridge's own injections (inline clients) are not checked.
+func (h *faceHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	vhost, user := h.s.identity(cl)
+	return h.s.allowed(user, vhost, cl.ID, topic, write)
+}
+
+// OnPacketEncode fixes the CONNACK: a refused CONNECT gets its own reason
+// code (mochi sends 0x86, or 0x05 in 3.1.1, for every refusal), and an
+// accepted MQTT 5 one advertises the server's capabilities (MQTT 5
+// 3.2.2.3), which mochi leaves out.
+func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type != packets.Connack {
+		return pk
+	}
+	if v, ok := h.refused.LoadAndDelete(cl); ok {
+		code := v.(byte)
+		if cl.Properties.ProtocolVersion < 5 {
+			pk.ReasonCode = v3Connack(code)
+			return pk
+		}
+		pk.ReasonCode = code
+		if code == errNotAuthorized.Code {
+			pk.Properties.ReasonString = errNotAuthorized.Reason
+		}
+		return pk
+	}
+	if pk.ReasonCode != 0 || cl.Properties.ProtocolVersion < 5 {
+		return pk
+	}
+	caps := h.s.m.Options.Capabilities
+	p := &pk.Properties
+	p.TopicAliasMaximum = caps.TopicAliasMaximum
+	p.MaximumPacketSize = caps.MaximumPacketSize
+	p.RetainAvailable, p.RetainAvailableFlag = caps.RetainAvailable, true
+	p.WildcardSubAvailable, p.WildcardSubAvailableFlag = caps.WildcardSubAvailable, true
+	p.SubIDAvailable, p.SubIDAvailableFlag = caps.SubIDAvailable, true
+	p.SharedSubAvailable, p.SharedSubAvailableFlag = caps.SharedSubAvailable, true
+	return pk
+}

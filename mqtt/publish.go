@@ -1,0 +1,80 @@
+package mqtt
+
+import (
+	"errors"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+)
+
+// OnPublish hands a copy of every client publish to the core (the MQTT
+// exchange, key mapped) before mochi acknowledges it and fans it out to MQTT
+// subscribers, which it still does itself (so NoLocal, retain-as-published
+// and retained messages keep mochi's MQTT semantics; the bridge never
+// re-injects a message that came from MQTT).
+//
+// Durability: for QoS 1 and 2 OnPublish waits for the core's confirm, so
+// the PUBACK/PUBREC mochi writes after it means the core's copies are safe
+// (on disk for durable queues). The wait is one group-committed confirm per
+// publish (persist batches concurrent publishes into one write and one
+// sync); it holds only this client's read loop, which is MQTT's own flow
+// control for that client (Receive Maximum bounds what it may send ahead).
+// A refused publish (a full queue with reject-publish, a store failure) is
+// answered 0x97/0x83 in MQTT 5; a 3.1.1 client, which has no way to hear a
+// refusal, is disconnected without an acknowledgement so that it publishes
+// again.
+func (h *faceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil // the bridge's injection of a core message
+	}
+	vhost, _ := h.s.identity(cl)
+	v, err := h.s.b.Vhost(vhost)
+	if err != nil {
+		return pk, h.s.refusePublish(cl, pk, errImplSpecific, err)
+	}
+	m := toCore(h.s.cfg.Exchange, pk)
+	if pk.FixedHeader.Qos == 0 {
+		if _, err := v.Publish(m, nil); err != nil {
+			h.s.log.Warn("mqtt publish to core failed", "client", cl.ID, "topic", pk.TopicName, "error", err)
+		}
+		return pk, nil
+	}
+	acked := make(chan bool, 1)
+	routed, err := v.Publish(m, func(ack bool) { acked <- ack })
+	if err != nil {
+		return pk, h.s.refusePublish(cl, pk, errImplSpecific, err)
+	}
+	if !routed {
+		return pk, nil
+	}
+	if !<-acked {
+		return pk, h.s.refusePublish(cl, pk, errQuotaExceeded, errors.New("core refused the message"))
+	}
+	return pk, nil
+}
+
+// refusePublish turns a core failure into the publish's answer: an error
+// code mochi sends in the MQTT 5 PUBACK, or, for 3.1.1, a closed connection
+// and no acknowledgement.
+func (s *Server) refusePublish(cl *mochi.Client, pk packets.Packet, code packets.Code, err error) error {
+	s.log.Warn("mqtt publish refused by the core", "client", cl.ID, "topic", pk.TopicName, "error", err)
+	if cl.Properties.ProtocolVersion == 5 {
+		return code
+	}
+	cl.Stop(err)
+	return packets.ErrRejectPacket
+}
+
+// OnWillSent hands a will (sent now, or after its delay) to the core: wills
+// do not pass through OnPublish.
+func (h *faceHook) OnWillSent(cl *mochi.Client, pk packets.Packet) {
+	vhost, _ := h.s.identity(cl)
+	v, err := h.s.b.Vhost(vhost)
+	if err == nil {
+		_, err = v.Publish(toCore(h.s.cfg.Exchange, pk), nil)
+	}
+	if err != nil {
+		h.s.log.Warn("mqtt will to core failed", "client", cl.ID, "topic", pk.TopicName, "error", err)
+	}
+}

@@ -1,0 +1,240 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+
+	"github.com/junctionmq/junction/core"
+)
+
+// Server is the MQTT face: an embedded mochi-mqtt broker whose hooks
+// authenticate against the core's user store, hand every publish to the core
+// and persist sessions in the core's store, plus the bridge that delivers
+// messages from other faces to MQTT subscribers.
+type Server struct {
+	b     *core.Broker
+	cfg   Config
+	log   *slog.Logger
+	m     *mochi.Server
+	face  *faceHook
+	state *stateHook
+	br    *bridge
+
+	shared sharedPicker
+
+	closing atomic.Bool // set once by Shutdown; read without s.mu
+
+	mu     sync.Mutex // guards lns, nextID, closed, active
+	lns    map[string]net.Listener
+	nextID int
+	closed bool
+	active int // connection goroutines running (see enter)
+}
+
+// New creates the MQTT face of b: it loads the persisted MQTT sessions,
+// subscriptions, retained and in-flight messages and binds the subscriptions
+// of restored sessions. Serve, ServeTLS and ServeWebSocket then accept
+// clients; Shutdown stops everything New and they started.
+func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{b: b, cfg: cfg, log: log, lns: map[string]net.Listener{}}
+	s.m = mochi.New(&mochi.Options{
+		Capabilities: s.capabilities(),
+		Logger:       log.With("component", "mochi"),
+		// $SYS values every 10 s rather than every second.
+		SysTopicResendInterval: 10,
+	})
+	s.br = newBridge(s)
+	s.face = &faceHook{s: s}
+	s.state = newStateHook(b.Store(), log)
+	if err := s.m.AddHook(s.state, nil); err != nil {
+		return nil, fmt.Errorf("mqtt: storage hook: %w", err)
+	}
+	if err := s.m.AddHook(s.face, nil); err != nil {
+		return nil, fmt.Errorf("mqtt: face hook: %w", err)
+	}
+	// mochi's Serve loads the store and starts its housekeeping loop; the
+	// listeners are added later by Serve and friends.
+	if err := s.m.Serve(); err != nil {
+		s.state.close()
+		return nil, fmt.Errorf("mqtt: load state: %w", err)
+	}
+	s.restored()
+	return s, nil
+}
+
+// capabilities are mochi's capabilities from the config.
+func (s *Server) capabilities() *mochi.Capabilities {
+	c := mochi.NewDefaultServerCapabilities()
+	c.MaximumClients = s.cfg.MaxConnections
+	c.MaximumPacketSize = s.cfg.MaxPacketSize
+	c.ReceiveMaximum = s.cfg.ReceiveMaximum
+	c.MaximumInflight = s.cfg.MaxInflight
+	c.TopicAliasMaximum = s.cfg.TopicAliasMaximum
+	c.MaximumSessionExpiryInterval = s.cfg.MaxSessionExpiry
+	c.MaximumMessageExpiryInterval = s.cfg.MaxMessageExpiry
+	c.MaximumClientWritesPending = s.cfg.WritesPending
+	return c
+}
+
+// Serve accepts MQTT connections (plain TCP) on ln until Shutdown. It
+// returns ErrServerClosed after Shutdown, or the accept error.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.serve(ln, "tcp")
+}
+
+// ServeTLS accepts MQTT connections over TLS on ln (MQTTS). With
+// tc.ClientAuth set, client certificates are verified; with
+// Config.CertLogin their common name names the user.
+func (s *Server) ServeTLS(ln net.Listener, tc *tls.Config) error {
+	return s.serve(tls.NewListener(ln, tc), "tls")
+}
+
+// register records a listener under a fresh id, or refuses after Shutdown.
+func (s *Server) register(ln net.Listener, kind string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", ErrServerClosed
+	}
+	s.nextID++
+	id := fmt.Sprintf("%s-%d", kind, s.nextID)
+	s.lns[id] = ln
+	return id, nil
+}
+
+func (s *Server) unregister(id string) {
+	s.mu.Lock()
+	delete(s.lns, id)
+	s.mu.Unlock()
+}
+
+func (s *Server) serve(ln net.Listener, kind string) error {
+	id, err := s.register(ln, kind)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer s.unregister(id)
+	s.log.Info("mqtt listening", "listener", id, "addr", ln.Addr().String())
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("mqtt: accept: %w", err)
+		}
+		if !s.enter() {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer s.leave()
+			s.establish(id, nc)
+		}()
+	}
+}
+
+// enter counts a connection goroutine in, unless the server is closed.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active++
+	return true
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	s.active--
+	s.mu.Unlock()
+}
+
+func (s *Server) activeConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
+// establish runs one client connection to its end.
+func (s *Server) establish(listener string, nc net.Conn) {
+	err := s.m.EstablishConnection(listener, nc)
+	if err != nil && !s.closing.Load() {
+		s.log.Debug("mqtt connection ended", "listener", listener, "remote", nc.RemoteAddr().String(), "error", err)
+	}
+}
+
+// Shutdown stops accepting, disconnects every client (server shutting down,
+// 0x8B in MQTT 5), waits for their goroutines, stops the bridges and writes
+// the remaining session state. It returns ctx.Err() if ctx ends first; the
+// rest then finishes in the background.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.closing.Store(true)
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.drain()
+		_ = s.m.Close() // stops housekeeping and the hooks
+		s.br.close()
+		s.state.close()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// drain disconnects clients until no connection goroutine is left (a client
+// may be between its CONNECT and its registration in mochi's client list).
+func (s *Server) drain() {
+	for {
+		s.disconnectAll()
+		if s.activeConns() == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// disconnectAll disconnects every connected client. mochi's Close does this
+// only for listeners it started itself.
+func (s *Server) disconnectAll() {
+	for _, cl := range s.m.Clients.GetAll() {
+		if cl.Net.Inline || cl.Net.Conn == nil || cl.Closed() {
+			continue
+		}
+		_ = s.m.DisconnectClient(cl, errServerShuttingDown)
+	}
+}
