@@ -14,9 +14,9 @@ var ErrServerClosed = errors.New("mqtt: server closed")
 // v3Connack).
 var (
 	errServerShuttingDown = packets.ErrServerShuttingDown
-	errNotAuthorized      = packets.ErrNotAuthorized          // 0x87
-	errBadCredentials     = packets.ErrBadUsernameOrPassword  // 0x86
-	errQuotaExceeded      = packets.ErrQuotaExceeded          // 0x97
+	errNotAuthorized      = packets.ErrNotAuthorized               // 0x87
+	errBadCredentials     = packets.ErrBadUsernameOrPassword       // 0x86
+	errQuotaExceeded      = packets.ErrQuotaExceeded               // 0x97
 	errImplSpecific       = packets.ErrImplementationSpecificError // 0x83
 )
 

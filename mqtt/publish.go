@@ -5,7 +5,6 @@ import (
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
-
 )
 
 // OnPublish hands a copy of every client publish to the core (the MQTT

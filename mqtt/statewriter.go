@@ -45,7 +45,9 @@ func newStateWriter(st store.Store, log *slog.Logger) *stateWriter {
 }
 
 // put queues a write of key in ns.
-func (w *stateWriter) put(ns, key string, val []byte) { w.submit(stateKey{ns, key}, stateVal{val: val}) }
+func (w *stateWriter) put(ns, key string, val []byte) {
+	w.submit(stateKey{ns, key}, stateVal{val: val})
+}
 
 // del queues a delete of key in ns.
 func (w *stateWriter) del(ns, key string) { w.submit(stateKey{ns, key}, stateVal{del: true}) }
