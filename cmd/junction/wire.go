@@ -2,22 +2,106 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 
+	"github.com/junctionmq/junction/amqp"
 	"github.com/junctionmq/junction/config"
+	"github.com/junctionmq/junction/core"
+	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/persist"
 )
 
-// startBroker opens the broker and starts a service on each listener,
-// keyed by listener name (config.AMQP, config.MQTT, ...). The listeners
-// are bound already; TLS listeners are wrapped in TLS. It returns stop,
-// which shuts everything down within ctx's deadline and closes every
-// listener.
-//
-// This is where core.Open and the faces are wired in: build a services
-// map (for example services{config.AMQP: amqpServer}) and pass it to
-// startServices. A listener without a service is held open and closed on
-// stop.
+// startBroker opens the store and the core under cfg.DataDir, loads the
+// definitions file if one is configured, and starts a face on each bound
+// listener (keyed by config.AMQP, config.MQTT, ...). A listener without a
+// face yet is held open and closed on stop. stop shuts the faces down
+// (AMQP clients get connection.close 320), then closes the core and
+// flushes and closes the store.
 func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]net.Listener) (stop func(ctx context.Context) error, err error) {
-	_ = cfg
-	return startServices(ctx, services{}, listeners), nil
+	log := slog.Default()
+	st, err := persist.Open(cfg.DataDir, persist.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("data-dir %s: %w", cfg.DataDir, err)
+	}
+	b, err := core.Open(core.Config{Store: st, Logger: log, Auth: auth.Options{
+		KeyFile:       filepath.Join(cfg.DataDir, "auth.key"),
+		LoopbackUsers: cfg.LoopbackUsers,
+	}})
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("data-dir %s: %w", cfg.DataDir, err)
+	}
+	if err := loadDefinitions(b, cfg.Definitions, log); err != nil {
+		_ = b.Close()
+		_ = st.Close()
+		return nil, err
+	}
+	amqpSrv := &onceClose{srv: amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{
+		FrameMax:         cfg.AMQPFrameMax,
+		ChannelMax:       cfg.AMQPChannelMax,
+		Heartbeat:        cfg.AMQPHeartbeat,
+		MaxMessageSize:   uint64(cfg.MaxMessageSize),
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		ConsumerTimeout:  cfg.ConsumerTimeout,
+		Version:          version,
+		Logger:           log,
+	})}
+	stopServices := startServices(ctx, services{config.AMQP: amqpSrv, config.AMQPS: amqpSrv}, listeners)
+	return func(ctx context.Context) error {
+		err := stopServices(ctx)
+		err = errors.Join(err, b.Close(), st.Close())
+		return err
+	}, nil
+}
+
+// loadDefinitions imports a RabbitMQ definitions file at boot, as
+// RabbitMQ's load_definitions does. What Junction does not support is
+// skipped with one warning that lists it.
+func loadDefinitions(b *core.Broker, path string, log *slog.Logger) error {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("definitions: %w", err)
+	}
+	d, err := auth.ParseDefinitions(data)
+	if err != nil {
+		return fmt.Errorf("definitions %s: %w", path, err)
+	}
+	skipped, err := b.ImportDefinitions(d)
+	if err != nil {
+		return fmt.Errorf("definitions %s: %w", path, err)
+	}
+	if len(skipped) > 0 {
+		log.Warn("definitions: skipped what Junction does not support", "file", path, "skipped", strings.Join(skipped, "; "))
+	}
+	return nil
+}
+
+// onceClose adapts the AMQP server, which serves several listeners (AMQP
+// and AMQPS) and closes once, to the service interface.
+type onceClose struct {
+	srv  *amqp.Server
+	once sync.Once
+	err  error
+}
+
+func (o *onceClose) Serve(ln net.Listener) error {
+	if err := o.srv.Serve(ln); !errors.Is(err, amqp.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (o *onceClose) Shutdown(ctx context.Context) error {
+	o.once.Do(func() { o.err = o.srv.Close(ctx) })
+	return o.err
 }
