@@ -15,11 +15,11 @@ import (
 type IdleConfig struct {
 	URI       string        `json:"-"`
 	Conns     int           `json:"conns"`
-	Parallel  int           `json:"parallel"`         // concurrent dials
-	Channel   bool          `json:"channel"`          // also open one channel each
-	Settle    time.Duration `json:"-"`                // wait before each RSS reading
-	BrokerPID int           `json:"-"`                // required
-	Hold      time.Duration `json:"hold,omitempty"`   // keep the connections this long after measuring
+	Parallel  int           `json:"parallel"`       // concurrent dials
+	Channel   bool          `json:"channel"`        // also open one channel each
+	Settle    time.Duration `json:"-"`              // wait before each RSS reading
+	BrokerPID int           `json:"-"`              // required
+	Hold      time.Duration `json:"hold,omitempty"` // keep the connections this long after measuring
 	Broker    string        `json:"-"`
 	Scenario  string        `json:"-"`
 }
