@@ -206,12 +206,16 @@ func (vb *vhostBridge) inject() {
 	defer vb.b.wg.Done()
 	for d := range vb.ch {
 		topic := KeyToTopic(d.Msg.RoutingKey)
-		if validTopicName(topic) {
+		switch {
+		case d.Msg.Origin == message.FaceMQTT:
+			// mochi delivered it already; only a binding without the
+			// Matcher could let it in.
+		case validTopicName(topic):
 			pk := fromCore(d.Msg, topic, time.Now())
 			if err := vb.b.s.m.InjectPacket(vb.cl, pk); err != nil {
 				vb.b.s.log.Warn("mqtt bridge inject failed", "topic", topic, "error", err)
 			}
-		} else {
+		default:
 			vb.b.skipped.Add(1)
 		}
 		_ = vb.q.Ack(d.Seq)
