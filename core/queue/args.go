@@ -139,7 +139,7 @@ func (a *Args) fill(args message.Table) {
 			continue
 		}
 		a.raw = append(a.raw, message.Field{Key: d.key, Value: v})
-		n, _ := toInt(v)
+		n, _ := message.Int(v)
 		switch d.key {
 		case "x-message-ttl":
 			a.MessageTTL = time.Duration(n) * time.Millisecond
@@ -166,76 +166,10 @@ func (a *Args) fill(args message.Table) {
 	}
 }
 
-// toInt returns an integer header value of any AMQP integer type.
-func toInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int8:
-		return int64(n), true
-	case int16:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case int64:
-		return n, true
-	case uint8:
-		return int64(n), true
-	case uint16:
-		return int64(n), true
-	case uint32:
-		return int64(n), true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
-}
-
-// typeName is RabbitMQ's name for the field-table type of v.
-func typeName(v any) string {
-	switch v.(type) {
-	case bool:
-		return "bool"
-	case int8:
-		return "byte"
-	case uint8:
-		return "unsignedbyte"
-	case int16:
-		return "short"
-	case uint16:
-		return "unsignedshort"
-	case int32:
-		return "signedint"
-	case uint32:
-		return "unsignedint"
-	case int64, int:
-		return "long"
-	case uint64:
-		return "unsignedlong"
-	case float32:
-		return "float"
-	case float64:
-		return "double"
-	case message.Decimal:
-		return "decimal"
-	case string:
-		return "longstr"
-	case []byte:
-		return "binary"
-	case []any:
-		return "array"
-	case time.Time:
-		return "timestamp"
-	case message.Table:
-		return "table"
-	case nil:
-		return "void"
-	}
-	return "unknown"
-}
-
 func checkInt(v any) (int64, string) {
-	n, ok := toInt(v)
+	n, ok := message.Int(v)
 	if !ok {
-		return 0, fmt.Sprintf(`"expected integer, got %s"`, typeName(v))
+		return 0, fmt.Sprintf(`"expected integer, got %s"`, message.TypeName(v))
 	}
 	return n, ""
 }
@@ -252,7 +186,7 @@ func checkPositiveInt(v any, t message.Table) string {
 	if r := checkNonNegInt(v, t); r != "" {
 		return r
 	}
-	if n, _ := toInt(v); n == 0 {
+	if n, _ := message.Int(v); n == 0 {
 		return "{value_zero,0}"
 	}
 	return ""
@@ -273,7 +207,7 @@ func checkExpiry(v any, _ message.Table) string {
 }
 
 func checkExpires(v any, t message.Table) string {
-	if n, ok := toInt(v); ok && n == 0 {
+	if n, ok := message.Int(v); ok && n == 0 {
 		return "{value_zero,0}"
 	}
 	return checkExpiry(v, t)
@@ -283,7 +217,7 @@ func checkMaxPriority(v any, t message.Table) string {
 	if r := checkNonNegInt(v, t); r != "" {
 		return r
 	}
-	if n, _ := toInt(v); n > maxPriority {
+	if n, _ := message.Int(v); n > maxPriority {
 		return fmt.Sprintf("{max_value_exceeded,%d}", n)
 	}
 	return ""
@@ -291,14 +225,14 @@ func checkMaxPriority(v any, t message.Table) string {
 
 func checkBool(v any, _ message.Table) string {
 	if _, ok := v.(bool); !ok {
-		return fmt.Sprintf("{unacceptable_type,%s}", typeName(v))
+		return fmt.Sprintf("{unacceptable_type,%s}", message.TypeName(v))
 	}
 	return ""
 }
 
 func checkString(v any, _ message.Table) string {
 	if _, ok := v.(string); !ok {
-		return fmt.Sprintf("{unacceptable_type,%s}", typeName(v))
+		return fmt.Sprintf("{unacceptable_type,%s}", message.TypeName(v))
 	}
 	return ""
 }
@@ -316,7 +250,7 @@ func checkDLRK(v any, t message.Table) string {
 func checkOneOf(v any, what string, known ...string) string {
 	s, ok := v.(string)
 	if !ok {
-		return fmt.Sprintf("{unacceptable_type,%s}", typeName(v))
+		return fmt.Sprintf("{unacceptable_type,%s}", message.TypeName(v))
 	}
 	for _, k := range known {
 		if s == k {
@@ -367,15 +301,15 @@ func CheckEquivalent(vhost, name string, current, requested Args) error {
 }
 
 func sameValue(a, b any) bool {
-	if x, ok := toInt(a); ok {
-		y, ok := toInt(b)
+	if x, ok := message.Int(a); ok {
+		y, ok := message.Int(b)
 		return ok && x == y
 	}
 	switch x := a.(type) {
 	case string, bool:
 		return a == b
 	default:
-		return fmt.Sprint(x) == fmt.Sprint(b) && typeName(a) == typeName(b)
+		return fmt.Sprint(x) == fmt.Sprint(b) && message.TypeName(a) == message.TypeName(b)
 	}
 }
 
@@ -384,5 +318,5 @@ func describe(v any, present bool) string {
 	if !present {
 		return "none"
 	}
-	return fmt.Sprintf("the value '%v' of type '%s'", v, typeName(v))
+	return fmt.Sprintf("the value '%v' of type '%s'", v, message.TypeName(v))
 }

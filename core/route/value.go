@@ -170,53 +170,10 @@ func argsEqual(a, b message.Table) bool {
 	return true
 }
 
-// typeName returns the RabbitMQ name of a field value's type.
-func typeName(v any) string {
-	switch v.(type) {
-	case string:
-		return "longstr"
-	case bool:
-		return "bool"
-	case int8:
-		return "byte"
-	case uint8:
-		return "unsignedbyte"
-	case int16:
-		return "short"
-	case uint16:
-		return "unsignedshort"
-	case int32:
-		return "signedint"
-	case uint32:
-		return "unsignedint"
-	case int64, int:
-		return "long"
-	case uint64:
-		return "unsignedlong"
-	case float32:
-		return "float"
-	case float64:
-		return "double"
-	case message.Decimal:
-		return "decimal"
-	case []byte:
-		return "binary"
-	case []any:
-		return "array"
-	case time.Time:
-		return "timestamp"
-	case message.Table:
-		return "table"
-	case nil:
-		return "void"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 // renderArg renders an argument for an InequivalentError.
 func renderArg(v any, ok bool) string {
 	if !ok {
 		return "none"
 	}
-	return fmt.Sprintf("the value '%v' of type '%s'", v, typeName(v))
+	return fmt.Sprintf("the value '%v' of type '%s'", v, message.TypeName(v))
 }
