@@ -12,9 +12,11 @@ import (
 	"sync"
 
 	"github.com/junctionmq/junction/amqp"
+	"github.com/junctionmq/junction/awsgw"
 	"github.com/junctionmq/junction/config"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/mqtt"
 	"github.com/junctionmq/junction/persist"
 )
 
@@ -53,7 +55,20 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		Version:          version,
 		Logger:           log,
 	})}
-	stopServices := startServices(ctx, services{config.AMQP: amqpSrv, config.AMQPS: amqpSrv}, listeners)
+	svcs := services{config.AMQP: amqpSrv, config.AMQPS: amqpSrv}
+	if err := startMQTT(b, cfg, log, svcs); err != nil {
+		_ = b.Close()
+		_ = st.Close()
+		return nil, err
+	}
+	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey}, log)
+	if err != nil {
+		_ = b.Close()
+		_ = st.Close()
+		return nil, fmt.Errorf("aws gateway: %w", err)
+	}
+	svcs[config.AWS] = aws
+	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
 		err := stopServices(ctx)
 		err = errors.Join(err, b.Close(), st.Close())
@@ -86,6 +101,51 @@ func loadDefinitions(b *core.Broker, path string, log *slog.Logger) error {
 	return nil
 }
 
+// startMQTT creates the MQTT face and registers it for the MQTT, MQTTS
+// (already TLS-wrapped by the listener) and MQTT-over-WebSocket listeners.
+func startMQTT(b *core.Broker, cfg *config.Config, log *slog.Logger, svcs services) error {
+	srv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser}, log)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	m := &mqttService{srv: srv}
+	svcs[config.MQTT] = m
+	svcs[config.MQTTS] = m
+	svcs[config.MQTTWS] = &mqttWS{m}
+	return nil
+}
+
+// mqttService adapts the MQTT face, which serves several listeners and
+// shuts down once, to the service interface.
+type mqttService struct {
+	srv  *mqtt.Server
+	once sync.Once
+	err  error
+}
+
+func (m *mqttService) Serve(ln net.Listener) error {
+	return ignoreClosed(m.srv.Serve(ln), mqtt.ErrServerClosed)
+}
+
+func (m *mqttService) Shutdown(ctx context.Context) error {
+	m.once.Do(func() { m.err = m.srv.Shutdown(ctx) })
+	return m.err
+}
+
+// mqttWS serves MQTT over WebSocket on its listener.
+type mqttWS struct{ *mqttService }
+
+func (m *mqttWS) Serve(ln net.Listener) error {
+	return ignoreClosed(m.srv.ServeWebSocket(ln), mqtt.ErrServerClosed)
+}
+
+func ignoreClosed(err, closed error) error {
+	if errors.Is(err, closed) {
+		return nil
+	}
+	return err
+}
+
 // onceClose adapts the AMQP server, which serves several listeners (AMQP
 // and AMQPS) and closes once, to the service interface.
 type onceClose struct {
@@ -95,10 +155,7 @@ type onceClose struct {
 }
 
 func (o *onceClose) Serve(ln net.Listener) error {
-	if err := o.srv.Serve(ln); !errors.Is(err, amqp.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return ignoreClosed(o.srv.Serve(ln), amqp.ErrServerClosed)
 }
 
 func (o *onceClose) Shutdown(ctx context.Context) error {
