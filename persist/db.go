@@ -33,6 +33,10 @@ type Options struct {
 	ValueThreshold int64
 	// MemTableSize is Badger's memtable size; 0 means 16 MiB.
 	MemTableSize int64
+	// DiskFreeLimit is the free space below which writes that grow the
+	// store are refused with store.ErrDiskFull; 0 means
+	// DefaultDiskFreeLimit, a negative value turns the check off.
+	DiskFreeLimit int64
 }
 
 // gcAfterDeletes is the number of deleted keys after which the writer asks
@@ -60,6 +64,8 @@ type DB struct {
 	writeMu sync.Mutex    // held across Badger writes; RunGC holds it to flush the memtable
 	gcMu    sync.Mutex    // serialises GC runs
 	gcKick  chan struct{} // asks the GC loop to run now; capacity 1
+
+	disk diskGuard // owned by the writer; see diskfree.go
 
 	stats  counters
 	cancel context.CancelFunc
@@ -112,6 +118,12 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db := &DB{bdb: bdb, opts: opts, log: opts.Logger, lock: lock,
 		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1)}
+	if !opts.InMemory {
+		db.disk = diskGuard{path: dir, limit: opts.DiskFreeLimit}
+		if db.disk.limit == 0 {
+			db.disk.limit = DefaultDiskFreeLimit
+		}
+	}
 	if err := db.prepare(); err != nil {
 		_ = bdb.Close()
 		unlockDir(lock)

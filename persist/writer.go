@@ -67,7 +67,9 @@ func (db *DB) runWriter(ctx context.Context) {
 		db.pending = spare[:0]
 		db.mu.Unlock()
 		if len(batch) > 0 {
-			db.commit(batch)
+			if kept := db.refuseGrowth(batch); len(kept) > 0 {
+				db.commit(kept)
+			}
 		}
 		clear(batch)
 		spare = batch

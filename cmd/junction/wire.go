@@ -16,6 +16,7 @@ import (
 	"github.com/junctionmq/junction/config"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/mgmt"
 	"github.com/junctionmq/junction/mqtt"
 	"github.com/junctionmq/junction/persist"
 )
@@ -28,7 +29,7 @@ import (
 // flushes and closes the store.
 func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]net.Listener) (stop func(ctx context.Context) error, err error) {
 	log := slog.Default()
-	st, err := persist.Open(cfg.DataDir, persist.Options{Logger: log})
+	st, err := persist.Open(cfg.DataDir, persist.Options{Logger: log, DiskFreeLimit: cfg.DiskFreeLimit})
 	if err != nil {
 		return nil, fmt.Errorf("data-dir %s: %w", cfg.DataDir, err)
 	}
@@ -68,6 +69,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		return nil, fmt.Errorf("aws gateway: %w", err)
 	}
 	svcs[config.AWS] = aws
+	svcs[config.Mgmt] = mgmt.New(b, amqpSrv.srv, log)
 	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
 		err := stopServices(ctx)
