@@ -99,6 +99,10 @@ func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*mess
 			sa.StringValue = *a.StringValue
 		}
 		m.AWS.SQSAttributes = append(m.AWS.SQSAttributes, sa)
+		m.Props.Headers = append(m.Props.Headers, attrHeader(sa))
+	}
+	if len(m.Props.Headers) > 0 {
+		m.Props.Flags |= message.FlagHeaders
 	}
 	if tr, ok := in.MessageSystemAttributes["AWSTraceHeader"]; ok && tr.StringValue != nil {
 		m.Props.Flags |= message.FlagHeaders
@@ -270,4 +274,15 @@ func (s *sqsService) publish(ctx context.Context, t *target, msgs []*message.Mes
 		}
 	}
 	return nil
+}
+
+// attrHeader is the AMQP header an SQS message attribute shows to the other
+// faces: String and Number values as long strings, Binary as a byte array
+// (docs/message-mapping.md). The attribute itself, with its full data type
+// label, travels in m.AWS for SQS receivers.
+func attrHeader(a message.SQSAttribute) message.Field {
+	if isBinaryType(a.DataType) {
+		return message.Field{Key: a.Name, Value: a.BinaryValue}
+	}
+	return message.Field{Key: a.Name, Value: a.StringValue}
 }
