@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/junctionmq/junction/core/store"
 )
 
 // PutDef durably stores a definition record.
@@ -25,6 +27,21 @@ func (db *DB) Defs(kind string, fn func(key string, val []byte) error) error {
 func (db *DB) PutState(ns, key string, val []byte) error {
 	return db.put(recordKeyDef(prefixState, ns, key), val)
 }
+
+// PutStates queues face state writes for the group-committing writer (see
+// store.StateBatcher): they share the batch, the write and the sync of the
+// operations around them, and done is called after the sync.
+func (db *DB) PutStates(ops []store.StateOp, done store.Done) {
+	if len(ops) == 0 {
+		if done != nil {
+			done(nil)
+		}
+		return
+	}
+	db.submit(op{kind: opStates, st: ops, done: done})
+}
+
+var _ store.StateBatcher = (*DB)(nil)
 
 // DeleteState durably removes a face state record.
 func (db *DB) DeleteState(ns, key string) error {

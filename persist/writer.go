@@ -18,6 +18,7 @@ const (
 	opAppend
 	opTrim
 	opDropStream
+	opStates  // PutStates: face state puts and deletes, in order
 	opBarrier // Flush: no write, done once everything before it is durable
 )
 
@@ -27,6 +28,7 @@ type op struct {
 	name string
 	e    store.Entry
 	data []byte
+	st   []store.StateOp // opStates only
 	done store.Done
 }
 
@@ -209,6 +211,10 @@ func (db *DB) planOp(o *op) error {
 		return db.planTrim(o.name, o.e.Seq, false)
 	case opDropStream:
 		return db.planTrim(o.name, math.MaxUint64, true)
+	case opStates:
+		for _, s := range o.st {
+			db.plan.add(mutation{key: recordKeyDef(prefixState, s.NS, s.Key), val: s.Val, del: s.Delete})
+		}
 	}
 	return nil
 }

@@ -10,7 +10,9 @@
 // An Enqueue and a Remove of the same entry that meet in one batch cancel
 // out before the disk.
 //
-// Definitions and state records are small and written synchronously.
+// Definitions and state records are small and written synchronously, except
+// through StateBatcher, whose batches of state writes are group-committed
+// like messages.
 package store
 
 import "errors"
@@ -39,6 +41,26 @@ type Entry struct {
 	DeliveryCount uint32 // deliveries so far (SQS ApproximateReceiveCount)
 	NotBefore     int64  // unix nanos: leased until or delayed until; 0 = ready
 	Priority      uint8
+}
+
+// StateOp is one write of a face state record in a StateBatcher batch: a put
+// of Val under NS and Key, or a delete when Delete is set.
+type StateOp struct {
+	NS, Key string
+	Val     []byte
+	Delete  bool
+}
+
+// StateBatcher is implemented by stores that can write face state
+// asynchronously and group-committed (persist.DB does). Faces that must make
+// state durable before they acknowledge (an MQTT PUBACK for copies queued to
+// persistent sessions) use it instead of one synchronous PutState per record.
+type StateBatcher interface {
+	// PutStates queues ops, which are applied in order within one batch
+	// (a crash keeps a prefix of them), and calls done once they are durable
+	// or have failed. Like Enqueue it never blocks on I/O. Its order
+	// relative to synchronous PutState and DeleteState calls is unspecified.
+	PutStates(ops []StateOp, done Done)
 }
 
 // Store is the broker's durable state. Queue and stream names are keys chosen
