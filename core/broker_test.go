@@ -317,3 +317,28 @@ func TestPolicyAppliesToMatchingQueues(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(queue.Unlimited), other.Config().Args.MaxLength)
 }
+
+func TestInvalidNamesAreTypedErrors(t *testing.T) {
+	b, st := openBroker(t, "")
+	defer closeBroker(t, b, st)
+	v, _ := b.Vhost("/")
+	long := string(make([]byte, 256))
+	for _, name := range []string{long, "bad\xff"} {
+		_, _, err := v.DeclareQueue(QueueDecl{Name: name})
+		require.ErrorIs(t, err, ErrInvalid)
+		err = v.DeclareExchange(route.Exchange{Name: name, Kind: route.Direct}, false)
+		require.ErrorIs(t, err, ErrInvalid)
+		_, _, err = v.DeclareStream(name, 0, 0)
+		require.ErrorIs(t, err, ErrInvalid)
+		_, err = v.CreatePartitioned(name, 1, 0)
+		require.ErrorIs(t, err, ErrInvalid)
+	}
+	_, err := b.Vhost("nope")
+	require.ErrorIs(t, err, ErrNotFound)
+	_, err = v.Queue("nope")
+	require.ErrorIs(t, err, ErrNotFound)
+	_, err = v.DeleteQueue("nope", false, false, nil)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, v.Bind(route.Binding{Source: "amq.direct", Dest: route.Dest{Kind: route.DestQueue, Name: "nope"}}), ErrNotFound)
+	require.ErrorIs(t, v.Bind(route.Binding{Source: "nope", Dest: route.Dest{Kind: route.DestExchange, Name: "amq.direct"}}), ErrNotFound)
+}

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/junctionmq/junction/core/queue"
 	"github.com/junctionmq/junction/core/route"
@@ -80,4 +81,19 @@ func classify(err error) error {
 		kind = ErrNotFound
 	}
 	return &Error{Kind: kind, Text: err.Error(), Err: err}
+}
+
+// maxNameLen is the longest queue or exchange name: an AMQP short string.
+const maxNameLen = 255
+
+// checkName refuses names no face can carry: longer than 255 bytes or not
+// valid UTF-8 (RabbitMQ's limits).
+func checkName(kind, name, vhost string) error {
+	if len(name) > maxNameLen {
+		return errorf(ErrInvalid, "%s name is longer than %d bytes in vhost '%s'", kind, maxNameLen, vhost)
+	}
+	if !utf8.ValidString(name) {
+		return errorf(ErrInvalid, "%s name %q is not valid UTF-8 in vhost '%s'", kind, name, vhost)
+	}
+	return nil
 }

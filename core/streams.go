@@ -77,6 +77,9 @@ func (v *Vhost) DeclareStream(name string, maxAge time.Duration, maxBytes int64)
 	if v.queues[name] != nil || v.streams[name] != nil {
 		return nil, false, errorf(ErrPrecondition, "inequivalent arg 'x-queue-type' for queue '%s' in vhost '%s': received 'stream' but current is 'classic'", name, v.name)
 	}
+	if err := checkName("queue", name, v.name); err != nil {
+		return nil, false, err
+	}
 	s := stream.Create(v.b.st, queueKey(v.name, name), v.streamOptions(maxAge, maxBytes))
 	if err := v.putDef(kindStream, name, streamDef{Name: name, MaxAge: maxAge, MaxBytes: maxBytes}); err != nil {
 		s.Close()
@@ -93,6 +96,9 @@ func (v *Vhost) CreatePartitioned(name string, n int, maxAge time.Duration) (*st
 	defer v.mu.Unlock()
 	if v.queues[name] != nil || v.streams[name] != nil {
 		return nil, errorf(ErrPrecondition, "stream '%s' in vhost '%s' exists", name, v.name)
+	}
+	if err := checkName("stream", name, v.name); err != nil {
+		return nil, err
 	}
 	ps, err := stream.NewPartitioned(v.b.st, queueKey(v.name, name), n, v.streamOptions(maxAge, 0))
 	if err != nil {

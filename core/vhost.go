@@ -46,6 +46,9 @@ func (v *Vhost) DeclareExchange(x route.Exchange, passive bool) error {
 		_, err := v.routes.Lookup(x.Name)
 		return classify(err)
 	}
+	if err := checkName("exchange", x.Name, v.name); err != nil {
+		return err
+	}
 	created, err := v.routes.Declare(x)
 	if err != nil {
 		return classify(err)
@@ -109,6 +112,9 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 	}
 	if d.Passive {
 		return nil, false, noQueue(d.Name, v.name)
+	}
+	if err := checkName("queue", d.Name, v.name); err != nil {
+		return nil, false, err
 	}
 	declared, err := queue.ParseQueueArgs(v.name, d.Name, d.Args)
 	if err != nil {
