@@ -139,12 +139,12 @@ func (ch *channel) handleWhileClosing(f amqp091.Frame) error {
 		ch.release() // a close the writer started (consumer timeout)
 		ch.forget()
 	case *amqp091.ChannelClose:
+		// Both sides closed at once: answer, and keep the channel
+		// number taken until the client's close-ok for our close
+		// arrives, as rabbit_channel does in its closing state. AMQP
+		// 0-9-1 4.2.2 (closing handshake).
 		ch.release()
-		ch.c.wmu.Lock()
-		ch.c.writeMethodLocked(ch.id, &amqp091.ChannelCloseOk{})
-		delete(ch.c.channels, ch.id)
-		ch.c.wmu.Unlock()
-		ch.c.signal()
+		ch.c.send(ch.id, &amqp091.ChannelCloseOk{})
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -32,10 +33,17 @@ type conn struct {
 	chanMax     uint16
 	clientProps clientCaps
 
-	lastRead  atomic.Int64 // unix nanos of the last read from the socket
-	lastWrite atomic.Int64 // unix nanos of the last write to it
-	hbNanos   atomic.Int64 // negotiated heartbeat
-	closeSent atomic.Bool  // the server sent connection.close and awaits close-ok
+	mechanism   string        // SASL mechanism, for the management API
+	props       message.Table // client properties, for the management API
+	connectedAt time.Time
+
+	meta      atomic.Pointer[connMeta] // set once connection.open succeeded
+	recvOct   atomic.Uint64            // bytes read from the socket
+	sendOct   atomic.Uint64            // bytes written to it
+	lastRead  atomic.Int64             // unix nanos of the last read from the socket
+	lastWrite atomic.Int64             // unix nanos of the last write to it
+	hbNanos   atomic.Int64             // negotiated heartbeat
+	closeSent atomic.Bool              // the server sent connection.close and awaits close-ok
 
 	// wmu guards the outbound buffer and the delivery state of every
 	// channel (delivery tags, unacked deliveries, confirms, closing) and
@@ -75,6 +83,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		retick:   make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		frameMax: amqp091.FrameMinSize,
+
+		connectedAt: time.Now(),
 	}
 	c.drained.L = &c.wmu
 	c.logp.Store(s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()))
@@ -95,6 +105,7 @@ type readStamp struct{ c *conn }
 func (r readStamp) Read(p []byte) (int, error) {
 	n, err := r.c.nc.Read(p)
 	if n > 0 {
+		r.c.recvOct.Add(uint64(n))
 		r.c.lastRead.Store(time.Now().UnixNano())
 	}
 	return n, err
@@ -135,6 +146,11 @@ func (c *conn) readLoop() error {
 				idleArmed = false
 				c.r.Shrink()
 				c.nc.SetReadDeadline(time.Time{})
+				if c.closeSent.Load() {
+					// closeConn ran on another goroutine (management,
+					// shutdown) meanwhile: keep its close-ok deadline.
+					c.nc.SetReadDeadline(time.Now().Add(closeOkTimeout))
+				}
 				continue
 			}
 			var pe *amqp091.Error

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -79,7 +80,7 @@ func (ch *channel) exchangeDelete(m *amqp091.ExchangeDelete) error {
 		return errDefaultExchange()
 	}
 	if err := ch.c.vhost.DeleteExchange(m.Exchange, m.IfUnused); err != nil {
-		if !errors.Is(err, ErrExchangeNotFound) {
+		if !isNotFound(err) {
 			return ch.fail(err, ch.obj("exchange", "", m.Exchange))
 		}
 		// RabbitMQ answers delete-ok for a missing exchange.
@@ -198,10 +199,16 @@ func (ch *channel) queueDelete(m *amqp091.QueueDelete) error {
 		return err
 	}
 	n, err := ch.c.vhost.DeleteQueue(q, m.IfUnused, m.IfEmpty)
-	if err != nil && !errors.Is(err, ErrQueueNotFound) {
+	if err != nil && !isNotFound(err) {
 		return ch.fail(err, ch.obj("queue", q, ""))
 	}
 	// RabbitMQ answers delete-ok with 0 for a missing queue.
 	ch.reply(m.NoWait, &amqp091.QueueDeleteOk{MessageCount: uint32(n)})
 	return nil
+}
+
+// isNotFound reports a missing queue or exchange, from the core or the
+// face's own sentinels.
+func isNotFound(err error) bool {
+	return errors.Is(err, core.ErrNotFound) || errors.Is(err, ErrQueueNotFound) || errors.Is(err, ErrExchangeNotFound)
 }

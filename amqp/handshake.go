@@ -55,6 +55,7 @@ func (c *conn) handshake() error {
 	c.tuned = true
 	c.wmu.Unlock()
 	c.signal()
+	c.publishMeta()
 	select {
 	case c.retick <- struct{}{}:
 	default:
@@ -137,6 +138,7 @@ func (c *conn) startMethod() *amqp091.ConnectionStart {
 // with authentication_failure_close.
 func (c *conn) authenticate(so *amqp091.ConnectionStartOk) error {
 	c.readClientProps(so.ClientProperties)
+	c.mechanism, c.props = so.Mechanism, so.ClientProperties
 	user, pass, ok := "", "", false
 	switch so.Mechanism {
 	case "PLAIN":

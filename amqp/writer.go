@@ -78,7 +78,8 @@ func (c *conn) flush(spare *[]byte) bool {
 	c.wmu.Unlock()
 
 	c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
-	_, err := c.nc.Write(buf)
+	n, err := c.nc.Write(buf)
+	c.sendOct.Add(uint64(n))
 	c.lastWrite.Store(time.Now().UnixNano())
 	if cap(buf) > maxKeptBuf {
 		buf = nil
