@@ -18,8 +18,14 @@
 //   - bridge.go: messages from other faces reach MQTT subscribers through a
 //     transient queue per vhost bound with the subscribed filters.
 //   - state.go, statewriter.go: mochi's storage hook, backed by the core's
-//     store (PutState namespaces mqtt/session, mqtt/sub, mqtt/retained,
-//     mqtt/inflight).
+//     store (state namespaces mqtt/session, mqtt/sub, mqtt/retained,
+//     mqtt/inflight), written in group-committed batches.
+//   - copies.go: a PUBACK (PUBREC) is sent once the copies of the publish
+//     for persistent sessions, online or not, are durable as well as the
+//     core's: OnPublish writes them (mqtt/pending) in one group-committed
+//     batch, and each becomes an in-flight record once mochi queues it.
+//     A SUBACK is sent once a persistent session's subscriptions are
+//     durable.
 //   - server.go, websocket.go: listeners (TCP, TLS, WebSocket at /ws with an
 //     origin check) and shutdown.
 //
@@ -33,10 +39,6 @@
 //   - mochi has one topic tree: vhosts select permissions and the core vhost
 //     messages are exchanged with, but MQTT clients of different vhosts that
 //     subscribe to the same topic see each other's MQTT publishes.
-//   - A PUBACK covers the core's copies; the copies mochi queues for offline
-//     persistent sessions are written by the state writer just after the
-//     PUBACK (the store has no batched state write, so a synchronous write
-//     per copy would cost one sync each).
 //   - Sessions full of in-flight messages (Config.MaxInflight) drop further
 //     messages, counted in mochi's InflightDropped.
 package mqtt

@@ -24,33 +24,65 @@ import (
 // refusal, is disconnected without an acknowledgement so that it publishes
 // again.
 func (h *faceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	// The copies for persistent sessions are written alongside the core's
+	// copy, so both usually share one group commit.
+	copied := h.s.copies.write(cl, pk)
 	if cl.Net.Inline {
-		return pk, nil // the bridge's injection of a core message
+		// The bridge's injection of a core message: it acks the core
+		// queue once the copies are durable.
+		return pk, h.waitCopies(cl, pk, copied)
 	}
+	err := h.toCore(cl, pk)
+	if werr := h.waitCopies(cl, pk, copied); err == nil {
+		err = werr
+	}
+	if err != nil {
+		h.s.copies.finish(cl.ID)
+	}
+	return pk, err
+}
+
+// waitCopies waits until the copies for persistent sessions are durable.
+func (h *faceHook) waitCopies(cl *mochi.Client, pk packets.Packet, copied func() error) error {
+	if copied == nil {
+		return nil
+	}
+	if err := copied(); err != nil {
+		if cl.Net.Inline {
+			h.s.log.Error("mqtt copies for persistent sessions failed", "topic", pk.TopicName, "error", err)
+			return nil // the bridge publishes anyway: the core message is not retried
+		}
+		return h.s.refusePublish(cl, pk, errImplSpecific, err)
+	}
+	return nil
+}
+
+// toCore publishes pk to the core, waiting for its confirm at QoS 1 and 2.
+func (h *faceHook) toCore(cl *mochi.Client, pk packets.Packet) error {
 	vhost, _ := h.s.identity(cl)
 	v, err := h.s.b.Vhost(vhost)
 	if err != nil {
-		return pk, h.s.refusePublish(cl, pk, errImplSpecific, err)
+		return h.s.refusePublish(cl, pk, errImplSpecific, err)
 	}
 	m := toCore(h.s.cfg.Exchange, pk)
 	if pk.FixedHeader.Qos == 0 {
 		if _, err := v.Publish(m, nil); err != nil {
 			h.s.log.Warn("mqtt publish to core failed", "client", cl.ID, "topic", pk.TopicName, "error", err)
 		}
-		return pk, nil
+		return nil
 	}
 	acked := make(chan bool, 1)
 	routed, err := v.Publish(m, func(ack bool) { acked <- ack })
 	if err != nil {
-		return pk, h.s.refusePublish(cl, pk, errImplSpecific, err)
+		return h.s.refusePublish(cl, pk, errImplSpecific, err)
 	}
 	if !routed {
-		return pk, nil
+		return nil
 	}
 	if !<-acked {
-		return pk, h.s.refusePublish(cl, pk, errQuotaExceeded, errors.New("core refused the message"))
+		return h.s.refusePublish(cl, pk, errQuotaExceeded, errors.New("core refused the message"))
 	}
-	return pk, nil
+	return nil
 }
 
 // refusePublish turns a core failure into the publish's answer: an error

@@ -28,6 +28,8 @@ type Server struct {
 	face  *faceHook
 	state *stateHook
 	br    *bridge
+	// copies makes copies for persistent sessions durable before a PUBACK.
+	copies *copies
 
 	shared sharedPicker
 
@@ -59,6 +61,8 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	s.br = newBridge(s)
 	s.face = &faceHook{s: s}
 	s.state = newStateHook(b.Store(), log)
+	s.copies = newCopies(s, b.Store(), s.state.w)
+	s.state.copies = s.copies
 	if err := s.m.AddHook(s.state, nil); err != nil {
 		return nil, fmt.Errorf("mqtt: storage hook: %w", err)
 	}

@@ -18,11 +18,23 @@ type sharedPicker struct {
 	next map[string]uint64 // group filter → messages handed out
 }
 
-// OnSelectSubscribers picks one member per shared group (MQTT 5 4.8.2).
+// OnSelectSubscribers picks one member per shared group (MQTT 5 4.8.2):
+// the pick OnPublish made when it stored the copies for persistent
+// sessions, or a new one.
 func (h *faceHook) OnSelectSubscribers(subs *mochi.Subscribers, pk packets.Packet) *mochi.Subscribers {
+	if pick := h.s.copies.sharedPick(pk); pick != nil {
+		subs.SharedSelected = pick
+		return subs
+	}
+	h.s.selectShared(subs)
+	return subs
+}
+
+// selectShared sets subs.SharedSelected to one member per shared group.
+func (s *Server) selectShared(subs *mochi.Subscribers) {
 	subs.SharedSelected = make(map[string]packets.Subscription, len(subs.Shared))
 	for group, members := range subs.Shared {
-		id, ok := h.s.shared.pick(group, members, h.s.online)
+		id, ok := s.shared.pick(group, members, s.online)
 		if !ok {
 			continue
 		}
@@ -32,7 +44,6 @@ func (h *faceHook) OnSelectSubscribers(subs *mochi.Subscribers, pk packets.Packe
 		}
 		subs.SharedSelected[id] = sub
 	}
-	return subs
 }
 
 // online reports whether a client is connected.

@@ -33,6 +33,9 @@ type stateHook struct {
 	st  store.Store
 	w   *stateWriter
 	log *slog.Logger
+	// copies links in-flight records to the pending copies they replace
+	// (set by New before mochi starts).
+	copies *copies
 
 	mu     sync.Mutex          // guards stored
 	stored map[string]struct{} // client ids with a session record
@@ -55,6 +58,7 @@ func (h *stateHook) Provides(b byte) bool {
 		mochi.OnRetainMessage,
 		mochi.OnWillSent,
 		mochi.OnQosPublish,
+		mochi.OnPublished,
 		mochi.OnQosComplete,
 		mochi.OnQosDropped,
 		mochi.OnClientExpired,
@@ -104,6 +108,7 @@ func (h *stateHook) OnWillSent(cl *mochi.Client, _ packets.Packet) {
 // OnDisconnect stores the session as it ends (session expiry may have
 // changed) or removes an expiring one.
 func (h *stateHook) OnDisconnect(cl *mochi.Client, _ error, expire bool) {
+	h.copies.finish(cl.ID)
 	if cl.Net.Conn == nil {
 		return // a session restored from the store: nothing changed
 	}
@@ -171,7 +176,8 @@ func (h *stateHook) put(ns, key string, v encoding.BinaryMarshaler) bool {
 	return true
 }
 
-// OnSubscribed stores the granted subscriptions of a persistent session.
+// OnSubscribed stores the granted subscriptions of a persistent session
+// and waits until they are durable.
 func (h *stateHook) OnSubscribed(cl *mochi.Client, pk packets.Packet, codes []byte) {
 	if cl.Net.Inline || ephemeral(cl) {
 		return
@@ -186,6 +192,10 @@ func (h *stateHook) OnSubscribed(cl *mochi.Client, pk packets.Packet, codes []by
 			RetainHandling: f.RetainHandling, RetainAsPublished: f.RetainAsPublished,
 		})
 	}
+	// mochi sends the SUBACK after this hook: the session and its
+	// subscriptions are durable by then, so messages published after the
+	// SUBACK are queued for it even across a crash.
+	h.w.flush()
 }
 
 // OnUnsubscribed removes subscriptions.
@@ -212,15 +222,34 @@ func (h *stateHook) OnRetainMessage(cl *mochi.Client, pk packets.Packet, r int64
 // OnRetainedExpired removes an expired retained message.
 func (h *stateHook) OnRetainedExpired(topic string) { h.w.del(nsRetained, topic) }
 
-// OnQosPublish stores an in-flight message of a persistent session.
+// OnQosPublish stores an in-flight message of a persistent session. When it
+// replaces a pending copy (copies.go), the copy is deleted in the same batch,
+// after the record.
 func (h *stateHook) OnQosPublish(cl *mochi.Client, pk packets.Packet, sent int64, _ int) {
 	if cl.Net.Inline || ephemeral(cl) {
 		return
 	}
 	key := inflightKey(cl.ID, pk.PacketID)
-	rec := messageRecord(pk, storage.InflightKey, key)
+	rec := inflightRecord{Message: messageRecord(pk, storage.InflightKey, key)}
 	rec.Client, rec.PacketID, rec.Sent = cl.ID, pk.PacketID, sent
-	h.put(nsInflight, key, rec)
+	if pk.FixedHeader.Type == packets.Publish {
+		rec.Pending = h.copies.link(cl.ID, pk)
+	}
+	b, err := rec.encode()
+	if err != nil {
+		h.log.Error("mqtt state encode failed", "ns", nsInflight, "error", err)
+		return
+	}
+	h.w.put(nsInflight, key, b)
+	if rec.Pending != "" {
+		h.w.del(nsPending, rec.Pending)
+	}
+}
+
+// OnPublished ends a publish's fan-out: its copies that mochi did not queue
+// are deleted.
+func (h *stateHook) OnPublished(cl *mochi.Client, _ packets.Packet) {
+	h.copies.finish(cl.ID)
 }
 
 // OnQosComplete removes a completed in-flight message.

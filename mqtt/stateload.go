@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"encoding/json"
+
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 )
 
@@ -41,9 +43,78 @@ func (h *stateHook) StoredRetainedMessages() ([]storage.Message, error) {
 }
 
 // StoredInflightMessages loads the in-flight messages of persistent
-// sessions.
+// sessions, and turns the pending copies a crash left (copies.go) into
+// in-flight messages of their sessions.
 func (h *stateHook) StoredInflightMessages() ([]storage.Message, error) {
-	return h.messages(nsInflight)
+	var out []storage.Message
+	linked := map[string]bool{}            // pending keys an in-flight record replaced
+	used := map[string]map[uint16]bool{} // client id → packet ids in use
+	err := h.st.States(nsInflight, func(key string, val []byte) error {
+		var r inflightRecord
+		if err := json.Unmarshal(val, &r); err != nil {
+			h.log.Warn("mqtt in-flight record unreadable; skipped", "key", key, "error", err)
+			return nil
+		}
+		if r.Pending != "" {
+			linked[r.Pending] = true
+		}
+		if used[r.Client] == nil {
+			used[r.Client] = map[uint16]bool{}
+		}
+		used[r.Client][r.PacketID] = true
+		out = append(out, r.Message)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = h.st.States(nsPending, func(key string, val []byte) error {
+		if m, ok := h.restorePending(key, val, linked[key], used); ok {
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// restorePending turns a pending copy into an in-flight message of its
+// session with a free packet id: the record is written and the copy
+// deleted after it. A copy whose record exists or whose session is gone is
+// deleted.
+func (h *stateHook) restorePending(key string, val []byte, linked bool, used map[string]map[uint16]bool) (storage.Message, bool) {
+	var m storage.Message
+	if err := m.UnmarshalBinary(val); err != nil {
+		h.log.Warn("mqtt pending copy unreadable; skipped", "key", key, "error", err)
+		return m, false
+	}
+	if _, ok := h.stored[m.Client]; linked || !ok {
+		h.w.del(nsPending, key)
+		return m, false
+	}
+	ids := used[m.Client]
+	if ids == nil {
+		ids = map[uint16]bool{}
+		used[m.Client] = ids
+	}
+	for id := uint16(1); id != 0; id++ {
+		if !ids[id] {
+			ids[id] = true
+			m.PacketID = id
+			break
+		}
+	}
+	if m.PacketID == 0 {
+		h.log.Warn("mqtt pending copy: no free packet id; kept for the next start", "client", m.Client)
+		return m, false
+	}
+	m.ID, m.T = inflightKey(m.Client, m.PacketID), storage.InflightKey
+	b, err := inflightRecord{Message: m, Pending: key}.encode()
+	if err != nil {
+		return m, false
+	}
+	h.w.put(nsInflight, m.ID, b)
+	h.w.del(nsPending, key)
+	return m, true
 }
 
 func (h *stateHook) messages(ns string) ([]storage.Message, error) {

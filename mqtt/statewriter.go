@@ -13,8 +13,7 @@ import (
 // meet in one batch neither reaches the disk. Hooks therefore never wait for
 // the disk; Flush waits for everything submitted so far.
 //
-// The store's PutState is synchronous (one write and one sync per record),
-// so a batch costs one sync per surviving key; see the package doc.
+// A batch is one group-committed store write (store.StateBatcher).
 type stateWriter struct {
 	st  store.Store
 	log *slog.Logger
@@ -89,17 +88,33 @@ func (w *stateWriter) loop() {
 	}
 }
 
+// apply writes a batch: in one group-committed store batch when the store
+// is a StateBatcher, else record by record. Deletes of pending copies go
+// last, after the in-flight records that replace them, so that a crash
+// keeps the copy or its record.
 func (w *stateWriter) apply(batch map[stateKey]stateVal) {
+	ops := make([]store.StateOp, 0, len(batch))
+	var last []store.StateOp
 	for k, v := range batch {
-		var err error
-		if v.del {
-			err = w.st.DeleteState(k.ns, k.key)
+		o := store.StateOp{NS: k.ns, Key: k.key, Val: v.val, Delete: v.del}
+		if k.ns == nsPending {
+			last = append(last, o)
 		} else {
-			err = w.st.PutState(k.ns, k.key, v.val)
+			ops = append(ops, o)
 		}
-		if err != nil {
-			w.log.Error("mqtt state write failed", "ns", k.ns, "key", k.key, "error", err)
+	}
+	ops = append(ops, last...)
+	sb, ok := w.st.(store.StateBatcher)
+	if !ok {
+		if err := applyStates(w.st, ops); err != nil {
+			w.log.Error("mqtt state write failed", "error", err)
 		}
+		return
+	}
+	ch := make(chan error, 1)
+	sb.PutStates(ops, func(err error) { ch <- err })
+	if err := <-ch; err != nil {
+		w.log.Error("mqtt state write failed", "records", len(ops), "error", err)
 	}
 }
 

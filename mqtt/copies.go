@@ -1,0 +1,232 @@
+package mqtt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/storage"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/junctionmq/junction/core/store"
+)
+
+// nsPending holds the durable copies of a publish for persistent sessions
+// written before its PUBACK: client id NUL sequence → storage.Message (an
+// in-flight record without a packet id).
+const nsPending = "mqtt/pending"
+
+// copies makes a QoS 1/2 publish durable for every persistent session it
+// will be queued to before mochi acknowledges it [MQTT-4.3.2-2]: a PUBACK is
+// a promise. mochi fans a publish out after the PUBACK, and its in-flight
+// records reach the store through the asynchronous state writer, so
+// OnPublish first writes one pending copy per matching persistent session
+// (one group-committed batch per publish, shared with concurrent
+// publishes), and only then lets mochi go on.
+//
+// When mochi then queues the copy (OnQosPublish, in the publisher's
+// goroutine), the in-flight record is linked to its pending copy: the state
+// writer writes the record and deletes the copy in one batch, the record
+// first, so a crash keeps at least one of them. Copies mochi did not queue
+// (the session vanished, the publish was refused) are deleted once the
+// publish is done (OnPublished). At start-up (StoredInflightMessages) a
+// copy still pending becomes an in-flight message of its session, unless an
+// in-flight record names it already.
+type copies struct {
+	s   *Server
+	st  store.Store
+	w   *stateWriter
+	seq atomic.Uint64 // pending key sequence; seeded from the clock
+
+	mu      sync.Mutex                 // guards current
+	current map[string]*publishCopies // publisher client id → its publish in fan-out
+}
+
+// publishCopies are one publish's pending copies, from OnPublish until
+// OnPublished. A publisher's packets are processed one at a time, so a
+// publisher has at most one.
+type publishCopies struct {
+	payload []byte
+	created int64
+	keys    map[string]string // subscriber id → pending key, until linked
+
+	// shared is the pick of shared-subscription members made for this
+	// publish, reused by OnSelectSubscribers; nil when it has none.
+	shared map[string]packets.Subscription
+}
+
+func newCopies(s *Server, st store.Store, w *stateWriter) *copies {
+	c := &copies{s: s, st: st, w: w, current: map[string]*publishCopies{}}
+	c.seq.Store(uint64(time.Now().UnixNano()))
+	return c
+}
+
+func pendingKey(clientID string, seq uint64) string {
+	return fmt.Sprintf("%s\x00%020d", clientID, seq)
+}
+
+// write stores the copies of pk for the persistent sessions mochi will queue
+// it to and returns a function that waits until they are durable, or nil if
+// there are none.
+func (c *copies) write(cl *mochi.Client, pk packets.Packet) func() error {
+	c.finish(cl.ID) // a publish whose PUBACK failed never reached OnPublished
+	if pk.FixedHeader.Qos == 0 {
+		return nil
+	}
+	subs := c.s.m.Topics.Subscribers(pk.TopicName)
+	pc := &publishCopies{payload: pk.Payload, created: pk.Created, keys: map[string]string{}}
+	if len(subs.Shared) > 0 {
+		c.s.selectShared(subs)
+		pc.shared = subs.SharedSelected
+		subs.MergeSharedSelected()
+	}
+	var ops []store.StateOp
+	for id, sub := range subs.Subscriptions {
+		rec, ok := c.copyFor(id, sub, pk)
+		if !ok {
+			continue
+		}
+		key := pendingKey(id, c.seq.Add(1))
+		rec.ID = key
+		b, err := rec.MarshalBinary()
+		if err != nil {
+			c.s.log.Error("mqtt pending copy encode failed", "client", id, "error", err)
+			continue
+		}
+		pc.keys[id] = key
+		ops = append(ops, store.StateOp{NS: nsPending, Key: key, Val: b})
+	}
+	if len(ops) == 0 && pc.shared == nil {
+		return nil
+	}
+	c.mu.Lock()
+	c.current[cl.ID] = pc
+	c.mu.Unlock()
+	if len(ops) == 0 {
+		return nil
+	}
+	return c.putStates(ops)
+}
+
+// putStates submits ops and returns the wait for their durability.
+func (c *copies) putStates(ops []store.StateOp) func() error {
+	sb, ok := c.st.(store.StateBatcher)
+	if !ok {
+		err := applyStates(c.st, ops)
+		return func() error { return err }
+	}
+	ch := make(chan error, 1)
+	sb.PutStates(ops, func(err error) { ch <- err })
+	return func() error { return <-ch }
+}
+
+// applyStates writes ops one by one through a store without StateBatcher.
+func applyStates(st store.Store, ops []store.StateOp) error {
+	for _, o := range ops {
+		var err error
+		if o.Delete {
+			err = st.DeleteState(o.NS, o.Key)
+		} else {
+			err = st.PutState(o.NS, o.Key, o.Val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyFor builds the copy of pk that mochi's publishToClient will queue to
+// the session id through sub, if that session is persistent and the copy
+// is QoS 1 or 2.
+func (c *copies) copyFor(id string, sub packets.Subscription, pk packets.Packet) (storage.Message, bool) {
+	target, ok := c.s.m.Clients.Get(id)
+	if !ok || target.Net.Inline || ephemeral(target) {
+		return storage.Message{}, false
+	}
+	if sub.NoLocal && pk.Origin == id { // [MQTT-3.8.3-3]
+		return storage.Message{}, false
+	}
+	qos := min(pk.FixedHeader.Qos, sub.Qos, c.s.m.Options.Capabilities.MaximumQos)
+	if qos == 0 || !c.s.face.OnACLCheck(target, pk.TopicName, false) {
+		return storage.Message{}, false
+	}
+	out := pk.Copy(false)
+	out.FixedHeader.Qos = qos
+	if target.Properties.ProtocolVersion < 5 || !sub.RetainAsPublished {
+		out.FixedHeader.Retain = false // [MQTT-3.3.1-12]
+	}
+	out.Properties.SubscriptionIdentifier = nil
+	if len(sub.Identifiers) > 0 { // [MQTT-3.3.4-3]
+		for _, sid := range sub.Identifiers {
+			out.Properties.SubscriptionIdentifier = append(out.Properties.SubscriptionIdentifier, sid)
+		}
+		sort.Ints(out.Properties.SubscriptionIdentifier)
+	}
+	rec := messageRecord(out, storage.InflightKey, "")
+	rec.Client = id
+	return rec, true
+}
+
+// link returns the pending key of the copy mochi has just queued to the
+// session subscriber as out (OnQosPublish), or "" if out is no fresh copy
+// of the publisher's current publish (a resend, a retained message).
+func (c *copies) link(subscriber string, out packets.Packet) string {
+	if out.FixedHeader.Dup {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pc := c.current[out.Origin]
+	if pc == nil || pc.created != out.Created || !bytes.Equal(pc.payload, out.Payload) {
+		return ""
+	}
+	key, ok := pc.keys[subscriber]
+	if ok {
+		delete(pc.keys, subscriber)
+	}
+	return key
+}
+
+// sharedPick returns the shared-subscription pick made for the publish pk
+// being fanned out, if any.
+func (c *copies) sharedPick(pk packets.Packet) map[string]packets.Subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pc := c.current[pk.Origin]
+	if pc == nil || pc.created != pk.Created || !bytes.Equal(pc.payload, pk.Payload) {
+		return nil
+	}
+	return pc.shared
+}
+
+// finish ends the fan-out of a publisher's publish: copies mochi did not
+// queue are deleted.
+func (c *copies) finish(publisher string) {
+	c.mu.Lock()
+	pc := c.current[publisher]
+	delete(c.current, publisher)
+	c.mu.Unlock()
+	if pc == nil {
+		return
+	}
+	for _, key := range pc.keys {
+		c.w.del(nsPending, key)
+	}
+}
+
+// inflightRecord is the stored form of an in-flight message: mochi's record
+// and the pending copy it replaced, if any.
+type inflightRecord struct {
+	storage.Message
+	Pending string `json:"pending,omitempty"`
+}
+
+// encode marshals the record with its link (storage.Message's promoted
+// MarshalBinary would drop it).
+func (r inflightRecord) encode() ([]byte, error) { return json.Marshal(r) }
