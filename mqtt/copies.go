@@ -43,7 +43,7 @@ type copies struct {
 	w   *stateWriter
 	seq atomic.Uint64 // pending key sequence; seeded from the clock
 
-	mu      sync.Mutex                 // guards current
+	mu      sync.Mutex                // guards current
 	current map[string]*publishCopies // publisher client id → its publish in fan-out
 }
 

@@ -47,7 +47,7 @@ func (h *stateHook) StoredRetainedMessages() ([]storage.Message, error) {
 // in-flight messages of their sessions.
 func (h *stateHook) StoredInflightMessages() ([]storage.Message, error) {
 	var out []storage.Message
-	linked := map[string]bool{}            // pending keys an in-flight record replaced
+	linked := map[string]bool{}          // pending keys an in-flight record replaced
 	used := map[string]map[uint16]bool{} // client id → packet ids in use
 	err := h.st.States(nsInflight, func(key string, val []byte) error {
 		var r inflightRecord
