@@ -22,6 +22,10 @@ func xmlns(service string) string {
 
 // writeError sends e in the request's protocol.
 func (s *Server) writeError(w http.ResponseWriter, req *request, e *apiError) {
+	if req.service == "kinesis" {
+		s.writeKinesisError(w, req, e)
+		return
+	}
 	fault := "Sender"
 	if e.Receiver {
 		fault = "Receiver"
@@ -76,6 +80,10 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, e *apiError) {
 // writeResult sends a successful result; out is the action's output
 // struct (nil for actions without one).
 func (s *Server) writeResult(w http.ResponseWriter, req *request, out any) {
+	if req.service == "kinesis" {
+		s.writeKinesisResult(w, req, out)
+		return
+	}
 	h := w.Header()
 	if req.proto == protoJSON {
 		h.Set("Content-Type", "application/x-amz-json-1.0")

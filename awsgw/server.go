@@ -31,6 +31,10 @@ type Config struct {
 	Region string
 	// Now is the clock for signature skew checks (nil = time.Now).
 	Now func() time.Time
+	// KinesisNoLimits turns off Kinesis's per-shard throughput limits
+	// (1,000 records and 1 MiB/s in, 5 GetRecords calls and 2 MiB/s out),
+	// which are enforced by default as AWS does. For local development.
+	KinesisNoLimits bool
 }
 
 const (
@@ -49,6 +53,7 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	sqs *sqsService
+	kin *kinesisService
 
 	hs       *http.Server
 	baseCtx  context.Context
@@ -77,6 +82,9 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	var err error
 	if s.sqs, err = newSQSService(b, cfg.Now); err != nil {
 		return nil, fmt.Errorf("awsgw: %w", err)
+	}
+	if s.kin, err = newKinesisService(b, cfg); err != nil {
+		return nil, fmt.Errorf("awsgw: kinesis: %w", err)
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.hs = &http.Server{
@@ -122,6 +130,7 @@ type protocol uint8
 const (
 	protoJSON  protocol = iota // AWS JSON 1.0 (SQS) / 1.1 (Kinesis)
 	protoQuery                 // Query with XML responses
+	protoCBOR                  // Kinesis over application/x-amz-cbor-1.1
 )
 
 // request is one decoded API call.
@@ -183,6 +192,9 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 			req.service = "sqs"
 		case "Kinesis_20131202":
 			req.service = "kinesis"
+			if strings.HasPrefix(r.Header.Get("Content-Type"), ctKinesisCBOR) {
+				req.proto = protoCBOR
+			}
 		default:
 			req.service = "unknown"
 			return errUnknownOperation()
@@ -243,7 +255,7 @@ func (s *Server) dispatch(req *request) (any, *apiError) {
 	case "sns":
 		return nil, errNotImplemented("SNS")
 	case "kinesis":
-		return nil, errNotImplemented("Kinesis")
+		return s.kin.handle(req)
 	}
 	return nil, errInvalidAction(req.action)
 }

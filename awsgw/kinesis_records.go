@@ -1,0 +1,386 @@
+package awsgw
+
+import (
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/stream"
+)
+
+// PutRecord(s), GetShardIterator and GetRecords. A record is stored as a
+// core message (message.Marshal, stream.KindMessage) whose body is the
+// data and whose AWS meta carries the partition key, so that records fed
+// by an exchange binding read the same way: their partition key is the
+// routing key.
+
+const maxGetRecordsBytes = 10 << 20
+
+// recordIn is one record to put.
+type recordIn struct {
+	key      string // partition key
+	explicit string // ExplicitHashKey ("" = none)
+	data     []byte
+	hash     stream.Uint128
+}
+
+// recordOut is the result of one put: a shard and sequence number, or an
+// error code and message.
+type recordOut struct {
+	SequenceNumber string `json:",omitempty"`
+	ShardId        string `json:",omitempty"`
+	ErrorCode      string `json:",omitempty"`
+	ErrorMessage   string `json:",omitempty"`
+}
+
+// hashKeyOf computes a record's hash key: its ExplicitHashKey or MD5 of
+// its partition key.
+func hashKeyOf(key, explicit string) (stream.Uint128, *apiError) {
+	if explicit == "" {
+		return stream.HashKeyFor(key), nil
+	}
+	h, err := stream.ParseHashKey(explicit)
+	if err != nil {
+		return h, errKinesisInvalidArg("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", explicit)
+	}
+	return h, nil
+}
+
+func (k *kinesisService) putRecord(req *request, p params) (any, *apiError) {
+	t, aerr := k.resolve(req, p, 'w')
+	if aerr != nil {
+		return nil, aerr
+	}
+	if s := p.str("SequenceNumberForOrdering"); s != "" {
+		if ep, _, _, ok := parseKinesisSeq(s); !ok || ep != t.epoch() {
+			return nil, errKinesisInvalidArg("ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.",
+				s, t.name, t.account)
+		}
+	}
+	rec := recordIn{key: p.str("PartitionKey"), explicit: p.str("ExplicitHashKey"), data: p.blob("Data")}
+	if rec.hash, aerr = hashKeyOf(rec.key, rec.explicit); aerr != nil {
+		return nil, aerr
+	}
+	out := k.appendRecords(t, []recordIn{rec})[0]
+	if out.ErrorCode != "" {
+		if out.ErrorCode == "InternalFailure" {
+			return nil, errInternal()
+		}
+		return nil, kerr(out.ErrorCode, "%s", out.ErrorMessage)
+	}
+	return &struct {
+		ShardId, SequenceNumber string
+		EncryptionType          string `json:",omitempty"`
+	}{out.ShardId, out.SequenceNumber, t.meta.Encryption}, nil
+}
+
+func (k *kinesisService) putRecords(req *request, p params) (any, *apiError) {
+	t, aerr := k.resolve(req, p, 'w')
+	if aerr != nil {
+		return nil, aerr
+	}
+	items, _ := p["Records"].([]any)
+	recs := make([]recordIn, len(items))
+	total := 0
+	for i, item := range items {
+		e := params(item.(map[string]any))
+		recs[i] = recordIn{key: e.str("PartitionKey"), explicit: e.str("ExplicitHashKey"), data: e.blob("Data")}
+		if recs[i].hash, aerr = hashKeyOf(recs[i].key, recs[i].explicit); aerr != nil {
+			return nil, aerr
+		}
+		total += len(recs[i].data) + len(recs[i].key)
+	}
+	if total > maxPutRecordsBytes {
+		return nil, errKinesisInvalidArg("Records size exceeds 5 MB limit")
+	}
+	outs := k.appendRecords(t, recs)
+	failed := 0
+	for _, o := range outs {
+		if o.ErrorCode != "" {
+			failed++
+		}
+	}
+	return &struct {
+		FailedRecordCount int
+		Records           []recordOut
+		EncryptionType    string `json:",omitempty"`
+	}{failed, outs, t.meta.Encryption}, nil
+}
+
+// appendRecords appends recs to t's shards and waits until every
+// accepted record is durable. Records over a shard's write limit fail
+// with ProvisionedThroughputExceededException.
+func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut {
+	outs := make([]recordOut, len(recs))
+	errs := make([]error, len(recs))
+	epoch := t.epoch()
+	now := k.now()
+	var wg sync.WaitGroup
+	var buf []byte
+	for i, r := range recs {
+		part, err := t.ps.PartitionFor(r.hash)
+		if err != nil {
+			outs[i] = recordOut{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+			continue
+		}
+		if !k.admitPut(t, part.ID(), len(r.data)+len(r.key), now) {
+			outs[i] = recordOut{ErrorCode: "ProvisionedThroughputExceededException",
+				ErrorMessage: throughputText(part.ID(), t.name, t.account)}
+			continue
+		}
+		m := &message.Message{RoutingKey: r.key, Body: r.data, Origin: message.FaceKinesis, Arrived: now.UnixNano(),
+			AWS: &message.AWSMeta{PartitionKey: r.key, ExplicitHashKey: r.explicit}}
+		buf = message.Marshal(buf[:0], m)
+		wg.Add(1)
+		i := i
+		part, off, err := t.ps.Append(r.hash, stream.KindMessage, buf, func(err error) { errs[i] = err; wg.Done() })
+		if err != nil {
+			wg.Done()
+			errs[i] = err
+			continue
+		}
+		outs[i] = recordOut{SequenceNumber: kinesisSeq(epoch, shardIndex(part.ID()), off), ShardId: part.ID()}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			outs[i] = recordOut{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+		}
+	}
+	return outs
+}
+
+// shardIDRe takes the number from a shard id as Kinesis accepts it
+// ("shardId-000000000001", "shard-1", "1").
+var shardIDRe = regexp.MustCompile(`^(?:[a-zA-Z_.-]*-)?(\d{1,12})$`)
+
+// partitionOf finds the shard a request names.
+func partitionOf(t *kstream, id string) (*stream.Partition, *apiError) {
+	m := shardIDRe.FindStringSubmatch(id)
+	if m == nil {
+		return nil, errShardNotFound(id, t.name, t.account)
+	}
+	n, _ := strconv.Atoi(m[1])
+	part, err := t.ps.Partition(stream.PartitionID(n))
+	if err != nil {
+		return nil, errShardNotExist(stream.PartitionID(n), t.name, t.account)
+	}
+	return part, nil
+}
+
+func (k *kinesisService) getShardIterator(req *request, p params) (any, *apiError) {
+	t, aerr := k.resolve(req, p, 'r')
+	if aerr != nil {
+		return nil, aerr
+	}
+	part, aerr := partitionOf(t, p.str("ShardId"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	off, aerr := k.iteratorStart(t, part, p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	it := iterator{issued: k.now(), vhost: t.vhost.Name(), stream: t.name, epoch: t.epoch(),
+		shard: shardIndex(part.ID()), offset: off}
+	return &struct{ ShardIterator string }{encodeIterator(k.key, it)}, nil
+}
+
+// iteratorStart resolves a GetShardIterator request to an offset.
+func (k *kinesisService) iteratorStart(t *kstream, part *stream.Partition, p params) (uint64, *apiError) {
+	typ, seq, id := p.str("ShardIteratorType"), p.str("StartingSequenceNumber"), part.ID()
+	st := part.Stream()
+	first, next := st.Bounds()
+	switch {
+	case seq != "" && (typ == "TRIM_HORIZON" || typ == "LATEST"):
+		return 0, errKinesisInvalidArg("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "+
+			"(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", typ)
+	case typ == "TRIM_HORIZON":
+		return first, nil
+	case typ == "LATEST":
+		return next, nil
+	case typ == "AT_TIMESTAMP":
+		ts, ok := p.time("Timestamp")
+		if !ok {
+			return 0, errKinesisInvalidArg("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		if now := k.now(); ts.After(now) {
+			return 0, errKinesisInvalidArg("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "+
+				"timestampInMillis: %d, currentTimestampInMillis: %d", ts.UnixMilli(), now.UnixMilli())
+		}
+		off, err := st.SeekTime(ts)
+		if err != nil {
+			return 0, errInternal()
+		}
+		return off, nil
+	case seq == "":
+		return 0, errKinesisInvalidArg("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "+
+			"(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", typ)
+	}
+	ep, idx, off, ok := parseKinesisSeq(seq)
+	switch {
+	case !ok:
+		return 0, errKinesisInvalidArg("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
+			seq, id, t.name, t.account)
+	case idx != shardIndex(id):
+		return 0, errKinesisInvalidArg("Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
+			stream.PartitionID(idx), id)
+	case ep != t.epoch():
+		return 0, errKinesisInvalidArg("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.",
+			seq, id, t.name, t.account)
+	}
+	if typ == "AFTER_SEQUENCE_NUMBER" && off < endOffsetSeq {
+		off++
+	}
+	return min(off, next), nil
+}
+
+// kRecord is a record as GetRecords returns it.
+type kRecord struct {
+	SequenceNumber              string
+	ApproximateArrivalTimestamp awsTime
+	Data                        []byte
+	PartitionKey                string
+	EncryptionType              string `json:",omitempty"`
+}
+
+// kChildShard is a child of a closed shard, given at its end.
+type kChildShard struct {
+	ShardId      string
+	ParentShards []string
+	HashKeyRange kHashRange
+}
+
+// kGetRecordsOut is GetRecords' result.
+type kGetRecordsOut struct {
+	Records            []kRecord
+	NextShardIterator  *string `json:",omitempty"`
+	MillisBehindLatest int64
+	ChildShards        []kChildShard `json:",omitempty"`
+}
+
+// iteratorTarget resolves an iterator to its stream and shard.
+func (k *kinesisService) iteratorTarget(req *request, it iterator) (*kstream, *stream.Partition, *apiError) {
+	account := k.b.Users().AccountForVhost(it.vhost)
+	if account == "" {
+		account = auth.DefaultAccount
+	}
+	shardID := stream.PartitionID(it.shard)
+	v, err := k.b.Vhost(it.vhost)
+	if err != nil {
+		return nil, nil, errShardNotExist(shardID, it.stream, account)
+	}
+	ps, err := v.Partitioned(it.stream)
+	if err != nil {
+		return nil, nil, errShardNotExist(shardID, it.stream, account)
+	}
+	t := &kstream{vhost: v, ps: ps, account: account, name: it.stream}
+	if !req.id4.anyKey && k.b.Users().CheckVhostAccess(req.id4.user, it.vhost) != nil {
+		return nil, nil, errKinesisAccessDenied(req, t.arn(req))
+	}
+	if aerr := k.checkPerm(req, t, 'r'); aerr != nil {
+		return nil, nil, aerr
+	}
+	part, err := ps.Partition(shardID)
+	if err != nil || t.epoch() != it.epoch {
+		return nil, nil, errShardNotExist(shardID, it.stream, account)
+	}
+	k.mu.Lock()
+	t.meta = k.metaFor(it.vhost, it.stream).clone()
+	k.mu.Unlock()
+	return t, part, nil
+}
+
+func (k *kinesisService) getRecords(req *request, p params) (any, *apiError) {
+	it, ok := decodeIterator(k.key, p.str("ShardIterator"))
+	now := k.now()
+	if !ok || it.issued.After(now.Add(time.Minute)) {
+		return nil, errInvalidIterator()
+	}
+	if now.Sub(it.issued) > iteratorTTL {
+		return nil, errExpiredIterator(it.issued, now)
+	}
+	t, part, aerr := k.iteratorTarget(req, it)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if !k.admitGet(t, part.ID(), now) {
+		return nil, errThroughput(part.ID(), t.name, t.account)
+	}
+	limit := int64(10000)
+	if l, ok := p.int("Limit"); ok {
+		limit = l
+	}
+	st := part.Stream()
+	recs, next, err := st.Read(it.offset, int(limit), maxGetRecordsBytes)
+	if err != nil {
+		return nil, kinesisError(err, t.name, t.account)
+	}
+	out := &kGetRecordsOut{Records: make([]kRecord, 0, len(recs))}
+	cutoff := now.Add(-time.Duration(t.meta.Retention) * time.Hour).UnixNano()
+	epoch, idx, nbytes := t.epoch(), shardIndex(part.ID()), 0
+	for i := range recs {
+		if recs[i].Arrived < cutoff {
+			continue // past retention
+		}
+		r := recordOf(&recs[i], kinesisSeq(epoch, idx, recs[i].Offset), t.meta.Encryption)
+		nbytes += len(r.Data)
+		out.Records = append(out.Records, r)
+	}
+	k.chargeGet(t, part.ID(), nbytes)
+	if end := part.Info().EndOffset; end != nil && next >= *end {
+		out.ChildShards = childShards(t.ps, part.ID())
+		return out, nil
+	}
+	if _, last := st.Bounds(); next < last {
+		if head, _, err := st.Read(next, 1, 0); err == nil && len(head) == 1 {
+			out.MillisBehindLatest = max(0, now.Sub(time.Unix(0, head[0].Arrived)).Milliseconds())
+		}
+	}
+	it.issued, it.offset = now, next
+	nextIt := encodeIterator(k.key, it)
+	out.NextShardIterator = &nextIt
+	return out, nil
+}
+
+// recordOf turns a stored record into a Kinesis record.
+func recordOf(r *stream.Record, seq, encryption string) kRecord {
+	out := kRecord{SequenceNumber: seq, ApproximateArrivalTimestamp: awsTime(time.Unix(0, r.Arrived)),
+		Data: r.Data, EncryptionType: encryption}
+	if r.Kind != stream.KindMessage {
+		return out
+	}
+	m, err := message.Unmarshal(r.Data)
+	if err != nil {
+		return out
+	}
+	out.Data, out.PartitionKey = m.Body, m.RoutingKey
+	if m.AWS != nil && m.AWS.PartitionKey != "" {
+		out.PartitionKey = m.AWS.PartitionKey
+	}
+	if out.Data == nil {
+		out.Data = []byte{}
+	}
+	return out
+}
+
+// childShards lists the children of shard id.
+func childShards(ps *stream.Partitioned, id string) []kChildShard {
+	out := []kChildShard{}
+	for _, p := range ps.Partitions() {
+		info := p.Info()
+		if info.Parent != id && info.AdjacentParent != id {
+			continue
+		}
+		parents := []string{info.Parent}
+		if info.AdjacentParent != "" {
+			parents = append(parents, info.AdjacentParent)
+		}
+		out = append(out, kChildShard{ShardId: info.ID, ParentShards: parents,
+			HashKeyRange: kHashRange{info.Range.Start.String(), info.Range.End.String()}})
+	}
+	return out
+}
