@@ -41,10 +41,17 @@ func (h *faceHook) Provides(b byte) bool {
 }
 
 // OnConnect refuses connections that arrive while the server shuts down.
+//
+// It also turns off topic aliases towards the client (a server may always
+// send full topic names, MQTT 5 3.3.2.3.4): mochi stores a publish sent with
+// an alias with its topic name cleared, so the copy kept in flight for a
+// session could not be resent on a new connection or after a restart.
+// Aliases from the client (TopicAliasMaximum in the CONNACK) work as usual.
 func (h *faceHook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 	if h.s.closing.Load() {
 		return errServerShuttingDown
 	}
+	cl.Properties.Props.TopicAliasMaximum = 0
 	return nil
 }
 

@@ -75,6 +75,7 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 		s.state.close()
 		return nil, fmt.Errorf("mqtt: load state: %w", err)
 	}
+	s.restoreExpiry()
 	s.restored()
 	return s, nil
 }
@@ -241,4 +242,11 @@ func (s *Server) disconnectAll() {
 		}
 		_ = s.m.DisconnectClient(cl, errServerShuttingDown)
 	}
+}
+
+// HasSession reports whether the server holds a session for the client id,
+// connected or not.
+func (s *Server) HasSession(id string) bool {
+	_, ok := s.m.Clients.Get(id)
+	return ok
 }

@@ -37,12 +37,17 @@ type stateHook struct {
 	// (set by New before mochi starts).
 	copies *copies
 
-	mu     sync.Mutex          // guards stored
+	mu     sync.Mutex          // guards stored, wills
 	stored map[string]struct{} // client ids with a session record
+	// wills are the wills of connected sessions, read when the session
+	// is established: mochi's event loop clears cl.Properties.Will of a
+	// delayed will without a lock, so it is not read again later.
+	wills map[string]mochi.Will
 }
 
 func newStateHook(st store.Store, log *slog.Logger) *stateHook {
-	return &stateHook{st: st, w: newStateWriter(st, log), log: log, stored: map[string]struct{}{}}
+	return &stateHook{st: st, w: newStateWriter(st, log), log: log, stored: map[string]struct{}{},
+		wills: map[string]mochi.Will{}}
 }
 
 // ID names the hook in mochi's logs.
@@ -95,14 +100,21 @@ func (h *stateHook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
 		h.forgetClient(cl.ID)
 		return
 	}
+	h.mu.Lock()
+	h.wills[cl.ID] = cl.Properties.Will
+	h.mu.Unlock()
 	h.putClient(cl)
 }
 
 // OnWillSent stores the session without its will.
 func (h *stateHook) OnWillSent(cl *mochi.Client, _ packets.Packet) {
-	if !ephemeral(cl) {
-		h.putClient(cl)
+	if ephemeral(cl) {
+		return
 	}
+	h.mu.Lock()
+	h.wills[cl.ID] = mochi.Will{}
+	h.mu.Unlock()
+	h.putClient(cl)
 }
 
 // OnDisconnect stores the session as it ends (session expiry may have
@@ -120,6 +132,13 @@ func (h *stateHook) OnDisconnect(cl *mochi.Client, _ error, expire bool) {
 		return
 	}
 	h.forgetClient(cl.ID)
+}
+
+// will returns the will of a session as last seen by the hook.
+func (h *stateHook) will(id string) mochi.Will {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.wills[id]
 }
 
 // OnClientExpired removes an expired session and its in-flight messages.
@@ -146,7 +165,7 @@ func (h *stateHook) putClient(cl *mochi.Client) {
 			RequestResponseInfo: props.RequestResponseInfo, ReceiveMaximum: props.ReceiveMaximum,
 			TopicAliasMaximum: props.TopicAliasMaximum, User: props.User, MaximumPacketSize: props.MaximumPacketSize,
 		},
-		Will: storage.ClientWill(cl.Properties.Will),
+		Will: storage.ClientWill(h.will(cl.ID)),
 	}
 	if h.put(nsSession, cl.ID, rec) {
 		h.mu.Lock()
@@ -160,6 +179,7 @@ func (h *stateHook) forgetClient(id string) {
 	h.mu.Lock()
 	_, ok := h.stored[id]
 	delete(h.stored, id)
+	delete(h.wills, id)
 	h.mu.Unlock()
 	if ok {
 		h.w.del(nsSession, id)

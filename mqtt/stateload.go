@@ -3,6 +3,7 @@ package mqtt
 import (
 	"encoding/json"
 
+	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 )
 
@@ -17,6 +18,7 @@ func (h *stateHook) StoredClients() ([]storage.Client, error) {
 		}
 		out = append(out, c)
 		h.stored[c.ID] = struct{}{}
+		h.wills[c.ID] = mochi.Will(c.Will)
 		return nil
 	})
 	return out, err

@@ -1,0 +1,35 @@
+package mqtt
+
+import "github.com/mochi-mqtt/server/v2/packets"
+
+// restoreExpiry gives retained and in-flight messages loaded from the store
+// their MQTT 5 expiry again: mochi's records keep the message expiry
+// interval and the creation time but not the deadline, so without this a
+// message that should expire would live forever after a restart
+// [MQTT-3.3.2-5].
+func (s *Server) restoreExpiry() {
+	for topic, pk := range s.m.Topics.Retained.GetAll() {
+		if withExpiry(&pk) {
+			s.m.Topics.Retained.Add(topic, pk)
+		}
+	}
+	for _, cl := range s.m.Clients.GetAll() {
+		for _, pk := range cl.State.Inflight.GetAll(false) {
+			if withExpiry(&pk) {
+				cl.State.Inflight.Set(pk)
+			}
+		}
+	}
+}
+
+// withExpiry sets pk's deadline from its creation time and expiry interval
+// if it has an interval but no deadline, and reports whether it did.
+func withExpiry(pk *packets.Packet) bool {
+	iv := pk.Properties.MessageExpiryInterval
+	if pk.FixedHeader.Type != packets.Publish || iv == 0 || pk.Expiry != 0 {
+		return false
+	}
+	pk.Expiry = pk.Created + int64(iv)
+	pk.ProtocolVersion = 5 // mochi expires only MQTT 5 messages; only they carry an interval
+	return true
+}
