@@ -161,8 +161,8 @@ func TestQueryErrors(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(toAPIError(errSignatureExpired("a", "b", "c")).Message, "Signature expired: a is now earlier than b"))
 
-	// SNS and Kinesis are recognised and refused AWS-style.
-	form := url.Values{"Action": {"ListTopics"}, "Version": {"2010-03-31"}}
+	// SNS actions Junction lacks are refused AWS-style, in SNS's namespace.
+	form := url.Values{"Action": {"CreatePlatformApplication"}, "Version": {"2010-03-31"}}
 	req, _ := http.NewRequest(http.MethodPost, e.url+"/", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	sum := sha256.Sum256([]byte(form.Encode()))
@@ -172,8 +172,8 @@ func TestQueryErrors(t *testing.T) {
 	require.NoError(t, err)
 	data, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	require.Equal(t, 501, resp.StatusCode)
-	require.Contains(t, string(data), "<Code>NotImplemented</Code>")
+	require.Equal(t, 400, resp.StatusCode)
+	require.Contains(t, string(data), "<Code>InvalidAction</Code>")
 	require.Contains(t, string(data), "http://sns.amazonaws.com/doc/2010-03-31/")
 }
 

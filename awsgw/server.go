@@ -54,6 +54,7 @@ type Server struct {
 	log *slog.Logger
 	sqs *sqsService
 	kin *kinesisService
+	sns *snsService
 
 	hs       *http.Server
 	baseCtx  context.Context
@@ -85,6 +86,9 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if s.kin, err = newKinesisService(b, cfg); err != nil {
 		return nil, fmt.Errorf("awsgw: kinesis: %w", err)
+	}
+	if s.sns, err = newSNSService(b, cfg.Now, s.log); err != nil {
+		return nil, fmt.Errorf("awsgw: sns: %w", err)
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.hs = &http.Server{
@@ -118,6 +122,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel() // wakes long polls: they answer with what they have
 	err := s.hs.Shutdown(ctx)
+	s.sns.close() // SNS push workers
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -157,6 +162,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK) // health check
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == SNSSigningCertPath {
+		s.sns.serveCert(w)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		s.classify(req, r)
@@ -168,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, req, aerr)
 		return
 	}
-	if aerr := s.authenticate(req, r); aerr != nil {
+	if aerr := s.authenticate(req, r); aerr != nil && !snsUnsigned(req, r) {
 		s.writeError(w, req, aerr)
 		return
 	}
@@ -253,7 +262,7 @@ func (s *Server) dispatch(req *request) (any, *apiError) {
 	case "sqs":
 		return s.sqs.handle(req)
 	case "sns":
-		return nil, errNotImplemented("SNS")
+		return s.sns.handle(req)
 	case "kinesis":
 		return s.kin.handle(req)
 	}

@@ -251,3 +251,13 @@ func (p *jparser) object(depth int) (*jval, *Error) {
 		return nil, p.unexpected("was expecting comma to separate Object entries")
 	}
 }
+
+// CheckJSON reports whether text is one JSON value, with Jackson's wording
+// when it is not (AWS words every JSON attribute error this way, e.g. a
+// malformed RedrivePolicy).
+func CheckJSON(text string) error {
+	if _, err := parseDocument(text); err != nil {
+		return err
+	}
+	return nil
+}
