@@ -157,6 +157,9 @@ func (p *nativeProducer) readConfirms() error {
 	}
 }
 
+// ackFlushBytes is how many bytes of acks a consumer buffers at most.
+const ackFlushBytes = 4 << 10
+
 // delivery is a consumer channel's message in progress.
 type delivery struct {
 	tag       uint64
@@ -241,7 +244,10 @@ func (nc *nativeConsumer) loop() error {
 				nc.complete(f.Channel, d)
 			}
 		}
-		if nc.c.Buffered() == 0 {
+		// Acknowledge what one read brought in with one write; under a
+		// flood of deliveries reads may never end on a frame boundary, so
+		// also flush once a few acks are pending.
+		if nc.c.Buffered() == 0 || nc.c.w.Len() >= ackFlushBytes {
 			if err := nc.c.Flush(); err != nil {
 				return err
 			}

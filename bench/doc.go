@@ -1,0 +1,25 @@
+// Package bench is the library behind cmd/junction-bench: AMQP throughput
+// and latency runs in the spirit of RabbitMQ's PerfTest, idle-connection
+// memory, and the summary of many runs.
+//
+// A run (RunAMQP) declares its own queues (and, with several queues, a
+// fanout exchange), starts the consumers, then the producers; after the
+// warm-up it measures for the configured duration. Every body starts with
+// its send time (for fixed-rate runs, the time it was scheduled, so a
+// late producer counts against latency); consumers record end-to-end
+// latency in a Histogram. Confirm latency runs from the send to the
+// broker's basic.ack. CPU comes from getrusage of the bench process
+// itself and from /proc/PID/stat of the broker; memory from
+// /proc/PID/status.
+//
+// Two load clients: the native one (NativeConn, on protocol/amqp091)
+// appends up to 64 publishes to one buffer and writes them in one
+// syscall, and acknowledges whatever one read brought in with one write,
+// so that on a small machine the client is not the bottleneck; the
+// amqp091 one uses github.com/rabbitmq/amqp091-go, which is what users
+// run.
+//
+// compare.sh runs every scenario against Junction and a private RabbitMQ
+// (rabbitmq.sh) in alternation and prints the summary; Makefile.inc gives
+// it a make target.
+package bench
