@@ -2,9 +2,9 @@
 // 4566) that speaks the SQS API over core queues, in both of SQS's wire
 // protocols, AWS JSON 1.0 (X-Amz-Target: AmazonSQS.*, current SDKs) and
 // Query with XML responses (Action=…&Version=2012-11-05, older CLIs and
-// boto3). SNS (Version 2010-03-31) and Kinesis (X-Amz-Target:
-// Kinesis_20131202.*) are recognised and answered with an AWS-shaped
-// NotImplemented error for now.
+// boto3). SNS (Version 2010-03-31, Query only) serves topics as core
+// fanout exchanges and subscriptions as bindings (sns*.go; filter policies
+// in package snsfilter; signature verification: SNSSigningCertPath).
 //
 // Every request is verified with SigV4 (Authorization header or presigned
 // query) against the access keys of the core's user store, unless

@@ -155,8 +155,10 @@ type topicMember struct {
 }
 
 type listTopicsOutput struct {
-	Topics    struct{ Member []topicMember } `json:"Topics" xml:"Topics"`
-	NextToken string                         `json:"NextToken,omitempty"`
+	Topics struct {
+		Member []topicMember `json:"member"`
+	} `json:"Topics"`
+	NextToken string `json:"NextToken,omitempty"`
 }
 
 // snsPageSize is AWS's page size for ListTopics and ListSubscriptions.
