@@ -73,10 +73,14 @@ func pendingKey(clientID string, seq uint64) string {
 // write stores the copies of pk for the persistent sessions mochi will queue
 // it to and returns a function that waits until they are durable, or nil if
 // there are none.
-func (c *copies) write(cl *mochi.Client, pk packets.Packet) func() error {
+//
+// It refuses (errInflightFull) a publish that a session's full in-flight
+// window would drop: mochi drops a QoS 1/2 copy silently when a session
+// holds Config.MaxInflight messages, which a PUBACK must not hide.
+func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error) {
 	c.finish(cl.ID) // a publish whose PUBACK failed never reached OnPublished
 	if pk.FixedHeader.Qos == 0 {
-		return nil
+		return nil, nil
 	}
 	subs := c.s.m.Topics.Subscribers(pk.TopicName)
 	pc := &publishCopies{payload: pk.Payload, created: pk.Created, keys: map[string]string{}}
@@ -87,6 +91,9 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) func() error {
 	}
 	var ops []store.StateOp
 	for id, sub := range subs.Subscriptions {
+		if c.full(id, sub, pk) {
+			return nil, errInflightFull
+		}
 		rec, ok := c.copyFor(id, sub, pk)
 		if !ok {
 			continue
@@ -102,15 +109,28 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) func() error {
 		ops = append(ops, store.StateOp{NS: nsPending, Key: key, Val: b})
 	}
 	if len(ops) == 0 && pc.shared == nil {
-		return nil
+		return nil, nil
 	}
 	c.mu.Lock()
 	c.current[cl.ID] = pc
 	c.mu.Unlock()
 	if len(ops) == 0 {
-		return nil
+		return nil, nil
 	}
-	return c.putStates(ops)
+	return c.putStates(ops), nil
+}
+
+// full reports whether the session id would drop pk's QoS 1/2 copy because
+// its in-flight window is full (mochi's publishToClient).
+func (c *copies) full(id string, sub packets.Subscription, pk packets.Packet) bool {
+	target, ok := c.s.m.Clients.Get(id)
+	if !ok || target.Net.Inline || (sub.NoLocal && pk.Origin == id) {
+		return false
+	}
+	if min(pk.FixedHeader.Qos, sub.Qos) == 0 {
+		return false
+	}
+	return target.State.Inflight.Len() >= int(c.s.m.Options.Capabilities.MaximumInflight)
 }
 
 // putStates submits ops and returns the wait for their durability.

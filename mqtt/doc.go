@@ -39,6 +39,13 @@
 //   - mochi has one topic tree: vhosts select permissions and the core vhost
 //     messages are exchanged with, but MQTT clients of different vhosts that
 //     subscribe to the same topic see each other's MQTT publishes.
-//   - Sessions full of in-flight messages (Config.MaxInflight) drop further
-//     messages, counted in mochi's InflightDropped.
+//   - A QoS 1/2 publish that a session with a full in-flight window
+//     (Config.MaxInflight) would drop is refused: PUBACK/PUBREC 0x97 in
+//     MQTT 5, a closed connection without acknowledgement in 3.1.1; counted
+//     in Stats.InflightRefused. Messages from other faces for a full session
+//     are dropped for that session only, counted in Stats.InflightDropped.
+//   - Topic aliases are accepted from clients but never sent to them.
+//   - mochi resends a session's in-flight messages ordered by creation
+//     second only: messages queued within one second may be redelivered out
+//     of order.
 package mqtt

@@ -57,7 +57,10 @@ func (h *faceHook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 
 // OnConnectAuthenticate authenticates a CONNECT [MQTT-3.1.4-2].
 func (h *faceHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
-	code := h.s.authenticate(cl, pk)
+	code := checkClientID(cl, pk)
+	if code == 0 {
+		code = h.s.authenticate(cl, pk)
+	}
 	if code == 0 {
 		return true
 	}
@@ -95,7 +98,11 @@ func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.P
 		}
 		return pk
 	}
-	if pk.ReasonCode != 0 || cl.Properties.ProtocolVersion < 5 {
+	if cl.Properties.ProtocolVersion < 5 {
+		pk.ReasonCode = v3Connack(pk.ReasonCode) // mochi's own refusals
+		return pk
+	}
+	if pk.ReasonCode != 0 {
 		return pk
 	}
 	caps := h.s.m.Options.Capabilities
@@ -107,4 +114,18 @@ func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.P
 	p.SubIDAvailable, p.SubIDAvailableFlag = caps.SubIDAvailable, true
 	p.SharedSubAvailable, p.SharedSubAvailableFlag = caps.SharedSubAvailable, true
 	return pk
+}
+
+// checkClientID applies the client identifier rules of MQTT 3.1: 1 to 23
+// characters (MQTT 3.1 3.1, "Client Identifier"). MQTT 3.1.1 allows longer
+// ones and an empty one with clean session only [MQTT-3.1.3-7], which mochi
+// checks; 5.0 assigns one.
+func checkClientID(cl *mochi.Client, pk packets.Packet) byte {
+	if cl.Properties.ProtocolVersion != 3 {
+		return 0
+	}
+	if n := len(pk.Connect.ClientIdentifier); n == 0 || n > 23 {
+		return errIDNotValid.Code
+	}
+	return 0
 }

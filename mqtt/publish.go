@@ -26,13 +26,22 @@ import (
 func (h *faceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	// The copies for persistent sessions are written alongside the core's
 	// copy, so both usually share one group commit.
-	copied := h.s.copies.write(cl, pk)
+	copied, err := h.s.copies.write(cl, pk)
+	if err != nil {
+		h.s.inflightRefused.Add(1)
+		if cl.Net.Inline {
+			// A core message for a full session: mochi drops that copy
+			// (counted); the other subscribers still get it.
+			return pk, nil
+		}
+		return pk, h.s.refusePublish(cl, pk, errQuotaExceeded, err)
+	}
 	if cl.Net.Inline {
 		// The bridge's injection of a core message: it acks the core
 		// queue once the copies are durable.
 		return pk, h.waitCopies(cl, pk, copied)
 	}
-	err := h.toCore(cl, pk)
+	err = h.toCore(cl, pk)
 	if werr := h.waitCopies(cl, pk, copied); err == nil {
 		err = werr
 	}

@@ -35,6 +35,10 @@ type Server struct {
 
 	closing atomic.Bool // set once by Shutdown; read without s.mu
 
+	// inflightRefused counts publishes refused because a subscriber's
+	// in-flight window was full (Stats).
+	inflightRefused atomic.Int64
+
 	mu     sync.Mutex // guards lns, nextID, closed, active
 	lns    map[string]net.Listener
 	nextID int
@@ -249,4 +253,27 @@ func (s *Server) disconnectAll() {
 func (s *Server) HasSession(id string) bool {
 	_, ok := s.m.Clients.Get(id)
 	return ok
+}
+
+// Stats are the MQTT face's figures.
+type Stats struct {
+	Connected       int64 // clients connected now
+	Sessions        int64 // sessions held, connected or not
+	MessagesIn      int64 // PUBLISH packets received
+	MessagesOut     int64 // PUBLISH packets sent
+	InflightDropped int64 // copies dropped for a full in-flight window (core messages only)
+	InflightRefused int64 // publishes refused for a full in-flight window (0x97)
+}
+
+// Stats returns the face's current figures.
+func (s *Server) Stats() Stats {
+	in := s.m.Info
+	return Stats{
+		Connected:       atomic.LoadInt64(&in.ClientsConnected),
+		Sessions:        int64(s.m.Clients.Len()),
+		MessagesIn:      atomic.LoadInt64(&in.MessagesReceived),
+		MessagesOut:     atomic.LoadInt64(&in.MessagesSent),
+		InflightDropped: atomic.LoadInt64(&in.InflightDropped),
+		InflightRefused: s.inflightRefused.Load(),
+	}
 }
