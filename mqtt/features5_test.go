@@ -238,3 +238,12 @@ func sessionStored(tb *testBroker, id string) bool {
 	})
 	return found
 }
+
+// TestPubackReasonCode checks that a QoS 1 publish is acknowledged with
+// 0x00 (mochi sends the granted-QoS code 0x01, no PUBACK reason code).
+func TestPubackReasonCode(t *testing.T) {
+	tb := startBroker(t, mqtt.Config{})
+	pr, err := pub5(t, tb, "prc").Publish(ctx10(t), &paho5.Publish{Topic: "prc/t", QoS: 1, Payload: []byte("x")})
+	require.NoError(t, err)
+	require.EqualValues(t, 0, pr.ReasonCode)
+}

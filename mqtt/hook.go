@@ -78,11 +78,18 @@ func (h *faceHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	return h.s.allowed(user, vhost, cl.ID, topic, write)
 }
 
-// OnPacketEncode fixes the CONNACK: a refused CONNECT gets its own reason
+// OnPacketEncode fixes mochi's PUBACK reason code and the CONNACK: a refused CONNECT gets its own reason
 // code (mochi sends 0x86, or 0x05 in 3.1.1, for every refusal), and an
 // accepted MQTT 5 one advertises the server's capabilities (MQTT 5
 // 3.2.2.3), which mochi leaves out.
 func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Puback && (pk.ReasonCode == 0x01 || pk.ReasonCode == 0x02) {
+		// mochi acknowledges a QoS 1 publish with the granted-QoS code
+		// 0x01, which is no PUBACK reason code (MQTT 5 3.4.2.1); strict
+		// clients (python3-paho-mqtt) fail on it.
+		pk.ReasonCode = packets.CodeSuccess.Code
+		return pk
+	}
 	if pk.FixedHeader.Type != packets.Connack {
 		return pk
 	}
