@@ -18,7 +18,8 @@ import (
 // Options configure Open. The zero value is a durable store with defaults.
 type Options struct {
 	// InMemory keeps everything in memory (Badger's InMemory mode): for tests
-	// where durability is not the point. dir may then be "" (else it is only
+	// where durability is not the point; a value (an encoded message or
+	// stream record) may then be at most 1 MiB. dir may then be "" (else it is only
 	// locked).
 	InMemory bool
 	// Logger receives Badger's warnings and errors; nil means slog.Default().
@@ -163,6 +164,11 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ValueThreshold == 0 {
 		o.ValueThreshold = 4 << 10
+		if o.InMemory {
+			// In memory there is no value log: every value must fit under
+			// the threshold, whose ceiling in Badger is 1 MiB.
+			o.ValueThreshold = 1 << 20
+		}
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 16 << 20

@@ -414,3 +414,16 @@ func findFile(t *testing.T, dir, suffix string) string {
 	}
 	return ""
 }
+
+func TestInMemoryTakesLargeValues(t *testing.T) {
+	db, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	done := make(chan error, 1)
+	db.Append("s", 0, make([]byte, 900<<10), func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatalf("900 KiB record in memory: %v", err)
+	}
+}
