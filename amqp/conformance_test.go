@@ -66,3 +66,63 @@ func TestChannelCloseBothWays(t *testing.T) {
 	default:
 	}
 }
+
+// TestCloseOkAfterCleanup: when connection.close-ok reaches the client,
+// the broker has already requeued its unacked deliveries and deleted its
+// exclusive and auto-delete queues, as rabbit_reader does; clients (and
+// amqp091-go's ExampleConnection_reconnect) rely on it. No polling here on
+// purpose.
+func TestCloseOkAfterCleanup(t *testing.T) {
+	ts := startServer(t, amqp.Config{})
+	_, pub := ts.channel(t)
+	for i := range 5 {
+		c, err := rmq.Dial(ts.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := c.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.QueueDeclare("work", false, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.QueueDeclare("mine", false, false, true, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.QueueDeclare("auto", false, true, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.Consume("auto", "", false, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := ch.Consume("work", "", false, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 2000 // enough unacked deliveries that requeueing them takes a while
+		for range n {
+			if err := pub.Publish("", "work", false, false, rmq.Publishing{Body: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range n {
+			recv(t, ds)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if ready, unacked := ts.depth(t, "work"); ready != n || unacked != 0 {
+			t.Fatalf("round %d: after Close: ready %d unacked %d, want %d 0", i, ready, unacked, n)
+		}
+		v, _ := ts.broker.Vhost("/")
+		for _, q := range []string{"mine", "auto"} {
+			if _, err := v.Queue(q); err == nil {
+				t.Fatalf("round %d: queue %q still exists after Close", i, q)
+			}
+		}
+		if _, err := pub.QueuePurge("work", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

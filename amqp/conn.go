@@ -32,6 +32,7 @@ type conn struct {
 	frameMax    uint32
 	chanMax     uint16
 	clientProps clientCaps
+	cleaned     bool // cleanup ran
 
 	mechanism   string        // SASL mechanism, for the management API
 	props       message.Table // client properties, for the management API
@@ -250,6 +251,11 @@ func (c *conn) handleConnFrame(f amqp091.Frame) bool {
 	}
 	switch m.(type) {
 	case *amqp091.ConnectionClose:
+		// As rabbit_reader: channels are closed (consumers cancelled,
+		// unacked requeued, exclusive and auto-delete queues gone)
+		// before close-ok, so a client whose Close returned sees the
+		// broker already cleaned up.
+		c.cleanup()
 		c.wmu.Lock()
 		c.writeMethodLocked(0, &amqp091.ConnectionCloseOk{})
 		c.shutAfterFlush = true
@@ -363,6 +369,10 @@ func (c *conn) awaitCloseOk(f amqp091.Frame) bool {
 // cleanup releases what the connection holds in the core: consumers are
 // cancelled, unacked deliveries requeued, exclusive queues deleted.
 func (c *conn) cleanup() {
+	if c.cleaned {
+		return
+	}
+	c.cleaned = true
 	for _, ch := range c.channels {
 		ch.release()
 	}
