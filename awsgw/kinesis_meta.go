@@ -27,7 +27,7 @@ func (k *kinesisService) setRetention(req *request, p params, increase bool) (an
 		return nil, aerr
 	}
 	hours, _ := p.int("RetentionPeriodHours")
-	return nil, k.update(t, func(m *streamMeta) *apiError {
+	aerr = k.update(t, func(m *streamMeta) *apiError {
 		switch {
 		case hours < minRetention:
 			return errKinesisInvalidArg("Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.",
@@ -45,6 +45,21 @@ func (k *kinesisService) setRetention(req *request, p params, increase bool) (an
 		m.Retention = int(hours)
 		return nil
 	})
+	if aerr != nil {
+		return nil, aerr
+	}
+	return nil, k.applyRetention(t, hours)
+}
+
+// applyRetention makes the store trim the stream's records older than
+// hours (the shared retention timer runs it) and saves the setting with
+// the stream's definition.
+func (k *kinesisService) applyRetention(t *kstream, hours int64) *apiError {
+	t.ps.SetMaxAge(time.Duration(hours) * time.Hour)
+	if err := t.ps.Save(); err != nil {
+		return kinesisError(err, t.name, t.account)
+	}
+	return nil
 }
 
 // tagCharsRe finds a character Kinesis does not allow in tags.

@@ -132,7 +132,7 @@ func (k *kinesisService) createStream(req *request, p params) (any, *apiError) {
 	if open := k.openShards(v.Name(), ""); open+int(n) > accountShardLimit {
 		return nil, errShardLimit(account, req.id4.region, open, accountShardLimit, int(n))
 	}
-	if _, err := v.CreatePartitioned(name, int(n), 0); err != nil {
+	if _, err := v.CreatePartitioned(name, int(n), defaultRetentionHours*time.Hour); err != nil {
 		return nil, kinesisError(err, name, account)
 	}
 	m := &streamMeta{Vhost: v.Name(), Name: name, Retention: defaultRetentionHours, Mode: mode}

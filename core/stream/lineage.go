@@ -91,7 +91,7 @@ func (ps *Partitioned) splittable(op, id string) (*Partition, error) {
 func (ps *Partitioned) Definition() Definition {
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	d := Definition{Name: ps.name, Created: ps.created, NextID: ps.nextID}
+	d := Definition{Name: ps.name, Created: ps.created, NextID: ps.nextID, MaxAge: ps.opts.MaxAge}
 	d.Partitions = make([]PartitionInfo, len(ps.parts))
 	for i, p := range ps.parts {
 		d.Partitions[i] = p.Info()
@@ -119,6 +119,9 @@ func (ps *Partitioned) Save() error {
 // recovering each partition's stream from the store. The open partitions
 // must tile the hash-key space.
 func OpenPartitioned(st store.Store, def Definition, opts Options) (*Partitioned, error) {
+	if def.MaxAge > 0 {
+		opts.MaxAge = def.MaxAge
+	}
 	ps := &Partitioned{st: st, name: def.Name, opts: opts, created: def.Created,
 		nextID: def.NextID, byID: map[string]*Partition{}}
 	if ps.opts.Now == nil {
@@ -216,4 +219,20 @@ func (ps *Partitioned) expired(p *Partition) bool {
 		return true
 	}
 	return ps.opts.MaxAge > 0 && ps.opts.Now().Sub(p.created) > ps.opts.MaxAge
+}
+
+// optsLocked returns the options new partitions get; ps.mu must be held.
+func (ps *Partitioned) optsLocked() Options { return ps.opts }
+
+// SetMaxAge changes the retention of every partition (Kinesis
+// Increase/DecreaseStreamRetentionPeriod); the shared retention timer
+// applies it. Call Save to keep it.
+func (ps *Partitioned) SetMaxAge(d time.Duration) {
+	ps.mu.Lock()
+	ps.opts.MaxAge = d
+	parts := append([]*Partition(nil), ps.parts...)
+	ps.mu.Unlock()
+	for _, p := range parts {
+		p.stream.SetRetention(d, p.stream.maxBytes())
+	}
 }

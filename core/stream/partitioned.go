@@ -66,6 +66,8 @@ type Definition struct {
 	Created    time.Time       `json:"Created"`
 	NextID     int             `json:"NextShardNumber"`
 	Partitions []PartitionInfo `json:"Shards"`
+	// MaxAge is the retention set with SetMaxAge (0: the Options' value).
+	MaxAge time.Duration `json:"MaxAge,omitempty"`
 }
 
 // Partitioned is a set of partitions covering the 128-bit hash-key space
@@ -117,7 +119,7 @@ func (ps *Partitioned) newPartition(r HashRange, parent, adjacent string) *Parti
 	ps.nextID++
 	return &Partition{
 		id: id, rng: r, parent: parent, adjacent: adjacent, created: ps.opts.Now().UTC(),
-		stream: Create(ps.st, ps.partitionKey(id), ps.opts),
+		stream: Create(ps.st, ps.partitionKey(id), ps.optsLocked()),
 	}
 }
 

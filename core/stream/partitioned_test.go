@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -231,4 +232,37 @@ func TestPruneAfterRetention(t *testing.T) {
 	_, err = ps.Partition("shardId-000000000000")
 	check.ErrorIs(t, err, ErrPartitionNotFound)
 	check.Len(t, ps.Partitions(), 2)
+}
+
+// TestSetMaxAgeTrimsAndPersists: retention changed after creation applies
+// to every partition on the shared timer and survives a reopen through the
+// definition (Kinesis Increase/DecreaseStreamRetentionPeriod).
+func TestSetMaxAgeTrimsAndPersists(t *testing.T) {
+	st, c := newFakeStore(), &fakeClock{t: 0}
+	ret := NewRetainer(time.Hour, c.Now)
+	defer ret.Close()
+	opts := Options{Now: c.Now, Retainer: ret}
+	ps, err := NewPartitioned(st, "k", 2, opts)
+	must.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		_, _, err := ps.Append(HashKeyFor(fmt.Sprint("key", i)), KindRaw, []byte("x"), nil)
+		must.NoError(t, err)
+	}
+	c.Advance(2 * time.Hour)
+	ret.RunOnce()
+	total := func() (n uint64) {
+		for _, p := range ps.Partitions() {
+			first, next := p.Stream().Bounds()
+			n += next - first
+		}
+		return n
+	}
+	check.Equal(t, uint64(20), total(), "no retention yet")
+	ps.SetMaxAge(time.Hour)
+	ret.RunOnce()
+	check.Equal(t, uint64(0), total(), "trimmed after SetMaxAge")
+	check.Equal(t, time.Hour, ps.Definition().MaxAge)
+	ps2, err := OpenPartitioned(st, ps.Definition(), Options{Now: c.Now})
+	must.NoError(t, err)
+	check.Equal(t, time.Hour, ps2.Definition().MaxAge)
 }

@@ -44,6 +44,20 @@ func (s *Stream) Enforce(now time.Time) (uint64, error) {
 	return s.trimTo(to, cum), nil
 }
 
+// SetRetention changes the stream's retention by age and size (0 = none);
+// the next Enforce applies it.
+func (s *Stream) SetRetention(maxAge time.Duration, maxBytes int64) {
+	s.trimMu.Lock()
+	s.opts.MaxAge, s.opts.MaxBytes = maxAge, maxBytes
+	s.trimMu.Unlock()
+}
+
+func (s *Stream) maxBytes() int64 {
+	s.trimMu.Lock()
+	defer s.trimMu.Unlock()
+	return s.opts.MaxBytes
+}
+
 // scanTrim finds the first offset below lim at which keep(record, bytes
 // before it) holds, or lim if none does, and the bytes before that offset.
 // It starts from the index mark that seek picks, so it scans at most about
