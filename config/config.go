@@ -24,6 +24,9 @@ type Config struct {
 	AWSListen     string
 	MgmtListen    string
 	MetricsListen string
+	// PprofListen serves net/http/pprof for profiling; "" (the default)
+	// turns it off.
+	PprofListen string
 
 	// TLSCert, TLSKey and TLSCA are the PEM files shared by the TLS
 	// listeners; TLSCA, when set, verifies client certificates if given.

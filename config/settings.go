@@ -90,6 +90,7 @@ var settings = []setting{
 	addr("aws-listen", ":4566", "AWS gateway (SQS, SNS, Kinesis)", func(c *Config) *string { return &c.AWSListen }),
 	addr("mgmt-listen", ":15672", "management HTTP API", func(c *Config) *string { return &c.MgmtListen }),
 	addr("metrics-listen", ":15692", "Prometheus metrics (/metrics)", func(c *Config) *string { return &c.MetricsListen }),
+	addr("pprof-listen", "", "Go's net/http/pprof profiler (off by default; bind it to loopback)", func(c *Config) *string { return &c.PprofListen }),
 
 	path("tls-cert", "PEM certificate (chain) for the TLS listeners", func(c *Config) *string { return &c.TLSCert }),
 	path("tls-key", "PEM private key for tls-cert", func(c *Config) *string { return &c.TLSKey }),

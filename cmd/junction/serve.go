@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,6 +54,9 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	if err != nil {
 		closeAll(listeners)
 		return err
+	}
+	if cfg.PprofListen != "" {
+		startPprof(cfg.PprofListen, log)
 	}
 	log.Info("junction started", "version", version, "data_dir", cfg.DataDir)
 
@@ -157,4 +162,20 @@ func closeAll(m map[string]net.Listener) {
 	for _, ln := range m {
 		_ = ln.Close()
 	}
+}
+
+// startPprof serves Go's profiler on addr (pprof-listen), for profiling
+// the broker under load: go tool pprof http://ADDR/debug/pprof/profile.
+func startPprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil {
+			log.Warn("pprof listener stopped", "addr", addr, "err", err)
+		}
+	}()
 }
