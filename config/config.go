@@ -76,6 +76,10 @@ type Config struct {
 	// SigV4 signature checks (for local development).
 	AWSAcceptAnyKey bool
 
+	// KinesisNoLimits turns off Kinesis's per-shard throughput limits
+	// (for local development and benchmarks).
+	KinesisNoLimits bool
+
 	// MQTTAllowAnonymous lets MQTT clients connect without a username;
 	// they then act as MQTTDefaultUser.
 	MQTTAllowAnonymous bool

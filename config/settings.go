@@ -118,6 +118,7 @@ var settings = []setting{
 	{"loopback-users", kindList, "guest", "comma-separated users that may connect only from loopback", field(func(c *Config) *[]string { return &c.LoopbackUsers }, parseList)},
 
 	boolean("aws-accept-any-key", "false", "AWS gateway accepts any access key without checking signatures", func(c *Config) *bool { return &c.AWSAcceptAnyKey }),
+	boolean("kinesis-no-limits", "false", "Kinesis streams ignore AWS's per-shard throughput limits (1,000 records and 1 MiB/s in, 5 reads and 2 MiB/s out)", func(c *Config) *bool { return &c.KinesisNoLimits }),
 	boolean("mqtt-allow-anonymous", "false", "MQTT clients may connect without a username", func(c *Config) *bool { return &c.MQTTAllowAnonymous }),
 	{"mqtt-default-user", kindString, "guest", "user that anonymous MQTT clients act as", field(func(c *Config) *string { return &c.MQTTDefaultUser }, asIs)},
 }

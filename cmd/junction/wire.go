@@ -62,7 +62,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		_ = st.Close()
 		return nil, err
 	}
-	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey}, log)
+	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey, KinesisNoLimits: cfg.KinesisNoLimits}, log)
 	if err != nil {
 		_ = b.Close()
 		_ = st.Close()
