@@ -28,6 +28,16 @@ var targetPool = sync.Pool{New: func() any {
 // reject-publish) or the store failed. done may run on any goroutine,
 // before Publish returns too, and must not block.
 func (v *Vhost) Publish(m *message.Message, done func(ack bool)) (routed bool, err error) {
+	routed, _, err = v.PublishFlow(m, done)
+	return routed, err
+}
+
+// PublishFlow is Publish that also reports congestion: wait is nil when
+// every queue the message reached keeps up with its publishers, or else a
+// channel closed once they have caught up (queue.Queue.Congested). A face
+// that can hold a publisher back (AMQP pauses the connection's reader)
+// waits on it before taking the next publish; others ignore it.
+func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed bool, wait <-chan struct{}, err error) {
 	m.ID = v.b.newID()
 	if m.Arrived == 0 {
 		m.Arrived = v.b.clock.Now().UnixNano()
@@ -36,20 +46,21 @@ func (v *Vhost) Publish(m *message.Message, done func(ack bool)) (routed bool, e
 	targets, bcc, err := v.routes.Route(m.Exchange, m, (*tp)[:0])
 	if err != nil {
 		targetPool.Put(tp)
-		return false, classify(err)
+		return false, nil, classify(err)
 	}
 	if bcc {
 		m = route.StripBCC(m)
 	}
-	routed = v.deliver(m, targets, done)
+	routed, wait = v.deliver(m, targets, done)
 	clear(targets)
 	*tp = targets[:0]
 	targetPool.Put(tp)
-	return routed, nil
+	return routed, wait, nil
 }
 
-// deliver offers m to each target queue and arranges the confirm.
-func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bool)) bool {
+// deliver offers m to each target queue and arranges the confirm; wait is
+// the congestion channel of a target queue that is congested, if any.
+func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bool)) (routed bool, wait <-chan struct{}) {
 	var data []byte
 	if m.Props.Persistent() {
 		data = message.Marshal(nil, m)
@@ -59,7 +70,6 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 		c = &confirm{done: done}
 		c.pending.Store(1) // held until every queue has been offered the message
 	}
-	routed := false
 	for i := range targets {
 		t := &targets[i]
 		if t.Dest.Kind == route.DestStream {
@@ -89,6 +99,9 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 		switch q.Publish(p) {
 		case queue.Enqueued:
 			routed = true
+			if c := q.Congested(); c != nil {
+				wait = c
+			}
 		case queue.Duplicate:
 			routed = true
 			c.release()
@@ -102,7 +115,7 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 	if c != nil && routed {
 		c.release()
 	}
-	return routed
+	return routed, wait
 }
 
 // confirm counts the queues a confirmed publish still waits on.

@@ -136,6 +136,6 @@ func incrementCount(t message.Table) message.Table {
 	c := make(message.Table, len(t))
 	copy(c, t)
 	v, _ := c.Get("count")
-	n, _ := toInt(v)
+	n, _ := message.Int(v)
 	return c.Set("count", n+1)
 }

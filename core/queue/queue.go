@@ -3,6 +3,7 @@ package queue
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/junctionmq/junction/core/message"
@@ -124,6 +125,10 @@ type Queue struct {
 	timerAt   int64    // deadline the timer is armed for; 0 = unarmed
 	onTimerFn func()   // q.onTimer, bound once
 	pending   []func() // callbacks to run once the lock is released
+
+	// congestion is the channel Congested returns while the queue is
+	// congested (see flow.go); written under mu, read without it.
+	congestion atomic.Pointer[chan struct{}]
 }
 
 // group is a FIFO message group's in-flight state.
@@ -369,6 +374,7 @@ func (q *Queue) release(e *entry) {
 
 // unlock releases q.mu and runs the callbacks queued under it.
 func (q *Queue) unlock() {
+	q.updateFlow()
 	if len(q.pending) == 0 {
 		q.mu.Unlock()
 		return

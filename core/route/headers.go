@@ -33,7 +33,7 @@ func parseHeaderSpec(args message.Table) (headerSpec, error) {
 		switch {
 		case !isStr:
 			return s, &Error{Err: ErrInvalidBinding, Resource: "exchange", Detail: fmt.Sprintf(
-				"Invalid x-match field type %s (value %v); expected longstr", typeName(v), v)}
+				"Invalid x-match field type %s (value %v); expected longstr", message.TypeName(v), v)}
 		case str == "all":
 			s.mode = matchAll
 		case str == "any":
