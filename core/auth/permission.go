@@ -17,7 +17,8 @@ type Permission struct {
 	Write     string `json:"write"`
 	Read      string `json:"read"`
 
-	re [3]*regexp.Regexp // by Perm
+	re  [3]*regexp.Regexp // by Perm
+	all [3]bool           // the pattern matches every name (".*"): no regexp run
 }
 
 // compilePerm compiles a permission pattern the way RabbitMQ matches it:
@@ -41,8 +42,19 @@ func newPermission(user, vhost, configure, write, read string) (*Permission, err
 			return nil, fmt.Errorf("%s permission: %w", Perm(i), err)
 		}
 		p.re[i] = re
+		p.all[i] = matchesAll(pat)
 	}
 	return p, nil
+}
+
+// matchesAll reports patterns that match any name, such as ".*", the one
+// almost every user has: checking them on each publish needs no regexp.
+func matchesAll(pattern string) bool {
+	switch pattern {
+	case ".*", "^.*", ".*$", "^.*$", "(.*)", "^(.*)$":
+		return true
+	}
+	return false
 }
 
 func permKey(user, vhost string) string { return user + "\x00" + vhost }
@@ -160,7 +172,7 @@ func (s *Store) Check(user, vhost string, perm Perm, kind ResourceKind, name str
 		name = "amq.default"
 	}
 	p, ok := s.snap().perms[uv{user, vhost}]
-	if ok && int(perm) < len(p.re) && p.re[perm].MatchString(name) {
+	if ok && int(perm) < len(p.re) && (p.all[perm] || p.re[perm].MatchString(name)) {
 		return nil
 	}
 	return &AccessError{User: user, Vhost: vhost, Kind: kind, Name: name, Perm: perm}

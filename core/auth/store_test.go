@@ -193,3 +193,16 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func BenchmarkCheckWriteAll(b *testing.B) {
+	s, err := Open(newMemDefs(), Options{KeyFile: b.TempDir() + "/k"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := s.CheckWrite("guest", "/", ResourceExchange, "amq.topic"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
