@@ -104,7 +104,7 @@ func TestDefaultsOnFirstOpen(t *testing.T) {
 }
 
 func stripRE(p Permission) Permission {
-	p.re = [3]*regexpT{}
+	p.re, p.all = [3]*regexpT{}, [3]bool{}
 	return p
 }
 
