@@ -30,6 +30,7 @@ type Delivery struct {
 	Msg           *message.Message
 	Redelivered   bool
 	DeliveryCount uint32 // deliveries including this one (SQS ApproximateReceiveCount)
+	FirstReceived int64  // unix nanos of the message's first lease (SQS ApproximateFirstReceiveTimestamp); set by Lease only
 }
 
 // ConsumeOptions are a consumer's settings.
@@ -252,11 +253,11 @@ func (q *Queue) take(now *int64, batch uint64) *entry {
 		d := &q.ready[l]
 		for i := 0; i < d.n; {
 			e := d.at(i)
-			if e.expires != 0 {
+			if at := q.deadline(e); at != 0 {
 				if *now == 0 {
 					*now = q.clock.Now().UnixNano()
 				}
-				if e.expires < *now {
+				if at < *now {
 					d.removeAt(i)
 					q.nready--
 					q.readyB -= e.size

@@ -18,8 +18,9 @@ type entry struct {
 	seq         uint64
 	msg         *message.Message
 	size        int
-	expires     int64  // unix nanos after which the ready message is expired; 0 = never
+	expires     int64  // unix nanos after which the ready message is expired by TTL; 0 = never (see Queue.deadline)
 	notBefore   int64  // leased or delayed until (unix nanos)
+	firstRecv   int64  // unix nanos of the first lease (SQS receive); 0 = never leased
 	deliveries  uint32 // deliveries so far
 	prio        uint8  // ready level index
 	state       status
@@ -122,6 +123,24 @@ func (d *deque) insert(e *entry) {
 	}
 	d.set(lo, e)
 	d.n++
+}
+
+// find returns the index of the entry with seq, or -1 (entries are in seq
+// order).
+func (d *deque) find(seq uint64) int {
+	lo, hi := 0, d.n
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if d.at(mid).seq < seq {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < d.n && d.at(lo).seq == seq {
+		return lo
+	}
+	return -1
 }
 
 // removeAt removes and returns the i-th entry.

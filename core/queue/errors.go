@@ -29,6 +29,14 @@ var (
 	ErrNilConsumer = errors.New("queue: nil consumer")
 	// ErrNoStore means Recover was called on a queue without a store.
 	ErrNoStore = errors.New("queue: no store")
+	// ErrStaleDelivery means AckLease or ChangeLeaseIf named a receive
+	// that is no longer the message's latest: it was received again since
+	// (SQS: an old receipt handle), or, in FIFO mode, its lease expired
+	// (SQS FIFO: "The receipt handle has expired").
+	ErrStaleDelivery = errors.New("queue: stale delivery")
+	// ErrFIFOChange means SetOptions tried to turn FIFO mode on or off
+	// (SQS: a queue's type cannot change).
+	ErrFIFOChange = errors.New("queue: FIFO mode cannot change")
 )
 
 // ArgKind says which RabbitMQ precondition an ArgError reports.

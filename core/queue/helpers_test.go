@@ -40,7 +40,7 @@ func (s *memStore) Enqueue(q string, e store.Entry, data []byte, done store.Done
 func (s *memStore) Update(q string, e store.Entry, done store.Done) {
 	s.mu.Lock()
 	if old, ok := s.entries[q][e.Seq]; ok {
-		old.DeliveryCount, old.NotBefore = e.DeliveryCount, e.NotBefore
+		old.DeliveryCount, old.NotBefore, old.FirstReceived = e.DeliveryCount, e.NotBefore, e.FirstReceived
 		s.entries[q][e.Seq] = old
 	}
 	s.mu.Unlock()

@@ -47,6 +47,9 @@ func (q *Queue) lease(n int, vis time.Duration, now int64) []Delivery {
 			continue
 		}
 		e.deliveries++
+		if e.firstRecv == 0 {
+			e.firstRecv = now
+		}
 		e.state, e.notBefore, e.batch = stLeased, now+int64(vis), batch
 		q.inflight[e.seq] = e
 		q.nleased++
@@ -57,7 +60,8 @@ func (q *Queue) lease(n int, vis time.Duration, now int64) []Delivery {
 			q.deps.Store.Update(q.cfg.Key, q.storeEntry(e), nil)
 		}
 		ds = append(ds, Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
-			Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries})
+			Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries,
+			FirstReceived: e.firstRecv})
 	}
 	return ds
 }
@@ -81,13 +85,31 @@ func (q *Queue) redrive(e *entry, now int64) {
 // ChangeMessageVisibility); a zero or past deadline makes it ready now.
 // The delivery count is not changed.
 func (q *Queue) ChangeLease(seq uint64, deadline time.Time) error {
+	return q.ChangeLeaseIf(seq, 0, deadline)
+}
+
+// ChangeLeaseIf is ChangeLease for the receive that returned
+// deliveryCount (an SQS receipt handle): when the message was received
+// again since, it refuses with ErrStaleDelivery and changes nothing.
+// deliveryCount 0 matches any receive.
+func (q *Queue) ChangeLeaseIf(seq uint64, deliveryCount uint32, deadline time.Time) error {
 	q.mu.Lock()
 	defer q.unlock()
 	if q.deleted {
 		return ErrDeleted
 	}
 	e := q.inflight[seq]
-	if e == nil || e.state != stLeased {
+	if e == nil {
+		if l, i := q.findReady(seq); l >= 0 {
+			e = q.ready[l].at(i)
+		}
+	}
+	switch {
+	case e == nil:
+		return ErrUnknownSeq
+	case deliveryCount != 0 && e.deliveries != deliveryCount:
+		return ErrStaleDelivery
+	case e.state != stLeased:
 		return ErrUnknownSeq
 	}
 	now := q.clock.Now().UnixNano()
@@ -107,4 +129,65 @@ func (q *Queue) ChangeLease(seq uint64, deadline time.Time) error {
 		q.deps.Store.Update(q.cfg.Key, q.storeEntry(e), nil)
 	}
 	return nil
+}
+
+// AckLease settles the message as the receive that returned deliveryCount
+// left it (SQS DeleteMessage with a receipt handle):
+//   - leased by that receive: the message leaves the queue, as Ack;
+//   - received again since (or delivered to a consumer): ErrStaleDelivery,
+//     and the message stays (AWS accepts a standard queue's DeleteMessage
+//     with an old receipt handle without deleting the newer receive);
+//   - its lease expired and it is ready again, not yet received again: it
+//     leaves the queue all the same (the handle is still the latest, as on
+//     AWS standard queues), except in FIFO mode, where an expired lease is
+//     refused with ErrStaleDelivery (AWS: "The receipt handle has expired");
+//   - no longer in the queue: ErrUnknownSeq.
+func (q *Queue) AckLease(seq uint64, deliveryCount uint32) error {
+	q.mu.Lock()
+	defer q.unlock()
+	if q.deleted {
+		return ErrDeleted
+	}
+	e := q.inflight[seq]
+	if e == nil {
+		return q.ackReady(seq, deliveryCount)
+	}
+	if e.deliveries != deliveryCount || e.state != stLeased {
+		return ErrStaleDelivery
+	}
+	if _, err := q.settle(seq); err != nil {
+		return err
+	}
+	q.release(e)
+	q.dispatch(0)
+	return nil
+}
+
+// ackReady removes a ready message whose lease by the receive numbered
+// deliveryCount expired (see AckLease).
+func (q *Queue) ackReady(seq uint64, deliveryCount uint32) error {
+	l, i := q.findReady(seq)
+	if l < 0 {
+		return ErrUnknownSeq
+	}
+	d := &q.ready[l]
+	e := d.at(i)
+	if e.deliveries != deliveryCount || q.cfg.Options.FIFO {
+		return ErrStaleDelivery
+	}
+	d.removeAt(i)
+	q.nready--
+	q.readyB -= e.size
+	q.release(e)
+	return nil
+}
+
+// findReady returns the ready level and index of seq, or -1, -1.
+func (q *Queue) findReady(seq uint64) (int, int) {
+	for l := range q.ready {
+		if i := q.ready[l].find(seq); i >= 0 {
+			return l, i
+		}
+	}
+	return -1, -1
 }

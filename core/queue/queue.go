@@ -11,7 +11,8 @@ import (
 )
 
 // Options are Junction's queue settings that do not come from AMQP
-// arguments (the SQS face sets them from queue attributes).
+// arguments (the SQS face sets them from queue attributes). SetOptions
+// changes them, except FIFO, after declaration.
 type Options struct {
 	DefaultDelay    time.Duration // SQS DelaySeconds: messages without DelayUntil wait this long
 	FIFO            bool          // message groups: a group is blocked while one of its messages is in flight
@@ -84,7 +85,7 @@ type Result uint8
 // The publish results.
 const (
 	Enqueued  Result = iota // accepted (see Publish for when it is durable)
-	Duplicate               // dedup window hit: not enqueued, counts as success for SQS
+	Duplicate               // dedup window hit: not enqueued, counts as success for SQS (see Deduplicated)
 	Rejected                // full with x-overflow reject-publish(-dlx): nack the publisher
 	Dropped                 // the queue is deleted: the message went nowhere
 )
@@ -117,7 +118,7 @@ type Queue struct {
 	waiters   []*waiter       // blocked GetWait / LeaseWait calls, oldest first
 	groups    map[string]*group
 	batch     uint64 // last lease batch id
-	dedup     map[string]int64
+	dedup     map[string]dedupHit
 	dedupLog  []dedupRec
 	lastUsed  int64 // unix nanos of the last consume, cancel, get or Touch
 	expired   bool  // OnExpire was called
@@ -140,6 +141,21 @@ type group struct {
 type dedupRec struct {
 	id string
 	at int64 // expiry
+}
+
+// dedupHit is a deduplication id's window and the message first published
+// with it.
+type dedupHit struct {
+	at   int64 // expiry
+	orig Original
+}
+
+// Original is the message a deduplication id was first published with:
+// what a Duplicate publish is answered with (SQS returns the first
+// message's MessageId and SequenceNumber).
+type Original struct {
+	ID        uint64 // message.Message.ID
+	MessageID string // the message-id property (SQS MessageId)
 }
 
 // New creates a queue. Recover loads its durable messages.
@@ -173,8 +189,12 @@ func New(cfg Config, deps Deps) *Queue {
 // Name returns the queue's name.
 func (q *Queue) Name() string { return q.cfg.Name }
 
-// Config returns the queue's declaration.
-func (q *Queue) Config() Config { return q.cfg }
+// Config returns the queue's declaration, with its current Options.
+func (q *Queue) Config() Config {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.cfg
+}
 
 // level is the ready level for a message priority.
 func (q *Queue) level(p uint8) uint8 {
@@ -249,14 +269,10 @@ func (q *Queue) Publish(p Publishing) Result {
 func (q *Queue) admit(m *message.Message, now int64) Result {
 	if w := q.cfg.Options.DedupWindow; w > 0 && m.DedupID != "" {
 		q.pruneDedup(now)
-		if at, ok := q.dedup[m.DedupID]; ok && at > now {
+		if h, ok := q.dedup[m.DedupID]; ok && h.at > now {
 			return Duplicate
 		}
-		if q.dedup == nil {
-			q.dedup = make(map[string]int64)
-		}
-		q.dedup[m.DedupID] = now + int64(w)
-		q.dedupLog = append(q.dedupLog, dedupRec{m.DedupID, now + int64(w)})
+		q.remember(m, now+int64(w))
 	}
 	a := &q.cfg.Args
 	if a.Overflow == DropHead {
@@ -273,12 +289,34 @@ func (q *Queue) admit(m *message.Message, now int64) Result {
 	return Rejected
 }
 
+// remember opens m's deduplication window until at.
+func (q *Queue) remember(m *message.Message, at int64) {
+	if q.dedup == nil {
+		q.dedup = make(map[string]dedupHit)
+	}
+	q.dedup[m.DedupID] = dedupHit{at: at, orig: Original{ID: m.ID, MessageID: m.Props.MessageID}}
+	q.dedupLog = append(q.dedupLog, dedupRec{m.DedupID, at})
+}
+
+// Deduplicated returns the message first published with dedupID while its
+// deduplication window is open. A publisher that got Duplicate (or whose
+// message's ID differs from Original.ID) answers with the original.
+func (q *Queue) Deduplicated(dedupID string) (Original, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h, ok := q.dedup[dedupID]
+	if !ok || h.at <= q.clock.Now().UnixNano() {
+		return Original{}, false
+	}
+	return h.orig, true
+}
+
 // pruneDedup forgets dedup ids whose window has passed.
 func (q *Queue) pruneDedup(now int64) {
 	i := 0
 	for ; i < len(q.dedupLog) && q.dedupLog[i].at <= now; i++ {
 		r := q.dedupLog[i]
-		if q.dedup[r.id] == r.at {
+		if q.dedup[r.id].at == r.at {
 			delete(q.dedup, r.id)
 		}
 	}
@@ -287,8 +325,10 @@ func (q *Queue) pruneDedup(now int64) {
 	}
 }
 
-// expiry is when a message published at now expires in this queue:
-// the smaller of x-message-ttl, the message's expiration and retention.
+// expiry is when a message published at now expires in this queue by
+// time to live: the smaller of x-message-ttl and the message's expiration.
+// Retention is applied separately (deadline), so that SetOptions can
+// change it for messages already queued.
 func (q *Queue) expiry(m *message.Message, now int64) int64 {
 	var at int64
 	earliest := func(t int64) {
@@ -304,8 +344,17 @@ func (q *Queue) expiry(m *message.Message, now int64) int64 {
 			earliest(now + ms*int64(time.Millisecond))
 		}
 	}
-	if r := q.cfg.Options.Retention; r > 0 && m.Arrived > 0 {
-		earliest(m.Arrived + int64(r))
+	return at
+}
+
+// deadline is when e expires: its time to live or the queue's retention
+// (from the message's arrival), whichever comes first; 0 = never.
+func (q *Queue) deadline(e *entry) int64 {
+	at := e.expires
+	if r := q.cfg.Options.Retention; r > 0 && e.msg.Arrived > 0 {
+		if ra := e.msg.Arrived + int64(r); at == 0 || ra < at {
+			at = ra
+		}
 	}
 	return at
 }
@@ -317,7 +366,7 @@ func (q *Queue) storeEntry(e *entry) store.Entry {
 		nb = 0
 	}
 	return store.Entry{Seq: e.seq, MsgID: e.msg.ID, DeliveryCount: e.deliveries,
-		NotBefore: nb, Priority: e.msg.Props.Priority}
+		NotBefore: nb, Priority: e.msg.Props.Priority, FirstReceived: e.firstRecv}
 }
 
 // pushReady makes e ready at its seq position.
@@ -331,8 +380,8 @@ func (q *Queue) pushReady(e *entry) {
 	}
 	q.nready++
 	q.readyB += e.size
-	if e.expires != 0 {
-		q.arm(e.expires + 1)
+	if at := q.deadline(e); at != 0 {
+		q.arm(at + 1)
 	}
 }
 

@@ -33,9 +33,9 @@ func (q *Queue) Recover() (int, error) {
 		}
 		e := q.pool.get()
 		e.seq, e.msg, e.size, e.persisted = se.Seq, m, m.Size(), true
-		e.deliveries, e.prio = se.DeliveryCount, q.level(se.Priority)
+		e.deliveries, e.prio, e.firstRecv = se.DeliveryCount, q.level(se.Priority), se.FirstReceived
 		e.expires = q.expiry(m, max(m.Arrived, 1))
-		if e.expires != 0 && e.expires < now {
+		if at := q.deadline(e); at != 0 && at < now {
 			gone = append(gone, se.Seq)
 			q.pool.put(e)
 			return nil
@@ -56,12 +56,7 @@ func (q *Queue) restore(e *entry, notBefore, now int64) {
 	q.bytes += e.size
 	e.redelivered = e.deliveries > 0
 	if w := q.cfg.Options.DedupWindow; w > 0 && e.msg.DedupID != "" && e.msg.Arrived+int64(w) > now {
-		if q.dedup == nil {
-			q.dedup = make(map[string]int64)
-		}
-		at := e.msg.Arrived + int64(w)
-		q.dedup[e.msg.DedupID] = at
-		q.dedupLog = append(q.dedupLog, dedupRec{e.msg.DedupID, at})
+		q.remember(e.msg, e.msg.Arrived+int64(w))
 	}
 	switch {
 	case notBefore > now && e.deliveries > 0:

@@ -59,7 +59,7 @@ func (q *Queue) expireHeads(now int64) {
 		d := &q.ready[l]
 		for d.n > 0 {
 			e := d.at(0)
-			if e.expires == 0 || e.expires >= now {
+			if at := q.deadline(e); at == 0 || at >= now {
 				break
 			}
 			d.popFront()
@@ -88,8 +88,10 @@ func (q *Queue) rearm() {
 		q.arm(q.timers[0].notBefore)
 	}
 	for l := range q.ready {
-		if d := &q.ready[l]; d.n > 0 && d.at(0).expires != 0 {
-			q.arm(d.at(0).expires + 1)
+		if d := &q.ready[l]; d.n > 0 {
+			if at := q.deadline(d.at(0)); at != 0 {
+				q.arm(at + 1)
+			}
 		}
 	}
 	if exp := q.cfg.Args.Expires; exp > 0 && !q.expired && len(q.subs) == 0 {

@@ -41,6 +41,7 @@ type Entry struct {
 	DeliveryCount uint32 // deliveries so far (SQS ApproximateReceiveCount)
 	NotBefore     int64  // unix nanos: leased until or delayed until; 0 = ready
 	Priority      uint8
+	FirstReceived int64 // unix nanos of the first lease (SQS ApproximateFirstReceiveTimestamp); 0 = never
 }
 
 // StateOp is one write of a face state record in a StateBatcher batch: a put
@@ -71,7 +72,7 @@ type Store interface {
 	// once: the store keeps a reference count per MsgID and writes data only
 	// for the first reference (callers may pass the same slice each time).
 	Enqueue(queue string, e Entry, data []byte, done Done)
-	// Update rewrites an entry's DeliveryCount and NotBefore.
+	// Update rewrites an entry's DeliveryCount, NotBefore and FirstReceived.
 	Update(queue string, e Entry, done Done)
 	// Remove deletes an entry (ack, expiry, dead-lettering, purge of one);
 	// the message is deleted with its last reference.
