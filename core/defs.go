@@ -186,7 +186,7 @@ func (v *Vhost) loadQueue(data []byte) error {
 	}
 	v.mu.Lock()
 	v.queues[d.Name] = q
-	v.declared[d.Name] = declared
+	v.declared[d.Name] = declaration{declared, args}
 	v.mu.Unlock()
 	v.routes.AddDest(route.Dest{Kind: route.DestQueue, Name: d.Name})
 	return nil

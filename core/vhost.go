@@ -22,12 +22,19 @@ type Vhost struct {
 	streams map[string]streamDest
 	// declared holds each queue's arguments as declared, before policies:
 	// a redeclare is compared with these, as RabbitMQ compares.
-	declared map[string]queue.Args
+	declared map[string]declaration
+}
+
+// declaration is a queue's arguments as declared: parsed, and the table
+// its stored definition keeps.
+type declaration struct {
+	args  queue.Args
+	table message.Table
 }
 
 func newVhost(b *Broker, name string) *Vhost {
 	return &Vhost{b: b, name: name, routes: route.NewTable(name), queues: map[string]*queue.Queue{}, streams: map[string]streamDest{},
-		declared: map[string]queue.Args{}}
+		declared: map[string]declaration{}}
 }
 
 // Name returns the vhost's name.
@@ -137,7 +144,7 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 		}
 	}
 	v.queues[d.Name] = q
-	v.declared[d.Name] = declared
+	v.declared[d.Name] = declaration{declared, d.Args}
 	v.routes.AddDest(route.Dest{Kind: route.DestQueue, Name: d.Name})
 	return q, true, nil
 }
@@ -184,7 +191,44 @@ func (v *Vhost) checkRedeclare(q *queue.Queue, d QueueDecl) error {
 	if err != nil {
 		return classify(err)
 	}
-	return classify(queue.CheckEquivalent(v.name, d.Name, v.declared[d.Name], args))
+	return classify(queue.CheckEquivalent(v.name, d.Name, v.declared[d.Name].args, args))
+}
+
+// SetQueueOptions changes a queue's Options from now on (SQS
+// SetQueueAttributes: delay, retention, redrive, deduplication window; see
+// queue.Queue.SetOptions) and stores them with a durable queue's
+// definition, so that they survive a restart. FIFO mode cannot change
+// (ErrPrecondition wrapping queue.ErrFIFOChange).
+func (v *Vhost) SetQueueOptions(name string, o queue.Options) error {
+	v.mu.RLock()
+	q, table := v.queues[name], v.declared[name].table
+	v.mu.RUnlock()
+	if q == nil {
+		return noQueue(name, v.name)
+	}
+	if err := q.SetOptions(o); err != nil {
+		return classify(err)
+	}
+	cfg := q.Config()
+	if !cfg.Durable || cfg.Exclusive {
+		return nil
+	}
+	if err := v.saveQueue(cfg, table); err != nil {
+		return err
+	}
+	v.mu.RLock()
+	cur, table := v.queues[name], v.declared[name].table
+	v.mu.RUnlock()
+	switch {
+	case cur == nil: // deleted meanwhile: do not resurrect its definition
+		v.deleteDef(kindQueue, name)
+	case cur != q: // deleted and declared again: its definition wins
+		if c := cur.Config(); c.Durable && !c.Exclusive {
+			return v.saveQueue(c, table)
+		}
+		v.deleteDef(kindQueue, name)
+	}
+	return nil
 }
 
 // Queue returns a queue by name.
