@@ -96,13 +96,19 @@ type sample struct {
 
 // sample waits until t (nanoseconds since epoch) and reads CPU times.
 func (r *run) sample(ctx context.Context, t int64) (sample, error) {
+	return sampleAt(ctx, r.epoch, t, r.cfg.BrokerPID)
+}
+
+// sampleAt waits until t nanoseconds after epoch and reads this process's
+// CPU time and, when pid > 0, the broker's CPU time and memory.
+func sampleAt(ctx context.Context, epoch time.Time, t int64, pid int) (sample, error) {
 	select {
-	case <-time.After(time.Duration(t - r.now())):
+	case <-time.After(time.Duration(t - int64(time.Since(epoch)))):
 	case <-ctx.Done():
 		return sample{}, context.Cause(ctx)
 	}
 	s := sample{self: SelfCPU()}
-	if pid := r.cfg.BrokerPID; pid > 0 {
+	if pid > 0 {
 		var err error
 		if s.broker, err = ProcCPU(pid); err != nil {
 			return s, err
@@ -112,6 +118,20 @@ func (r *run) sample(ctx context.Context, t int64) (sample, error) {
 		}
 	}
 	return s, nil
+}
+
+// addCPU fills the CPU and memory figures from the window's two samples,
+// per message over msgs messages.
+func (res *Result) addCPU(before, after sample, msgs int64, pid int) {
+	perMsg := float64(max(msgs, 1))
+	res.ClientCPUSec = (after.self - before.self).Seconds()
+	res.ClientCPUPerMsg = res.ClientCPUSec * 1e6 / perMsg
+	if pid > 0 {
+		res.BrokerCPUSec = (after.broker - before.broker).Seconds()
+		res.BrokerCPUPerMsg = res.BrokerCPUSec * 1e6 / perMsg
+		res.BrokerRSSMiB = mib(after.rss)
+		res.BrokerHWMMiB = mib(after.hwm)
+	}
 }
 
 // result builds the run's Result from the counters and the two samples.
@@ -136,15 +156,7 @@ func (r *run) result(before, after sample) *Result {
 	res.ConfirmP50Ms = ms(r.confirms.Quantile(0.50))
 	res.ConfirmP99Ms = ms(r.confirms.Quantile(0.99))
 	r.mu.Unlock()
-	perMsg := float64(max(res.Delivered, res.Published, 1))
-	res.ClientCPUSec = (after.self - before.self).Seconds()
-	res.ClientCPUPerMsg = res.ClientCPUSec * 1e6 / perMsg
-	if r.cfg.BrokerPID > 0 {
-		res.BrokerCPUSec = (after.broker - before.broker).Seconds()
-		res.BrokerCPUPerMsg = res.BrokerCPUSec * 1e6 / perMsg
-		res.BrokerRSSMiB = mib(after.rss)
-		res.BrokerHWMMiB = mib(after.hwm)
-	}
+	res.addCPU(before, after, max(res.Delivered, res.Published, 1), r.cfg.BrokerPID)
 	return res
 }
 

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -9,14 +11,15 @@ import (
 	"time"
 )
 
-// IdleConfig is the idle-connections scenario: open Conns AMQP
-// connections that then stay silent (heartbeats off) and compare the
-// broker's resident memory before and after.
+// IdleConfig is the idle-connections scenario: open Conns AMQP or MQTT
+// connections that then stay silent (heartbeats and keep-alive off) and
+// compare the broker's resident memory before and after.
 type IdleConfig struct {
 	URI       string        `json:"-"`
+	Proto     string        `json:"proto,omitempty"` // "amqp" (default) or "mqtt"
 	Conns     int           `json:"conns"`
 	Parallel  int           `json:"parallel"`       // concurrent dials
-	Channel   bool          `json:"channel"`        // also open one channel each
+	Channel   bool          `json:"channel"`        // AMQP: also open one channel each
 	Settle    time.Duration `json:"-"`              // wait before each RSS reading
 	BrokerPID int           `json:"-"`              // required
 	Hold      time.Duration `json:"hold,omitempty"` // keep the connections this long after measuring
@@ -31,6 +34,9 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (*Result, error) {
 		Host: host, CPUs: runtime.NumCPU(), Settings: cfg, Conns: cfg.Conns}
 	if res.Scenario == "" {
 		res.Scenario = "idle"
+		if cfg.Proto == "mqtt" {
+			res.Scenario = "idle-mqtt"
+		}
 	}
 	if err := sleepCtx(ctx, cfg.Settle); err != nil {
 		return nil, err
@@ -43,7 +49,7 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (*Result, error) {
 	conns, failures := dialMany(ctx, cfg)
 	defer func() {
 		for _, c := range conns {
-			c.Abort()
+			c.Close()
 		}
 	}()
 	res.ConnectSec = time.Since(start).Seconds()
@@ -68,8 +74,8 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (*Result, error) {
 
 // dialMany opens cfg.Conns connections, cfg.Parallel at a time, and
 // returns those that opened and how many failed.
-func dialMany(ctx context.Context, cfg IdleConfig) ([]*NativeConn, int) {
-	conns := make([]*NativeConn, cfg.Conns)
+func dialMany(ctx context.Context, cfg IdleConfig) ([]io.Closer, int) {
+	conns := make([]io.Closer, cfg.Conns)
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
 	for range max(cfg.Parallel, 1) {
@@ -79,12 +85,7 @@ func dialMany(ctx context.Context, cfg IdleConfig) ([]*NativeConn, int) {
 				if i >= int64(len(conns)) {
 					return
 				}
-				c, err := DialNative(cfg.URI, 30*time.Second)
-				if err == nil && cfg.Channel {
-					if err = c.OpenChannel(1); err != nil {
-						c.Abort()
-					}
-				}
+				c, err := dialIdle(cfg, i)
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -102,6 +103,29 @@ func dialMany(ctx context.Context, cfg IdleConfig) ([]*NativeConn, int) {
 	}
 	return opened, int(failed.Load())
 }
+
+// dialIdle opens idle connection number i.
+func dialIdle(cfg IdleConfig, i int64) (io.Closer, error) {
+	if cfg.Proto == "mqtt" {
+		return DialMQTTIdle(cfg.URI, fmt.Sprintf("idle-%d-%d", os.Getpid(), i), 30*time.Second)
+	}
+	c, err := DialNative(cfg.URI, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Channel {
+		if err := c.OpenChannel(1); err != nil {
+			c.Abort()
+			return nil, err
+		}
+	}
+	return abortCloser{c}, nil
+}
+
+// abortCloser closes a NativeConn without the closing handshake.
+type abortCloser struct{ c *NativeConn }
+
+func (a abortCloser) Close() error { return a.c.Abort() }
 
 // sleepCtx sleeps for d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -12,7 +12,7 @@ type Result struct {
 	Time     string `json:"time"`               // RFC 3339, when the run ended
 	Broker   string `json:"broker"`             // label: "junction", "rabbitmq"
 	Scenario string `json:"scenario"`           // label naming the scenario
-	Kind     string `json:"kind"`               // "amqp" or "idle"
+	Kind     string `json:"kind"`               // "amqp", "mqtt", "sqs", "kinesis" or "idle"
 	Client   string `json:"client,omitempty"`   // "native" or "amqp091"
 	Error    string `json:"error,omitempty"`    // set when the run failed
 	Host     string `json:"host,omitempty"`     // machine the run ran on
@@ -32,6 +32,12 @@ type Result struct {
 	LatencyMaxMs float64 `json:"latency_max_ms,omitempty"`
 	ConfirmP50Ms float64 `json:"confirm_p50_ms,omitempty"`
 	ConfirmP99Ms float64 `json:"confirm_p99_ms,omitempty"`
+	CallP50Ms    float64 `json:"call_p50_ms,omitempty"` // SQS/Kinesis: one API call, request to response
+	CallP99Ms    float64 `json:"call_p99_ms,omitempty"`
+	PublishMiBps float64 `json:"publish_mib_s,omitempty"` // Kinesis: data bytes in
+	DeliverMiBps float64 `json:"deliver_mib_s,omitempty"` // Kinesis: data bytes out
+	Lost         *int64  `json:"lost,omitempty"`          // MQTT: accepted × subscribers − delivered
+	Duplicates   int64   `json:"duplicates,omitempty"`    // MQTT: deliveries beyond that
 
 	ClientCPUSec    float64 `json:"client_cpu_s,omitempty"`
 	ClientCPUPerMsg float64 `json:"client_cpu_us_per_msg,omitempty"`

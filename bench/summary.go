@@ -25,26 +25,56 @@ var (
 	brokerCPU   = metric{"broker µs/msg", func(r *Result) float64 { return r.BrokerCPUPerMsg }, false}
 	rssAfter    = metric{"RSS MiB", func(r *Result) float64 { return r.RSSAfterMiB }, false}
 	rssPerConn  = metric{"KiB/conn", func(r *Result) float64 { return r.RSSPerConnKiB }, false}
+	lost        = metric{"lost", func(r *Result) float64 {
+		if r.Lost == nil {
+			return 0
+		}
+		return float64(*r.Lost)
+	}, false}
+	callP99     = metric{"call p99 ms", func(r *Result) float64 { return r.CallP99Ms }, false}
+	publishRate = metric{"in rec/s", func(r *Result) float64 { return r.PublishRate }, true}
+	publishMiB  = metric{"in MiB/s", func(r *Result) float64 { return r.PublishMiBps }, true}
+	getRate     = metric{"out rec/s", func(r *Result) float64 { return r.DeliverRate }, true}
+	getMiB      = metric{"out MiB/s", func(r *Result) float64 { return r.DeliverMiBps }, true}
 )
 
-// primary returns the metric a result is ranked by: RSS for idle runs,
-// p99 latency at a fixed rate, delivered throughput otherwise.
+// primary returns the metric a result is ranked by: RSS (or RSS per
+// connection) for idle runs, p99 latency at a fixed rate and for SQS long
+// polls, records in for Kinesis, delivered throughput otherwise.
 func primary(r *Result) metric {
 	switch {
+	case r.Kind == "idle" && r.Conns > 0:
+		return rssPerConn
 	case r.Kind == "idle":
 		return rssAfter
-	case settingFloat(r, "rate") > 0:
+	case settingFloat(r, "rate") > 0, settingBool(r, "longpoll"):
 		return latencyP99
+	case r.Kind == "kinesis":
+		return publishRate
 	}
 	return deliverRate
 }
 
 // details returns the metrics shown for a result's kind.
 func details(r *Result) []metric {
-	if r.Kind == "idle" {
+	switch r.Kind {
+	case "idle":
 		return []metric{rssAfter, rssPerConn}
+	case "mqtt":
+		return []metric{deliverRate, lost, latencyP99, clientCPU, brokerCPU}
+	case "sqs":
+		return []metric{deliverRate, latencyP99, callP99, clientCPU, brokerCPU}
+	case "kinesis":
+		return []metric{publishRate, publishMiB, getRate, getMiB, latencyP99, callP99, brokerCPU}
 	}
 	return []metric{deliverRate, latencyP99, confirmP99, clientCPU, brokerCPU}
+}
+
+// settingBool reads a boolean setting of a decoded result.
+func settingBool(r *Result, key string) bool {
+	m, _ := r.Settings.(map[string]any)
+	b, _ := m[key].(bool)
+	return b
 }
 
 // settingFloat reads a numeric setting of a decoded result.
@@ -142,8 +172,10 @@ func commas(n int64) string {
 
 // Summarize reads JSON lines of Results from in and writes two tables: per
 // scenario, client and broker the median (min–max) of each metric; then per
-// scenario and client the Junction/RabbitMQ ratio of the primary metric's
-// medians (brokers are recognized by "junction" and "rabbit" in their label).
+// scenario and client the ratio of Junction's median of the primary metric
+// to each other broker's (Junction is recognized by "junction" in its
+// label; any other label is an incumbent: rabbitmq, mosquitto, goaws,
+// kinesalite).
 func Summarize(in io.Reader, out io.Writer) error {
 	rs, err := ReadResults(in)
 	if err != nil {
@@ -156,7 +188,7 @@ func Summarize(in io.Reader, out io.Writer) error {
 		var parts []string
 		if len(g.runs) > 0 {
 			for _, m := range details(g.runs[0]) {
-				if s := g.stat(m); s.hi != 0 {
+				if s := g.stat(m); s.hi != 0 || m.name == lost.name {
 					parts = append(parts, m.name+" "+s.String())
 				}
 			}
@@ -173,42 +205,32 @@ func Summarize(in io.Reader, out io.Writer) error {
 	return writeRatios(out, gs)
 }
 
-// writeRatios writes the Junction/RabbitMQ table.
+// writeRatios writes the Junction/incumbent table.
 func writeRatios(out io.Writer, gs []*group) error {
-	find := func(scenario, client, name string) *group {
-		for _, g := range gs {
-			if g.scenario == scenario && g.client == client && len(g.runs) > 0 &&
-				strings.Contains(strings.ToLower(g.broker), name) {
-				return g
-			}
-		}
-		return nil
-	}
+	isJunction := func(g *group) bool { return strings.Contains(strings.ToLower(g.broker), "junction") }
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(out)
-	fmt.Fprintln(tw, "scenario\tclient\tmetric\tjunction\trabbitmq\tjunction/rabbitmq\t")
-	seen := map[[2]string]bool{}
-	for _, g := range gs {
-		k := [2]string{g.scenario, g.client}
-		if seen[k] {
+	fmt.Fprintln(tw, "scenario\tclient\tmetric\tjunction\tincumbent\t\tjunction/incumbent\t")
+	for _, j := range gs {
+		if !isJunction(j) || len(j.runs) == 0 {
 			continue
 		}
-		seen[k] = true
-		j, r := find(k[0], k[1], "junction"), find(k[0], k[1], "rabbit")
-		if j == nil || r == nil {
-			continue
+		for _, o := range gs {
+			if isJunction(o) || len(o.runs) == 0 || o.scenario != j.scenario || o.client != j.client {
+				continue
+			}
+			m := primary(j.runs[0])
+			jm, om := j.stat(m).med, o.stat(m).med
+			ratio := "-"
+			if om != 0 {
+				ratio = fmt.Sprintf("%.2f×", jm/om)
+			}
+			better := "higher is better"
+			if !m.higher {
+				better = "lower is better"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t(%s)\n", j.scenario, j.client, m.name, num(jm), num(om), o.broker, ratio, better)
 		}
-		m := primary(j.runs[0])
-		jm, rm := j.stat(m).med, r.stat(m).med
-		ratio := "-"
-		if rm != 0 {
-			ratio = fmt.Sprintf("%.2f×", jm/rm)
-		}
-		better := "higher is better"
-		if !m.higher {
-			better = "lower is better"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t(%s)\n", k[0], k[1], m.name, num(jm), num(rm), ratio, better)
 	}
 	return tw.Flush()
 }

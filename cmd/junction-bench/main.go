@@ -1,12 +1,16 @@
-// Command junction-bench measures AMQP brokers (Junction, RabbitMQ) in the
-// spirit of RabbitMQ's PerfTest: throughput, end-to-end and confirm
+// Command junction-bench measures Junction and the incumbents (RabbitMQ
+// over AMQP, Mosquitto over MQTT, goaws over SQS, kinesalite over Kinesis)
+// in the spirit of RabbitMQ's PerfTest: throughput, end-to-end and confirm
 // latency, client and broker CPU per message, and the memory of idle
 // connections. Each run writes one JSON line to stdout; summarize turns
-// many lines into medians and Junction/RabbitMQ ratios.
+// many lines into medians and Junction/incumbent ratios.
 //
 // Usage:
 //
-//	junction-bench amqp [flags]        one throughput run
+//	junction-bench amqp [flags]        one AMQP throughput run
+//	junction-bench mqtt [flags]        one MQTT throughput run
+//	junction-bench sqs [flags]         one SQS run
+//	junction-bench kinesis [flags]     one Kinesis run
 //	junction-bench idle [flags]        broker RSS before and after N idle connections
 //	junction-bench summarize < runs.jsonl
 package main
@@ -29,7 +33,10 @@ const usage = `usage: junction-bench <command> [flags]
 
 commands:
   amqp        AMQP throughput and latency run (one JSON line)
-  idle        broker RSS before and after N idle AMQP connections (one JSON line)
+  mqtt        MQTT throughput, latency and losses with paho (one JSON line)
+  sqs         SQS send/receive/delete throughput, or long-poll wake-up latency (one JSON line)
+  kinesis     Kinesis PutRecords/GetRecords throughput (one JSON line)
+  idle        broker RSS before and after N idle AMQP or MQTT connections (one JSON line)
   summarize   read JSON lines on stdin, print medians (min–max) and ratios
 
 run "junction-bench <command> -h" for a command's flags.
@@ -59,6 +66,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAMQP(ctx, args[1:], stdout, stderr)
 	case "idle":
 		return runIdle(ctx, args[1:], stdout, stderr)
+	case "mqtt":
+		return runMQTT(ctx, args[1:], stdout, stderr)
+	case "sqs":
+		return runSQS(ctx, args[1:], stdout, stderr)
+	case "kinesis":
+		return runKinesis(ctx, args[1:], stdout, stderr)
 	case "summarize":
 		return bench.Summarize(stdin, stdout)
 	case "-h", "-help", "--help", "help":
@@ -77,7 +90,7 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.uri, "uri", "amqp://guest:guest@127.0.0.1:5672/", "broker AMQP URI")
+	fs.StringVar(&c.uri, "uri", "amqp://guest:guest@127.0.0.1:5672/", "broker URI (amqp://…, tcp://… for MQTT, http://… for the AWS APIs)")
 	fs.StringVar(&c.broker, "broker", "", "broker label in the output (junction, rabbitmq)")
 	fs.StringVar(&c.scenario, "scenario", "", "scenario label in the output (default: derived from the flags)")
 	fs.IntVar(&c.pid, "broker-pid", 0, "broker process id: report its CPU time and RSS from /proc")
@@ -150,6 +163,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.register(fs)
+	fs.StringVar(&cfg.Proto, "proto", "amqp", "protocol of the connections: amqp or mqtt (then --uri tcp://user:pass@host:port)")
 	fs.IntVar(&cfg.Conns, "conns", 1000, "idle connections to open (0: just read the RSS)")
 	fs.IntVar(&cfg.Parallel, "parallel", 16, "concurrent dials")
 	fs.BoolVar(&cfg.Channel, "channel", false, "open one channel on each connection")
@@ -168,4 +182,89 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.URI, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
 	r, err := bench.RunIdle(ctx, cfg)
 	return emit(stdout, r, err, &c, "idle", bench.ClientNative)
+}
+
+func runMQTT(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	var cfg bench.MQTTConfig
+	fs := flag.NewFlagSet("mqtt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.Lookup("uri").DefValue = "tcp://guest:guest@127.0.0.1:1883"
+	fs.Lookup("uri").Value.Set("tcp://guest:guest@127.0.0.1:1883")
+	fs.IntVar(&cfg.Publishers, "publishers", 1, "publisher connections")
+	fs.IntVar(&cfg.Subscribers, "subscribers", 1, "subscriber connections; each receives every message")
+	fs.IntVar(&cfg.QoS, "qos", 0, "QoS of publishes and subscriptions: 0, 1 or 2")
+	fs.IntVar(&cfg.Size, "size", 16, "payload size in bytes (at least 12: send time and publisher)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fixed total publish rate in msg/s (0: as fast as possible)")
+	fs.IntVar(&cfg.InFlight, "inflight", 100, "unacknowledged publishes per publisher (QoS 0: unwritten)")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "longest wait for stragglers before counting losses")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := c.brokerPID()
+	if err != nil {
+		return err
+	}
+	cfg.URI, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
+	r, err := bench.RunMQTT(ctx, cfg)
+	return emit(stdout, r, err, &c, "mqtt", "paho")
+}
+
+func runSQS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	var cfg bench.SQSConfig
+	fs := flag.NewFlagSet("sqs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.Lookup("uri").DefValue = "http://127.0.0.1:4566"
+	fs.Lookup("uri").Value.Set("http://127.0.0.1:4566")
+	fs.StringVar(&cfg.Protocol, "protocol", bench.SQSJSON, "wire protocol: json (aws-sdk-go-v2's sqs client) or query (SigV4-signed form posts)")
+	fs.IntVar(&cfg.Clients, "clients", 1, "concurrent clients, each looping send → receive → delete on one shared queue")
+	fs.IntVar(&cfg.Batch, "batch", 1, "messages per call (1-10; above 1 SendMessageBatch and DeleteMessageBatch)")
+	fs.IntVar(&cfg.Size, "size", 64, "body size in characters (at least 20: the send time)")
+	fs.BoolVar(&cfg.LongPoll, "longpoll", false, "long-poll wake-up latency instead: one receiver waits 20 s, one sender sends")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region signed for")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := c.brokerPID()
+	if err != nil {
+		return err
+	}
+	cfg.Endpoint, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
+	r, err := bench.RunSQS(ctx, cfg)
+	return emit(stdout, r, err, &c, "sqs", cfg.Protocol)
+}
+
+func runKinesis(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	var cfg bench.KinesisConfig
+	fs := flag.NewFlagSet("kinesis", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.Lookup("uri").DefValue = "http://127.0.0.1:4566"
+	fs.Lookup("uri").Value.Set("http://127.0.0.1:4566")
+	fs.IntVar(&cfg.Shards, "shards", 1, "shards of the stream; one GetRecords reader each")
+	fs.IntVar(&cfg.Producers, "producers", 2, "concurrent PutRecords callers")
+	fs.IntVar(&cfg.Batch, "batch", 500, "records per PutRecords (1-500)")
+	fs.IntVar(&cfg.Size, "size", 1024, "data bytes per record (at least 8: the send time)")
+	fs.IntVar(&cfg.Limit, "limit", 10000, "GetRecords Limit")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region signed for")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := c.brokerPID()
+	if err != nil {
+		return err
+	}
+	cfg.Endpoint, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
+	r, err := bench.RunKinesis(ctx, cfg)
+	return emit(stdout, r, err, &c, "kinesis", "sdk")
 }
