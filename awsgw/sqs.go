@@ -80,13 +80,12 @@ type sqsService struct {
 	metas     map[qkey]*queueMeta
 	deleted   map[qkey]time.Time // QueueDeletedRecently
 	purged    map[qkey]time.Time // PurgeQueueInProgress
-	firstRecv map[uint64]int64   // message id → ApproximateFirstReceiveTimestamp (ms)
 	moveTasks map[string]*moveTask
 }
 
 func newSQSService(b *core.Broker, now func() time.Time) (*sqsService, error) {
 	s := &sqsService{b: b, now: now, metas: map[qkey]*queueMeta{}, deleted: map[qkey]time.Time{},
-		purged: map[qkey]time.Time{}, firstRecv: map[uint64]int64{}, moveTasks: map[string]*moveTask{}}
+		purged: map[qkey]time.Time{}, moveTasks: map[string]*moveTask{}}
 	st := b.Store()
 	err := st.Defs(defKindKey, func(key string, val []byte) error {
 		if key == "receipt" {
@@ -111,7 +110,31 @@ func newSQSService(b *core.Broker, now func() time.Time) (*sqsService, error) {
 		}
 		return nil
 	})
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	s.syncOptions()
+	return s, nil
+}
+
+// syncOptions gives every queue the core options its stored attributes
+// imply: queues created by releases that kept DelaySeconds in the gateway
+// get it as the queue's default delay.
+func (s *sqsService) syncOptions() {
+	for k, m := range s.metas {
+		v, err := s.b.Vhost(k.vhost)
+		if err != nil {
+			continue
+		}
+		q, err := v.Queue(k.name)
+		if err != nil {
+			continue
+		}
+		cfg := q.Config()
+		if o := queueOptions(m.Attrs, cfg.Options.FIFO); o != cfg.Options {
+			_ = v.SetQueueOptions(k.name, o)
+		}
+	}
 }
 
 func (s *sqsService) saveMeta(m *queueMeta) error {

@@ -218,12 +218,16 @@ func parseBool(v string) (bool, bool) {
 	return false, false
 }
 
-// queueOptions derives the core queue options from a queue's attributes.
-// targetName maps a dead-letter ARN to a queue name in the same vhost.
+// queueOptions derives the core queue options from a queue's attributes:
+// the queue applies DelaySeconds (to messages of every face), retention
+// and redrive (the dead-letter ARN names a queue in the same vhost).
 func queueOptions(attrs map[string]string, fifo bool) queue.Options {
 	o := queue.Options{FIFO: fifo}
 	if fifo {
 		o.DedupWindow = fifoDedupWindow
+	}
+	if n, _ := strconv.Atoi(attrs["DelaySeconds"]); n > 0 {
+		o.DefaultDelay = time.Duration(n) * time.Second
 	}
 	if n, _ := strconv.Atoi(attrs["MessageRetentionPeriod"]); n > 0 {
 		o.Retention = time.Duration(n) * time.Second

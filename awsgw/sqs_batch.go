@@ -114,9 +114,7 @@ func (s *sqsService) sendMessageBatch(req *request) (any, *apiError) {
 		}
 	}
 	for i, o := range oks {
-		if t.meta.fifo() {
-			o.SequenceNumber = seqNumber(msgs[i].ID)
-		}
+		s.answerSend(t, msgs[i], o)
 		out.Successful = append(out.Successful, o)
 	}
 	return out, nil
@@ -158,19 +156,20 @@ func (s *sqsService) deleteOne(t *target, h string) *apiError {
 	if aerr != nil {
 		return aerr
 	}
-	err := t.q.Ack(r.seq)
+	// The handle names its receive (seq and receive count): an older
+	// handle never deletes a newer receive. AWS answers it with success on
+	// standard queues (the message stays) and with "The receipt handle has
+	// expired" on FIFO queues, where a handle also expires with its
+	// visibility timeout.
+	err := t.q.AckLease(r.seq, r.count)
 	switch {
-	case errors.Is(err, queue.ErrUnknownSeq):
+	case errors.Is(err, queue.ErrUnknownSeq), errors.Is(err, queue.ErrStaleDelivery):
 		if t.meta.fifo() {
 			return errReceiptHandleExpired(h)
 		}
-		// AWS: deleting with a stale handle succeeds.
 	case err != nil:
 		return toAPIError(err)
 	}
-	s.mu.Lock()
-	delete(s.firstRecv, r.msgID)
-	s.mu.Unlock()
 	return nil
 }
 
@@ -262,9 +261,13 @@ func (s *sqsService) changeOne(t *target, in *deleteInput) *apiError {
 	if v.Value > 0 {
 		deadline = s.now().Add(time.Duration(v.Value) * time.Second)
 	}
-	if err := t.q.ChangeLease(r.seq, deadline); err != nil {
-		if errors.Is(err, queue.ErrUnknownSeq) {
+	// Only the latest receive's handle may change the visibility.
+	if err := t.q.ChangeLeaseIf(r.seq, r.count, deadline); err != nil {
+		switch {
+		case errors.Is(err, queue.ErrUnknownSeq):
 			return errMessageNotInflight()
+		case errors.Is(err, queue.ErrStaleDelivery):
+			return errReceiptHandleExpired(in.ReceiptHandle)
 		}
 		return toAPIError(err)
 	}

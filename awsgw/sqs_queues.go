@@ -327,6 +327,10 @@ func (s *sqsService) setQueueAttributes(req *request) (any, *apiError) {
 			m.Attrs[k] = v
 		}
 		m.Modified = s.now().Unix()
+		// The queue applies delay, retention and redrive from now on.
+		if err := t.vhost.SetQueueOptions(t.q.Name(), queueOptions(m.Attrs, m.fifo())); err != nil {
+			return toAPIError(err)
+		}
 		return nil
 	})
 }
@@ -350,7 +354,7 @@ func (s *sqsService) purgeQueue(req *request) (any, *apiError) {
 	}
 	s.purged[k] = s.now()
 	s.mu.Unlock()
-	if _, err := t.q.Purge(); err != nil {
+	if _, err := t.q.PurgeAll(); err != nil { // in-flight messages too, unlike AMQP's queue.purge
 		return nil, toAPIError(err)
 	}
 	return nil, nil

@@ -274,23 +274,13 @@ func toDecimal(v any) string {
 	return "0"
 }
 
-// maxFirstRecv bounds the in-memory first-receive table.
-const maxFirstRecv = 1 << 17
-
 // systemAttributes computes a delivery's SQS system attributes.
 func (s *sqsService) systemAttributes(t *target, d queue.Delivery) map[string]string {
 	m := d.Msg
-	nowMs := s.now().UnixMilli()
-	s.mu.Lock()
-	first, ok := s.firstRecv[m.ID]
-	if !ok {
-		if len(s.firstRecv) >= maxFirstRecv {
-			clear(s.firstRecv)
-		}
-		first = nowMs
-		s.firstRecv[m.ID] = first
+	first := d.FirstReceived / int64(time.Millisecond) // kept by the queue, in the store too
+	if first == 0 {
+		first = s.now().UnixMilli()
 	}
-	s.mu.Unlock()
 	sender := m.Props.UserID
 	if sender == "" {
 		sender = t.account

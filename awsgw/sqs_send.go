@@ -48,10 +48,25 @@ func (s *sqsService) sendMessage(req *request) (any, *apiError) {
 	if aerr := s.publish(req.ctx, t, []*message.Message{m}); aerr != nil {
 		return nil, aerr
 	}
-	if t.meta.fifo() {
-		out.SequenceNumber = seqNumber(m.ID)
-	}
+	s.answerSend(t, m, out)
 	return out, nil
+}
+
+// answerSend fills a FIFO send's SequenceNumber; a send deduplicated
+// within the window is answered with the original message's MessageId and
+// SequenceNumber, as AWS answers it.
+func (s *sqsService) answerSend(t *target, m *message.Message, out *sendOutput) {
+	if !t.meta.fifo() {
+		return
+	}
+	out.SequenceNumber = seqNumber(m.ID)
+	if o, ok := t.q.Deduplicated(m.DedupID); ok && o.ID != m.ID {
+		out.SequenceNumber = seqNumber(o.ID)
+		out.MessageId = o.MessageID
+		if o.MessageID == "" { // first sent by another face
+			out.MessageId = messageID(&message.Message{ID: o.ID})
+		}
+	}
 }
 
 // seqNumber formats a FIFO sequence number (the core message id).
@@ -119,7 +134,8 @@ const traceHeader = "x-amzn-trace-id"
 // MessageDeduplicationId.
 func (s *sqsService) applySendOptions(t *target, in *sendInput, m *message.Message, now time.Time) *apiError {
 	fifo := t.meta.fifo()
-	delay := t.meta.intAttr("DelaySeconds")
+	var delay int64
+	explicit := false
 	if in.DelaySeconds.Set {
 		d := in.DelaySeconds
 		if d.Bad != "" || d.Value < 0 || d.Value > maxDelaySeconds {
@@ -129,10 +145,12 @@ func (s *sqsService) applySendOptions(t *target, in *sendInput, m *message.Messa
 			return errInvalidParam(d.Value, "DelaySeconds", "The request include parameter that is not valid for this queue type.")
 		}
 		if !fifo {
-			delay = d.Value
+			delay, explicit = d.Value, true
 		}
 	}
-	if delay > 0 {
+	if explicit {
+		// The queue applies its DelaySeconds (DefaultDelay) to messages
+		// without DelayUntil; a message's own DelaySeconds, 0 too, wins.
 		m.DelayUntil = now.Add(time.Duration(delay) * time.Second).UnixNano()
 	}
 	if in.MessageGroupId != nil {
