@@ -20,6 +20,13 @@
 // deadline (message TTL at a ready head, delayed messages, leases,
 // x-expires). ManualClock drives them deterministically in tests.
 //
+// SQS receives are leases: Lease hands out deliveries with a deadline,
+// AckLease and ChangeLeaseIf settle or extend only the receive whose
+// delivery count they name (ErrStaleDelivery for an older one), PurgeAll
+// drops in-flight messages too, SetOptions changes delay, retention, redrive
+// and deduplication on a live queue, and Deduplicated names the message a
+// duplicate publish is answered with.
+//
 // Semantics follow RabbitMQ 3.13 classic queues (quorum where the type
 // says so: delivery limit 20 by default, two priority levels) and SQS for
 // leases, delays, FIFO groups, deduplication and redrive.
