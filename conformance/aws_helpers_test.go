@@ -1,0 +1,285 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// debianAWS is Debian's awscli (2.9, Query protocol for SQS). A pip or
+// pyenv `aws` earlier on PATH is deliberately not used.
+const debianAWS = "/usr/bin/aws"
+
+// awsPython is Debian's interpreter, where apt's python3-boto3 lives.
+const awsPython = "/usr/bin/python3"
+
+// awsBroker is a junction child process serving only the AWS gateway,
+// started by each AWS test so that it depends on nothing else in the
+// package (and on no queue another test left behind).
+type awsBroker struct {
+	addr     string // 127.0.0.1:port
+	endpoint string // http://127.0.0.1:port
+	log      string // the broker's combined output
+	home     string // a temporary HOME for the clients
+}
+
+var awsBuild struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// awsBinary returns JUNCTION_BIN, or builds ./cmd/junction once per test
+// process into a temporary directory, so that the binary under test is
+// the working tree's and no concurrent build of bin/junction is run
+// half-written.
+func awsBinary() (string, error) {
+	awsBuild.once.Do(func() {
+		if bin := os.Getenv("JUNCTION_BIN"); bin != "" {
+			awsBuild.bin = bin
+			return
+		}
+		root, err := filepath.Abs("..")
+		if err != nil {
+			awsBuild.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "junction-aws-conformance-")
+		if err != nil {
+			awsBuild.err = err
+			return
+		}
+		awsBuild.bin = filepath.Join(dir, "junction")
+		build := exec.Command("go", "build", "-o", awsBuild.bin, "./cmd/junction")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			awsBuild.err = fmt.Errorf("building junction: %v\n%s", err, out)
+		}
+	})
+	return awsBuild.bin, awsBuild.err
+}
+
+// startAWSBroker starts junction with only its AWS listener on a free
+// loopback port and a temporary data directory; it is stopped with
+// SIGTERM when the test ends, and its log is shown if the test failed.
+func startAWSBroker(t *testing.T) *awsBroker {
+	t.Helper()
+	bin, err := awsBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	b := &awsBroker{addr: addr, endpoint: "http://" + addr,
+		log: filepath.Join(dir, "junction.log"), home: filepath.Join(dir, "home")}
+	if err := os.MkdirAll(b.home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(b.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"),
+		"--aws-listen", addr, "--amqp-listen=", "--amqps-listen=", "--mqtt-listen=",
+		"--mqtts-listen=", "--mqtt-ws-listen=", "--mgmt-listen=", "--metrics-listen=",
+		"--log-level", "info")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	err = cmd.Start()
+	logf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.stop(t, cmd) })
+	b.waitReady(t)
+	return b
+}
+
+// stop sends SIGTERM, kills after 15 s, and logs the broker's output if
+// the test failed.
+func (b *awsBroker) stop(t *testing.T, cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	if t.Failed() {
+		out, _ := os.ReadFile(b.log)
+		if len(out) > 16<<10 {
+			out = out[len(out)-16<<10:]
+		}
+		t.Logf("junction log:\n%s", out)
+	}
+}
+
+// waitReady polls until junction's log says its AWS listener is up on
+// b.addr (so that another broker that grabbed the port is never taken
+// for it) and the port accepts connections.
+func (b *awsBroker) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _ := os.ReadFile(b.log)
+		if bytes.Contains(out, []byte("listener=aws addr="+b.addr)) {
+			if c, err := net.Dial("tcp", b.addr); err == nil {
+				c.Close()
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, _ := os.ReadFile(b.log)
+	t.Fatalf("junction did not start its AWS gateway on %s:\n%s", b.addr, out)
+}
+
+// clientEnv is the environment of every AWS client the tests run: the
+// caller's, without any AWS_* or Python setting that could point a client
+// elsewhere (a profile, a CA bundle, a pyenv), plus fixed test
+// credentials, an empty config file and no instance metadata.
+func (b *awsBroker) clientEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "PYTHON") ||
+			strings.HasPrefix(kv, "HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	cfg := filepath.Join(b.home, "aws-config")
+	_ = os.WriteFile(cfg, nil, 0o600)
+	env = append(env, "HOME="+b.home,
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+cfg,
+		"AWS_SHARED_CREDENTIALS_FILE="+cfg, "AWS_PAGER=",
+		"AWS_ENDPOINT_URL="+b.endpoint)
+	return append(env, extra...)
+}
+
+// cliResult is one run of the AWS CLI.
+type cliResult struct {
+	out, err string // stdout and stderr
+	code     int    // exit code
+}
+
+// cli runs Debian's aws with args, --endpoint-url and JSON output, and
+// returns what it printed and its exit code.
+func (b *awsBroker) cli(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args = append([]string{"--endpoint-url", b.endpoint, "--output", "json"}, args...)
+	cmd := exec.CommandContext(ctx, debianAWS, args...)
+	cmd.Env = b.clientEnv()
+	cmd.WaitDelay = 5 * time.Second
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := cliResult{out: out.String(), err: strings.TrimSpace(errb.String())}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// ok runs the CLI, fails the test unless it exits 0, and decodes its JSON
+// output (nil when it printed nothing).
+func (b *awsBroker) ok(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	r := b.cli(t, args...)
+	if r.code != 0 {
+		t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), r.code, r.err)
+	}
+	if strings.TrimSpace(r.out) == "" {
+		return nil
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil {
+		t.Fatalf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, r.out)
+	}
+	return v
+}
+
+// fails runs the CLI and checks that it exits 254 (a service error) with
+// the error code and message in its stderr, as the CLI words it.
+func (b *awsBroker) fails(t *testing.T, code, message string, args ...string) {
+	t.Helper()
+	r := b.cli(t, args...)
+	want := fmt.Sprintf("An error occurred (%s) when calling the ", code)
+	if r.code != 254 || !strings.Contains(r.err, want) || !strings.Contains(r.err, message) {
+		t.Fatalf("aws %s: exit %d, stderr %q; want exit 254 with %q and %q",
+			strings.Join(args, " "), r.code, r.err, want, message)
+	}
+}
+
+// awsField walks v along a path of map keys and slice indexes ("Messages",
+// 0, "Body") and returns what it finds, or nil.
+func awsField(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			s, ok := v.([]any)
+			if !ok || k >= len(s) {
+				return nil
+			}
+			v = s[k]
+		}
+	}
+	return v
+}
+
+// awsStr is awsField as a string ("" when missing or not a string).
+func awsStr(v any, path ...any) string {
+	s, _ := awsField(v, path...).(string)
+	return s
+}
+
+// run runs a client program in clientEnv, bounded by timeout, and
+// returns its combined output.
+func (b *awsBroker) run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = b.clientEnv()
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// needAWSCLI skips the test unless Debian's awscli is installed.
+func needAWSCLI(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(debianAWS); err != nil {
+		t.Skipf("%s not found: apt-get install awscli (a pip aws on PATH is not used)", debianAWS)
+	}
+}
