@@ -46,6 +46,7 @@ type kinesisRun struct {
 	from, to int64
 
 	put, got, putBytes, gotBytes atomic.Int64 // in the window
+	getErrors                    atomic.Int64 // GetRecords calls that failed and were retried
 
 	mu      sync.Mutex
 	latency Histogram // guarded by mu: put → get
@@ -207,11 +208,19 @@ func (r *kinesisRun) read(ctx context.Context, shard string) error {
 		return fmt.Errorf("bench: GetShardIterator: %w", err)
 	}
 	iter := it.ShardIterator
+	failures := 0 // consecutive
 	for ctx.Err() == nil && iter != nil {
 		out, err := r.c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(int32(r.cfg.Limit))})
 		if err != nil {
-			return fmt.Errorf("bench: GetRecords: %w", err)
+			// A failed read is retried with the same iterator (counted in
+			// the result's note); three in a row fail the run.
+			if failures++; failures == 3 || ctx.Err() != nil {
+				return fmt.Errorf("bench: GetRecords: %w", err)
+			}
+			r.getErrors.Add(1)
+			continue
 		}
+		failures = 0
 		iter = out.NextShardIterator
 		now := r.now()
 		var n, bytes int64
@@ -251,6 +260,7 @@ func (r *kinesisRun) result(before, after sample) *Result {
 	}
 	res.PublishRate = float64(res.Published) / secs
 	res.DeliverRate = float64(res.Delivered) / secs
+	res.Note = fmt.Sprintf("GetRecords retried after an error: %d", r.getErrors.Load())
 	res.PublishMiBps = mib(r.putBytes.Load()) / secs
 	res.DeliverMiBps = mib(r.gotBytes.Load()) / secs
 	r.mu.Lock()

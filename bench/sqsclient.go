@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -47,9 +46,11 @@ var benchCreds = credentials.NewStaticCredentialsProvider("test", "test", "")
 // awsConfig is the SDK configuration shared by the bench's AWS clients:
 // static credentials, no retries, a connection pool as large as conns.
 func awsConfig(region string, conns int) aws.Config {
-	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns, t.MaxIdleConnsPerHost = conns*2, conns*2
-	}).WithTimeout(60 * time.Second)
+	// A plain http.Client: the SDK leaves it alone (a BuildableClient
+	// would get the SDK's per-service read timeouts).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns*2, conns*2
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	return aws.Config{Region: region, Credentials: benchCreds, HTTPClient: hc,
 		Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 }
