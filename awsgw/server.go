@@ -3,6 +3,7 @@ package awsgw
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,10 @@ type Config struct {
 	// (1,000 records and 1 MiB/s in, 5 GetRecords calls and 2 MiB/s out),
 	// which are enforced by default as AWS does. For local development.
 	KinesisNoLimits bool
+	// TLS, when set, makes the listener accept TLS as well as plain HTTP
+	// on the same port, told apart by each connection's first byte (as
+	// LocalStack does on 4566), so that https:// endpoints work too.
+	TLS *tls.Config
 }
 
 const (
@@ -111,6 +116,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.serving = true
 	s.mu.Unlock()
+	if s.cfg.TLS != nil {
+		ln = newSniffListener(ln, s.cfg.TLS)
+	}
 	return s.hs.Serve(ln)
 }
 
@@ -148,6 +156,7 @@ type request struct {
 	service   string
 	action    string
 	host      string
+	tls       bool // the request came over TLS: URLs are https://
 	path      string
 	body      []byte
 	form      url.Values
@@ -156,7 +165,7 @@ type request struct {
 
 // ServeHTTP handles one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, path: r.URL.Path}
+	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, tls: r.TLS != nil, path: r.URL.Path}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	if r.Method == http.MethodGet && r.URL.RawQuery == "" && (r.URL.Path == "/" || r.URL.Path == "/health") {
 		w.WriteHeader(http.StatusOK) // health check

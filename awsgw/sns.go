@@ -291,8 +291,13 @@ func (s *snsService) accountOf(req *request) string {
 	return auth.DefaultAccount
 }
 
-// baseURL is the gateway's URL as the client reached it.
-func baseURL(req *request) string { return "http://" + req.host }
+// baseURL is the gateway's URL as the client reached it (http or https).
+func baseURL(req *request) string {
+	if req.tls {
+		return "https://" + req.host
+	}
+	return "http://" + req.host
+}
 
 // snsUnsigned reports whether an unsigned request is a SubscribeURL or
 // UnsubscribeURL visit, which AWS serves without a signature. Its identity

@@ -215,7 +215,7 @@ func (s *sqsService) vhostFor(req *request, account string) (*core.Vhost, *apiEr
 
 // queueURL is the URL of a queue as this endpoint serves it.
 func queueURL(req *request, account, name string) string {
-	return "http://" + req.host + "/" + account + "/" + name
+	return baseURL(req) + "/" + account + "/" + name
 }
 
 // queueArn is a queue's ARN.

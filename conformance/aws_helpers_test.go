@@ -3,9 +3,16 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -32,6 +39,7 @@ type awsBroker struct {
 	endpoint string // http://127.0.0.1:port
 	log      string // the broker's combined output
 	home     string // a temporary HOME for the clients
+	caBundle string // PEM file the clients trust (https endpoints), or ""
 }
 
 var awsBuild struct {
@@ -73,7 +81,8 @@ func awsBinary() (string, error) {
 // startAWSBroker starts junction with only its AWS listener on a free
 // loopback port and a temporary data directory; it is stopped with
 // SIGTERM when the test ends, and its log is shown if the test failed.
-func startAWSBroker(t *testing.T) *awsBroker {
+// extra are more serve flags.
+func startAWSBroker(t *testing.T, extra ...string) *awsBroker {
 	t.Helper()
 	bin, err := awsBinary()
 	if err != nil {
@@ -95,10 +104,11 @@ func startAWSBroker(t *testing.T) *awsBroker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"),
+	args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"),
 		"--aws-listen", addr, "--amqp-listen=", "--amqps-listen=", "--mqtt-listen=",
 		"--mqtts-listen=", "--mqtt-ws-listen=", "--mgmt-listen=", "--metrics-listen=",
-		"--log-level", "info")
+		"--log-level", "info"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	err = cmd.Start()
 	logf.Close()
@@ -172,6 +182,9 @@ func (b *awsBroker) clientEnv(extra ...string) []string {
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+cfg,
 		"AWS_SHARED_CREDENTIALS_FILE="+cfg, "AWS_PAGER=",
 		"AWS_ENDPOINT_URL="+b.endpoint)
+	if b.caBundle != "" {
+		env = append(env, "AWS_CA_BUNDLE="+b.caBundle)
+	}
 	return append(env, extra...)
 }
 
@@ -282,4 +295,34 @@ func needAWSCLI(t *testing.T) {
 	if _, err := os.Stat(debianAWS); err != nil {
 		t.Skipf("%s not found: apt-get install awscli (a pip aws on PATH is not used)", debianAWS)
 	}
+}
+
+// awsSelfSigned writes a self-signed certificate for 127.0.0.1 and its
+// key as PEM files in dir and returns their paths.
+func awsSelfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }

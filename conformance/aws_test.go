@@ -59,7 +59,7 @@ func (b *awsBroker) createQueue(t *testing.T, name string, attrs ...string) (url
 	return url, arn
 }
 
-func md5hex(s string) string {
+func awsMD5Hex(s string) string {
 	h := md5.Sum([]byte(s))
 	return hex.EncodeToString(h[:])
 }
@@ -90,8 +90,8 @@ func cliSQSStandard(t *testing.T, b *awsBroker) {
 	sent := b.ok(t, "sqs", "send-message", "--queue-url", url, "--message-body", body,
 		"--message-attributes", `{"s":{"DataType":"String","StringValue":"v"},`+
 			`"n":{"DataType":"Number","StringValue":"42"},"b":{"DataType":"Binary","BinaryValue":"AAH/"}}`)
-	if got := awsStr(sent, "MD5OfMessageBody"); got != md5hex(body) {
-		t.Fatalf("MD5OfMessageBody %s, want %s", got, md5hex(body))
+	if got := awsStr(sent, "MD5OfMessageBody"); got != awsMD5Hex(body) {
+		t.Fatalf("MD5OfMessageBody %s, want %s", got, awsMD5Hex(body))
 	}
 	m := b.receiveOne(t, url, "--message-attribute-names", "All", "--attribute-names", "All")
 	if awsStr(m, "Body") != body || awsStr(m, "MessageId") != awsStr(sent, "MessageId") {
@@ -288,6 +288,30 @@ func TestAWSCLISNS(t *testing.T) {
 	b.ok(t, "sns", "delete-topic", "--topic-arn", topic)
 	b.fails(t, "NotFound", "Topic does not exist", "sns", "get-topic-attributes", "--topic-arn", topic)
 	b.fails(t, "NotFound", "", "sns", "publish", "--topic-arn", topic, "--message", "x")
+}
+
+// TestAWSCLITLS: with tls-cert and tls-key, the gateway's one port also
+// serves https://, and the CLI works over it for the three services.
+func TestAWSCLITLS(t *testing.T) {
+	needAWSCLI(t)
+	cert, key := awsSelfSigned(t, t.TempDir())
+	b := startAWSBroker(t, "--tls-cert", cert, "--tls-key", key)
+	plain := b.endpoint
+	b.endpoint, b.caBundle = strings.Replace(b.endpoint, "http://", "https://", 1), cert
+	url, _ := b.createQueue(t, "tls-q")
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("QueueUrl over https: %s", url)
+	}
+	b.ok(t, "sqs", "send-message", "--queue-url", url, "--message-body", "secure")
+	b.ok(t, "sns", "create-topic", "--name", "tls-t")
+	b.ok(t, "kinesis", "create-stream", "--stream-name", "tls-s", "--shard-count", "1")
+	b.endpoint = plain // the same port, plain HTTP
+	if got := awsStr(b.receiveOne(t, plain+"/000000000000/tls-q"), "Body"); got != "secure" {
+		t.Fatalf("body over http: %q", got)
+	}
+	if got := awsStr(b.ok(t, "kinesis", "list-streams"), "StreamNames", 0); got != "tls-s" {
+		t.Fatalf("list-streams over http: %q", got)
+	}
 }
 
 // TestAWSBoto3 runs testdata/aws_boto3.py under Debian's python3-boto3

@@ -62,7 +62,14 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		_ = st.Close()
 		return nil, err
 	}
-	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey, KinesisNoLimits: cfg.KinesisNoLimits}, log)
+	awsTLS, err := config.TLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA) // https:// on aws-listen too
+	if err != nil {
+		_ = b.Close()
+		_ = st.Close()
+		return nil, fmt.Errorf("aws-listen: %w", err)
+	}
+	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey,
+		KinesisNoLimits: cfg.KinesisNoLimits, TLS: awsTLS}, log)
 	if err != nil {
 		_ = b.Close()
 		_ = st.Close()
