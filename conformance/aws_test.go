@@ -243,53 +243,6 @@ func cliSQSErrors(t *testing.T, b *awsBroker) {
 	b.fails(t, "InvalidParameterValue", "", "sqs", "create-queue", "--queue-name", "bad name")
 }
 
-// TestAWSCLISNS drives SNS with Debian's awscli: a topic, an SQS
-// subscription, the JSON envelope and raw delivery, then teardown.
-func TestAWSCLISNS(t *testing.T) {
-	needAWSCLI(t)
-	b := startAWSBroker(t)
-	topic := awsStr(b.ok(t, "sns", "create-topic", "--name", "cli-topic"), "TopicArn")
-	url, qarn := b.createQueue(t, "cli-sub")
-	sub := awsStr(b.ok(t, "sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs",
-		"--notification-endpoint", qarn, "--return-subscription-arn"), "SubscriptionArn")
-	if !strings.HasPrefix(sub, topic+":") {
-		t.Fatalf("subscription arn %q", sub)
-	}
-	if got := awsStr(b.ok(t, "sns", "list-subscriptions"), "Subscriptions", 0, "SubscriptionArn"); got != sub {
-		t.Fatalf("list-subscriptions: %q", got)
-	}
-	pub := b.ok(t, "sns", "publish", "--topic-arn", topic, "--message", "hello", "--subject", "greeting",
-		"--message-attributes", `{"k":{"DataType":"String","StringValue":"v"}}`)
-	m := b.receiveOne(t, url)
-	var env map[string]any
-	if err := json.Unmarshal([]byte(awsStr(m, "Body")), &env); err != nil {
-		t.Fatalf("envelope: %v: %s", err, awsStr(m, "Body"))
-	}
-	for k, v := range map[string]string{"Type": "Notification", "MessageId": awsStr(pub, "MessageId"),
-		"TopicArn": topic, "Subject": "greeting", "Message": "hello", "SignatureVersion": "1"} {
-		if awsStr(env, k) != v {
-			t.Errorf("envelope %s = %q, want %q", k, awsStr(env, k), v)
-		}
-	}
-	if awsStr(env, "MessageAttributes", "k", "Value") != "v" || awsStr(env, "Signature") == "" {
-		t.Errorf("envelope: %v", env)
-	}
-	b.ok(t, "sqs", "delete-message", "--queue-url", url, "--receipt-handle", awsStr(m, "ReceiptHandle"))
-	b.ok(t, "sns", "set-subscription-attributes", "--subscription-arn", sub,
-		"--attribute-name", "RawMessageDelivery", "--attribute-value", "true")
-	b.ok(t, "sns", "publish", "--topic-arn", topic, "--message", "raw body")
-	if got := awsStr(b.receiveOne(t, url), "Body"); got != "raw body" {
-		t.Fatalf("raw delivery: %q", got)
-	}
-	b.ok(t, "sns", "unsubscribe", "--subscription-arn", sub)
-	if subs := awsField(b.ok(t, "sns", "list-subscriptions-by-topic", "--topic-arn", topic), "Subscriptions"); len(subs.([]any)) != 0 {
-		t.Fatalf("after unsubscribe: %v", subs)
-	}
-	b.ok(t, "sns", "delete-topic", "--topic-arn", topic)
-	b.fails(t, "NotFound", "Topic does not exist", "sns", "get-topic-attributes", "--topic-arn", topic)
-	b.fails(t, "NotFound", "", "sns", "publish", "--topic-arn", topic, "--message", "x")
-}
-
 // TestAWSCLITLS: with tls-cert and tls-key, the gateway's one port also
 // serves https://, and the CLI works over it for the three services.
 func TestAWSCLITLS(t *testing.T) {
