@@ -162,14 +162,16 @@ func (b *awsBroker) waitReady(t *testing.T) {
 }
 
 // clientEnv is the environment of every AWS client the tests run: the
-// caller's, without any AWS_* or Python setting that could point a client
-// elsewhere (a profile, a CA bundle, a pyenv), plus fixed test
-// credentials, an empty config file and no instance metadata.
+// caller's, without any AWS_*, Python or proxy setting that could point a
+// client elsewhere (a profile, a CA bundle, a pyenv, an HTTP proxy for
+// loopback), plus fixed test credentials, an empty config file and no
+// instance metadata.
 func (b *awsBroker) clientEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "PYTHON") ||
-			strings.HasPrefix(kv, "HOME=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "PYTHON") || name == "HOME" ||
+			strings.HasSuffix(strings.ToLower(name), "_proxy") {
 			continue
 		}
 		env = append(env, kv)

@@ -209,15 +209,22 @@ func cliSQSRedrive(t *testing.T, b *awsBroker) {
 	}
 }
 
-// cliSQSPurgeDelete: purge empties a queue (once a minute), delete-queue
-// removes it and its name is reserved for 60 s.
+// cliSQSPurgeDelete: purge empties a queue of ready, in-flight and
+// delayed messages (once a minute), delete-queue removes it and its name
+// is reserved for 60 s.
 func cliSQSPurgeDelete(t *testing.T, b *awsBroker) {
 	url, _ := b.createQueue(t, "cli-purge")
-	b.ok(t, "sqs", "send-message-batch", "--queue-url", url, "--entries", "Id=a,MessageBody=1", "Id=b,MessageBody=2")
+	b.ok(t, "sqs", "send-message", "--queue-url", url, "--message-body", "in flight")
+	b.receiveOne(t, url)
+	b.ok(t, "sqs", "send-message-batch", "--queue-url", url, "--entries", "Id=a,MessageBody=1",
+		"Id=b,MessageBody=2,DelaySeconds=1")
 	b.ok(t, "sqs", "purge-queue", "--queue-url", url)
-	got := b.ok(t, "sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "ApproximateNumberOfMessages")
-	if n := awsStr(got, "Attributes", "ApproximateNumberOfMessages"); n != "0" {
-		t.Fatalf("after purge: %s messages", n)
+	time.Sleep(1500 * time.Millisecond) // past the delay
+	got := b.ok(t, "sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All")
+	for _, k := range []string{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"} {
+		if n := awsStr(got, "Attributes", k); n != "0" {
+			t.Errorf("after purge: %s = %s", k, n)
+		}
 	}
 	b.fails(t, "AWS.SimpleQueueService.PurgeQueueInProgress", "Only one PurgeQueue operation on cli-purge is allowed every 60 seconds.",
 		"sqs", "purge-queue", "--queue-url", url)

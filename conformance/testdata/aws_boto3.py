@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import sys
-import time
+import urllib.request
 
 import boto3
 import botocore
@@ -125,6 +125,21 @@ def sqs_errors(sqs):
     expect_error("InvalidParameterValue", sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=11)
 
 
+def sqs_presigned(sqs):
+    """Presigned URLs (SigV4 in the query): boto3 signs the operation's
+    method, POST, unless HttpMethod says otherwise."""
+    url = sqs.create_queue(QueueName="boto-pre")["QueueUrl"]
+    get = sqs.generate_presigned_url("list_queues", Params={"QueueNamePrefix": "boto-pre"},
+                                     ExpiresIn=60, HttpMethod="GET")
+    body = urllib.request.urlopen(get, timeout=10).read().decode()
+    assert "<QueueUrl>%s</QueueUrl>" % url in body, body
+    post = sqs.generate_presigned_url("send_message", Params={"QueueUrl": url, "MessageBody": "presigned"},
+                                      ExpiresIn=60)
+    body = urllib.request.urlopen(urllib.request.Request(post, method="POST"), timeout=10).read().decode()
+    assert "<SendMessageResponse" in body, body
+    assert receive_one(sqs, url)["Body"] == "presigned"
+
+
 def sns_to_sqs(sns, sqs):
     """SNS topic → SQS queue, envelope then raw delivery, unsubscribe."""
     topic = sns.create_topic(Name="boto-topic")["TopicArn"]
@@ -153,7 +168,7 @@ def sns_to_sqs(sns, sqs):
 
 def main():
     sqs, sns = client("sqs"), client("sns")
-    for step in (sqs_standard, sqs_fifo, sqs_redrive, sqs_errors):
+    for step in (sqs_standard, sqs_fifo, sqs_redrive, sqs_errors, sqs_presigned):
         step(sqs)
         print(step.__name__, "ok", flush=True)
     sns_to_sqs(sns, sqs)
