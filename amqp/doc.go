@@ -36,6 +36,13 @@
 // flush. ack: dispatch → settle → takeLocked → settleAll → Queue.Ack,
 // Limiter.Release.
 //
+// # Management
+//
+// Server.Connections, Connection and CloseConnection (admin.go) serve the
+// management API (package mgmt): a connection is listed once
+// connection.open succeeded, and closed with 320 CONNECTION_FORCED from
+// the caller's goroutine (conn.closeConn is safe there).
+//
 // # Errors
 //
 // Core errors become AMQP replies in one place, replyFor (errors.go);
