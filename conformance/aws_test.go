@@ -343,6 +343,12 @@ func TestAWSCLIKinesis(t *testing.T) {
 		t.Fatalf("records: %v", got)
 	}
 	cliKinesisReshard(t, b)
+	b.fails(t, "ResourceInUseException", "Stream cli-s under account 000000000000 already exists.",
+		"kinesis", "create-stream", "--stream-name", "cli-s", "--shard-count", "1")
+	b.fails(t, "ValidationException", "1 validation error detected: Value 'bad name' at 'streamName' failed to satisfy constraint",
+		"kinesis", "create-stream", "--stream-name", "bad name", "--shard-count", "1")
+	b.fails(t, "InvalidArgumentException", "Invalid ShardIterator.",
+		"kinesis", "get-records", "--shard-iterator", strings.Repeat("A", 76))
 	b.ok(t, "kinesis", "delete-stream", "--stream-name", "cli-s")
 	b.fails(t, "ResourceNotFoundException", "Stream cli-s under account 000000000000 not found.",
 		"kinesis", "describe-stream-summary", "--stream-name", "cli-s")
