@@ -161,11 +161,12 @@ type request struct {
 	body      []byte
 	form      url.Values
 	id4       identity
+	header    http.Header // the response's headers, for handlers that add one
 }
 
 // ServeHTTP handles one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, tls: r.TLS != nil, path: r.URL.Path}
+	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, tls: r.TLS != nil, path: r.URL.Path, header: w.Header()}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	if r.Method == http.MethodGet && r.URL.RawQuery == "" && (r.URL.Path == "/" || r.URL.Path == "/health") {
 		w.WriteHeader(http.StatusOK) // health check

@@ -180,12 +180,23 @@ func (s *sqsService) listQueues(req *request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	var names []string
+	var names, omitted []string
 	for _, q := range v.Queues() {
 		n := q.Name()
-		if validQueueName(n) && strings.HasPrefix(n, in.QueueNamePrefix) && n > after {
-			names = append(names, n)
+		if !strings.HasPrefix(n, in.QueueNamePrefix) || n <= after {
+			continue
 		}
+		if !validQueueName(n) {
+			omitted = append(omitted, n)
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(omitted) > 0 {
+		// Queues of other faces whose names SQS cannot show (amq.gen-x.y,
+		// names with dots or spaces) are left out and named here, rather
+		// than failing the listing.
+		req.header.Set(OmittedHeader, omittedReason(omitted))
 	}
 	sort.Strings(names)
 	out := &listQueuesOutput{}
@@ -358,4 +369,18 @@ func (s *sqsService) purgeQueue(req *request) (any, *apiError) {
 		return nil, toAPIError(err)
 	}
 	return nil, nil
+}
+
+// OmittedHeader is the response header of ListQueues that names the
+// queues of the vhost left out because their names are not valid SQS
+// queue names.
+const OmittedHeader = "X-Junction-Omitted"
+
+// omittedReason renders the omitted names for OmittedHeader.
+func omittedReason(names []string) string {
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = strconv.Quote(n)
+	}
+	return strings.Join(names, ", ") + ": not valid SQS queue names (1 to 80 characters of letters, digits, '-' and '_', '.fifo' at the end of FIFO queues)"
 }

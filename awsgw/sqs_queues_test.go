@@ -2,6 +2,8 @@ package awsgw
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -80,6 +82,20 @@ func TestListQueuesAndDelete(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all.QueueUrls, 6)
 	require.Nil(t, all.NextToken)
+	// The queue SQS cannot name is left out, and the listing says why.
+	req, err := http.NewRequest(http.MethodPost, e.url, strings.NewReader(`{"QueueNamePrefix":"list"}`))
+	require.NoError(t, err)
+	req.Header.Set("X-Amz-Target", "AmazonSQS.ListQueues")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	e2 := newEnv(t, Config{AcceptAnyKey: true})
+	_, _, err = mustVhost(t, e2).DeclareQueue(core.QueueDecl{Name: "list.not:sqs"})
+	require.NoError(t, err)
+	req.URL, _ = url.Parse(e2.url)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Contains(t, resp.Header.Get(OmittedHeader), `"list.not:sqs": not valid SQS queue names`)
 
 	var pages []string
 	in := &sqs.ListQueuesInput{QueueNamePrefix: aws.String("list-"), MaxResults: aws.Int32(4)}
@@ -166,4 +182,11 @@ func TestPurgeQueue(t *testing.T) {
 	require.Empty(t, got.Messages)
 	_, err = c.PurgeQueue(ctx(), &sqs.PurgeQueueInput{QueueUrl: cq.QueueUrl})
 	apiErr(t, err, "AWS.SimpleQueueService.PurgeQueueInProgress", "Only one PurgeQueue operation on purge is allowed every 60 seconds.", 403)
+}
+
+func mustVhost(t *testing.T, e *testEnv) *core.Vhost {
+	t.Helper()
+	v, err := e.b.Vhost("/")
+	require.NoError(t, err)
+	return v
 }
