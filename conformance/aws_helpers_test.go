@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,41 +41,10 @@ type awsBroker struct {
 	caBundle string // PEM file the clients trust (https endpoints), or ""
 }
 
-var awsBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// awsBinary returns JUNCTION_BIN, or builds ./cmd/junction once per test
-// process into a temporary directory, so that the binary under test is
-// the working tree's and no concurrent build of bin/junction is run
-// half-written.
-func awsBinary() (string, error) {
-	awsBuild.once.Do(func() {
-		if bin := os.Getenv("JUNCTION_BIN"); bin != "" {
-			awsBuild.bin = bin
-			return
-		}
-		root, err := filepath.Abs("..")
-		if err != nil {
-			awsBuild.err = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "junction-aws-conformance-")
-		if err != nil {
-			awsBuild.err = err
-			return
-		}
-		awsBuild.bin = filepath.Join(dir, "junction")
-		build := exec.Command("go", "build", "-o", awsBuild.bin, "./cmd/junction")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			awsBuild.err = fmt.Errorf("building junction: %v\n%s", err, out)
-		}
-	})
-	return awsBuild.bin, awsBuild.err
-}
+// awsBinary is the binary under test: JUNCTION_BIN, or ../bin/junction,
+// which TestMain has just built from the working tree (mqttBinary builds
+// it only if it is missing).
+func awsBinary() (string, error) { return mqttBinary() }
 
 // startAWSBroker starts junction with only its AWS listener on a free
 // loopback port and a temporary data directory; it is stopped with
