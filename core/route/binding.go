@@ -81,8 +81,10 @@ type binding struct {
 // exchange is a declared exchange and its outgoing bindings.
 type exchange struct {
 	def      Exchange
-	ae       string // alternate exchange, valid when hasAE
+	ae       string // effective alternate exchange, valid when hasAE
 	hasAE    bool
+	polAE    string // alternate exchange a policy sets, valid when hasPolAE
+	hasPolAE bool
 	bindings []*binding            // as source, in no particular order
 	direct   map[string][]*binding // Direct: by key
 	topic    *topic.Trie[*binding] // Topic
@@ -92,7 +94,7 @@ type exchange struct {
 func newExchange(def Exchange) *exchange {
 	def.Args = slices.Clone(def.Args)
 	x := &exchange{def: def}
-	x.ae, x.hasAE = def.AlternateExchange()
+	x.resolveAE()
 	switch def.Kind {
 	case Direct:
 		x.direct = make(map[string][]*binding)
@@ -100,6 +102,15 @@ func newExchange(def Exchange) *exchange {
 		x.topic = new(topic.Trie[*binding])
 	}
 	return x
+}
+
+// resolveAE sets the effective alternate exchange: the declared argument,
+// else the policy's (RabbitMQ's rabbit_policy:get_arg: arguments win).
+func (x *exchange) resolveAE() {
+	x.ae, x.hasAE = x.def.AlternateExchange()
+	if !x.hasAE {
+		x.ae, x.hasAE = x.polAE, x.hasPolAE
+	}
 }
 
 func (x *exchange) add(b *binding) {

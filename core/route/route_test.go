@@ -577,3 +577,41 @@ func TestConcurrentRouteAndBind(t *testing.T) {
 		t.Fatal(tb.VHost())
 	}
 }
+
+func TestPolicyAlternate(t *testing.T) {
+	tb := newTestTable(t)
+	declare(t, tb, "plain", Direct)
+	declare(t, tb, "declared", Direct, message.Field{Key: ArgAlternateExchange, Value: "ae1"})
+	declare(t, tb, "ae1", Fanout)
+	declare(t, tb, "ae2", Fanout)
+	bind(t, tb, Binding{Source: "ae1", Dest: q("q1")})
+	bind(t, tb, Binding{Source: "ae2", Dest: q("q2")})
+	tests := []struct {
+		name     string
+		exchange string
+		ae       string
+		set      bool
+		want     []string
+	}{
+		{"policy sets the AE", "plain", "ae2", true, []string{"q2"}},
+		{"declared argument wins", "declared", "ae2", true, []string{"q1"}},
+		{"policy cleared", "plain", "", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tb.SetPolicyAlternate(tt.exchange, tt.ae, tt.set); err != nil {
+				t.Fatal(err)
+			}
+			if got := names(t, tb, tt.exchange, msg("nowhere", nil)); !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v want %v", got, tt.want)
+			}
+			x := must(tb.Lookup(tt.exchange))(t)
+			if _, ok := x.AlternateExchange(); ok != (tt.exchange == "declared") {
+				t.Fatal("declared arguments changed")
+			}
+		})
+	}
+	if err := tb.SetPolicyAlternate("missing", "ae1", true); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+}

@@ -85,6 +85,33 @@ func (t *Table) Lookup(name string) (Exchange, error) {
 	return x.def, nil
 }
 
+// SetPolicyAlternate sets the alternate exchange a policy gives exchange
+// name (ok false: none), without changing its declared arguments. A
+// declared alternate-exchange argument still wins, as in RabbitMQ. A
+// missing exchange, or the default one, is ErrNotFound.
+func (t *Table) SetPolicyAlternate(name, ae string, ok bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	x, err := t.lookup(name)
+	if err != nil {
+		return err
+	}
+	x.polAE, x.hasPolAE = ae, ok
+	x.resolveAE()
+	return nil
+}
+
+// Alternate returns the alternate exchange exchange name routes to when
+// its bindings match nothing: the declared argument, else the policy's.
+func (t *Table) Alternate(name string) (string, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if x := t.exchanges[name]; x != nil {
+		return x.ae, x.hasAE
+	}
+	return "", false
+}
+
 // Delete deletes an exchange with its bindings, both those it is the
 // source of and those that have it as destination; removing the latter may
 // auto-delete their sources. Deleting a missing exchange is not an error
