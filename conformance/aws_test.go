@@ -154,14 +154,15 @@ func cliSQSAttributes(t *testing.T, b *awsBroker) {
 // drops duplicates.
 func cliSQSFIFO(t *testing.T, b *awsBroker) {
 	url, _ := b.createQueue(t, "cli-f.fifo", "FifoQueue=true", "ContentBasedDeduplication=true")
-	var last string
+	var seqs, ids []string
 	for _, body := range []string{"m1", "m2", "m3", "m1"} {
 		r := b.ok(t, "sqs", "send-message", "--queue-url", url, "--message-body", body, "--message-group-id", "g")
-		if seq := awsStr(r, "SequenceNumber"); seq == "" || (body != "m1" && seq <= last) {
-			t.Fatalf("send %s: SequenceNumber %q after %q", body, seq, last)
-		} else {
-			last = seq
-		}
+		seqs, ids = append(seqs, awsStr(r, "SequenceNumber")), append(ids, awsStr(r, "MessageId"))
+	}
+	// Equal-length decimal strings: increasing, and the content duplicate
+	// is answered with the original's MessageId and SequenceNumber.
+	if seqs[0] == "" || seqs[0] >= seqs[1] || seqs[1] >= seqs[2] || seqs[3] != seqs[0] || ids[3] != ids[0] {
+		t.Fatalf("FIFO sends: SequenceNumbers %v, MessageIds %v", seqs, ids)
 	}
 	b.ok(t, "sqs", "send-message", "--queue-url", url, "--message-body", "m1",
 		"--message-group-id", "g", "--message-deduplication-id", "other")
@@ -170,7 +171,8 @@ func cliSQSFIFO(t *testing.T, b *awsBroker) {
 	r := b.ok(t, "sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10",
 		"--attribute-names", "All")
 	var bodies []string
-	for _, m := range awsField(r, "Messages").([]any) {
+	msgs, _ := awsField(r, "Messages").([]any)
+	for _, m := range msgs {
 		bodies = append(bodies, awsStr(m, "Body"))
 		if awsStr(m, "Attributes", "MessageGroupId") != "g" || awsStr(m, "Attributes", "SequenceNumber") == "" {
 			t.Fatalf("FIFO system attributes missing: %v", m)
