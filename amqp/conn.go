@@ -53,12 +53,13 @@ type conn struct {
 	wmu            sync.Mutex
 	w              amqp091.Writer
 	channels       map[uint16]*channel
-	confirmDirty   []*channel // channels with confirms to send at the next flush
-	shutAfterFlush bool       // close the socket after the next flush
-	tuned          bool       // heartbeats may be sent
-	drainWait      bool       // the reader waits in waitForDrain
-	writerDone     bool       // the writer has exited
-	drained        sync.Cond  // signalled when the buffer is swapped out
+	flowWait       <-chan struct{} // a congested queue the last publish reached; reader only
+	confirmDirty   []*channel      // channels with confirms to send at the next flush
+	shutAfterFlush bool            // close the socket after the next flush
+	tuned          bool            // heartbeats may be sent
+	drainWait      bool            // the reader waits in waitForDrain
+	writerDone     bool            // the writer has exited
+	drained        sync.Cond       // signalled when the buffer is swapped out
 	scratchDeliver amqp091.BasicDeliver
 
 	wake   chan struct{} // wakes the writer
@@ -169,6 +170,7 @@ func (c *conn) readLoop() error {
 			return nil
 		}
 		c.waitForDrain()
+		c.waitForFlow()
 		if !idleArmed && c.r.Buffered() == 0 && !c.closeSent.Load() {
 			idleArmed = true
 			c.nc.SetReadDeadline(time.Now().Add(idleShrinkAfter))

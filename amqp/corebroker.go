@@ -211,6 +211,14 @@ func (cv *coreVhost) Publish(m *message.Message, done func(ack bool)) (bool, err
 	return cv.v.Publish(m, done)
 }
 
+// PublishFlow implements flowPublisher.
+func (cv *coreVhost) PublishFlow(m *message.Message, done func(ack bool)) (bool, <-chan struct{}, error) {
+	if err := cv.check(auth.PermWrite, auth.ResourceExchange, m.Exchange); err != nil {
+		return false, nil, err
+	}
+	return cv.v.PublishFlow(m, done)
+}
+
 func (cv *coreVhost) NewLimiter(prefetch uint32) Limiter {
 	return coreLimiter{queue.NewLimiter(int(prefetch))}
 }

@@ -105,7 +105,15 @@ func (ch *channel) route(msg *message.Message, mandatory bool) error {
 		routed = ch.c.s.deliverReply(msg)
 	} else {
 		var err error
-		routed, err = ch.c.vhost.Publish(msg, done)
+		var wait <-chan struct{}
+		if fp, ok := ch.c.vhost.(flowPublisher); ok {
+			routed, wait, err = fp.PublishFlow(msg, done)
+			if wait != nil {
+				ch.c.flowWait = wait
+			}
+		} else {
+			routed, err = ch.c.vhost.Publish(msg, done)
+		}
 		if err != nil {
 			return ch.fail(err, ch.obj("exchange", "", msg.Exchange))
 		}
@@ -293,4 +301,31 @@ func (ch *channel) txRollback() error {
 	ch.c.wmu.Unlock()
 	ch.c.send(ch.id, &amqp091.TxRollbackOk{})
 	return nil
+}
+
+// flowPublisher is a Vhost that reports congestion of the queues a
+// publish reached (core.Vhost.PublishFlow): the reader then waits before
+// taking the next frame, as RabbitMQ's credit flow holds a publisher back.
+type flowPublisher interface {
+	PublishFlow(m *message.Message, done func(ack bool)) (routed bool, wait <-chan struct{}, err error)
+}
+
+// flowMaxWait bounds one wait for a congested queue; the queue ends its
+// congestion itself when its consumers stall, so this is only a backstop.
+const flowMaxWait = 200 * time.Millisecond
+
+// waitForFlow holds the reader while a queue the last publish reached is
+// congested. Called by the reader goroutine only.
+func (c *conn) waitForFlow() {
+	w := c.flowWait
+	if w == nil {
+		return
+	}
+	c.flowWait = nil
+	t := time.NewTimer(flowMaxWait)
+	select {
+	case <-w:
+	case <-t.C:
+	}
+	t.Stop()
 }

@@ -316,6 +316,7 @@ func (q *Queue) groupDone(e *entry) {
 
 // deliver hands e to s.
 func (q *Queue) deliver(s *Subscription, e *entry) {
+	q.flow.delivered++
 	e.deliveries++
 	d := Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
 		Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries}

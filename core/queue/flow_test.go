@@ -1,6 +1,9 @@
 package queue
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestCongestion: a queue with a consumer that cannot keep up (its prefetch
 // window is full) becomes congested past flowHigh ready messages, and the
@@ -58,5 +61,34 @@ func TestCongestion(t *testing.T) {
 	case <-wait:
 	default:
 		t.Fatal("cancelling the only consumer left the queue congested")
+	}
+}
+
+// TestCongestionReleasedWhenConsumersStall: consumers that stop taking
+// messages (a full prefetch window nobody acks) end the congestion after
+// flowStall, so publishers are not held back for nothing.
+func TestCongestionReleasedWhenConsumersStall(t *testing.T) {
+	f := newFixture(t, Config{}, nil)
+	r := &recorder{}
+	if _, err := f.q.Consume(r, ConsumeOptions{Tag: "c", Limiters: []*Limiter{NewLimiter(10)}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < flowHigh+20; i++ {
+		pubBodies(t, f.q, "x")
+	}
+	wait := f.q.Congested()
+	if wait == nil {
+		t.Fatal("not congested")
+	}
+	f.clock.Advance(2 * time.Duration(flowStall))
+	pubBodies(t, f.q, "y") // any operation re-evaluates
+	select {
+	case <-wait:
+	default:
+		t.Fatal("stalled consumers kept the queue congested")
+	}
+	pubBodies(t, f.q, "z")
+	if f.q.Congested() != nil {
+		t.Fatal("congested again without any delivery")
 	}
 }
