@@ -130,6 +130,7 @@ type Queue struct {
 	// congestion is the channel Congested returns while the queue is
 	// congested (see flow.go); written under mu, read without it.
 	congestion atomic.Pointer[chan struct{}]
+	flow       flowState
 }
 
 // group is a FIFO message group's in-flight state.
