@@ -74,10 +74,16 @@ func Open(cfg Config) (*Broker, error) {
 		b.retain.Close()
 		return nil, err
 	}
+	for _, v := range b.vhosts {
+		v.ApplyPolicies() // recovered queues have theirs; exchanges get theirs here
+	}
 	return b, nil
 }
 
 // Users returns the user store (users, permissions, policies, access keys).
+// Change policies through the Broker (PutPolicy and the like), which
+// applies them to existing queues and exchanges, or run
+// Vhost.ApplyPolicies after changing them here.
 func (b *Broker) Users() *auth.Store { return b.users }
 
 // Store returns the durable store.

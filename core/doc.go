@@ -47,6 +47,22 @@
 // The transient path (steps 1–7 without the store) allocates nothing:
 // BenchmarkPublishDeliver.
 //
+// # Policies
+//
+// Policies and operator policies (kept by core/auth) apply to the existing
+// and future queues and exchanges they match, as RabbitMQ applies them
+// (policy.go): at declare and recovery, and at once whenever one is put
+// or deleted through Broker.PutPolicy, DeletePolicy, PutOperatorPolicy,
+// DeleteOperatorPolicy or ImportDefinitions, which run
+// Vhost.ApplyPolicies. A queue's effective arguments are its declared ones
+// combined with the highest-priority policy (declared arguments win,
+// except that the lower value wins for TTLs, expiry, length limits and the
+// delivery limit), applied to the live queue by queue.Queue.SetPolicyArgs;
+// an exchange's policy alternate-exchange by
+// route.Table.SetPolicyAlternate. Declared arguments are kept apart for
+// redeclare equivalence. Vhost.QueuePolicy and ExchangePolicy report the
+// applied policy and its effective definition.
+//
 // # Errors
 //
 // Every error returned by Broker and Vhost wraps one kind (ErrNotFound,
@@ -56,7 +72,8 @@
 //
 // # Locks
 //
-// Broker.mu (vhosts) → Vhost.mu (queues, streams) are held only for map
+// Vhost.policyMu (serialises policy application) → Broker.mu (vhosts) →
+// Vhost.mu (queues, streams); the latter two are held only for map
 // access, never across a call into a queue. A queue's lock is never taken
 // under another queue's; a Limiter's lock may be taken under a queue's. The
 // route table's read lock is held during Route only.

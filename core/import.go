@@ -23,9 +23,11 @@ func (b *Broker) ImportDefinitions(d *auth.Definitions) (skipped []string, err e
 		return skipped, err
 	}
 	for _, vh := range b.users.Vhosts() {
-		if _, err := b.AddVhost(vh.Name); err != nil {
+		v, err := b.AddVhost(vh.Name)
+		if err != nil {
 			return skipped, err
 		}
+		v.ApplyPolicies() // imported policies apply to what exists already
 	}
 	for i, x := range d.Exchanges {
 		if err := b.importExchange(x); err != nil {

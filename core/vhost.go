@@ -23,6 +23,10 @@ type Vhost struct {
 	// declared holds each queue's arguments as declared, before policies:
 	// a redeclare is compared with these, as RabbitMQ compares.
 	declared map[string]declaration
+
+	// policyMu serialises applying policies (policy.go), so that the last
+	// application reads the latest policies. Taken before mu.
+	policyMu sync.Mutex
 }
 
 // declaration is a queue's arguments as declared: parsed, and the table
@@ -59,6 +63,11 @@ func (v *Vhost) DeclareExchange(x route.Exchange, passive bool) error {
 	created, err := v.routes.Declare(x)
 	if err != nil {
 		return classify(err)
+	}
+	if created {
+		v.policyMu.Lock()
+		v.applyExchangePolicy(x.Name)
+		v.policyMu.Unlock()
 	}
 	if created && x.Durable {
 		return v.saveExchange(x)
