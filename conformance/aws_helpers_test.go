@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -34,99 +33,22 @@ const awsPython = "/usr/bin/python3"
 // started by each AWS test so that it depends on nothing else in the
 // package (and on no queue another test left behind).
 type awsBroker struct {
-	addr     string // 127.0.0.1:port
+	*child
 	endpoint string // http://127.0.0.1:port
-	log      string // the broker's combined output
 	home     string // a temporary HOME for the clients
 	caBundle string // PEM file the clients trust (https endpoints), or ""
 }
 
-// awsBinary is the binary under test: JUNCTION_BIN, or ../bin/junction,
-// which TestMain has just built from the working tree (mqttBinary builds
-// it only if it is missing).
-func awsBinary() (string, error) { return mqttBinary() }
-
-// startAWSBroker starts junction with only its AWS listener on a free
-// loopback port and a temporary data directory; it is stopped with
-// SIGTERM when the test ends, and its log is shown if the test failed.
+// startAWSBroker starts junction with only its AWS listener (startChild);
 // extra are more serve flags.
 func startAWSBroker(t *testing.T, extra ...string) *awsBroker {
 	t.Helper()
-	bin, err := awsBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	b := &awsBroker{addr: addr, endpoint: "http://" + addr,
-		log: filepath.Join(dir, "junction.log"), home: filepath.Join(dir, "home")}
+	c := startChild(t, "aws", extra...)
+	b := &awsBroker{child: c, endpoint: "http://" + c.addr, home: filepath.Join(c.dir, "home")}
 	if err := os.MkdirAll(b.home, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(b.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"),
-		"--aws-listen", addr, "--amqp-listen=", "--amqps-listen=", "--mqtt-listen=",
-		"--mqtts-listen=", "--mqtt-ws-listen=", "--mgmt-listen=", "--metrics-listen=",
-		"--log-level", "info"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	err = cmd.Start()
-	logf.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.stop(t, cmd) })
-	b.waitReady(t)
 	return b
-}
-
-// stop sends SIGTERM, kills after 15 s, and logs the broker's output if
-// the test failed.
-func (b *awsBroker) stop(t *testing.T, cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-	if t.Failed() {
-		out, _ := os.ReadFile(b.log)
-		if len(out) > 16<<10 {
-			out = out[len(out)-16<<10:]
-		}
-		t.Logf("junction log:\n%s", out)
-	}
-}
-
-// waitReady polls until junction's log says its AWS listener is up on
-// b.addr (so that another broker that grabbed the port is never taken
-// for it) and the port accepts connections.
-func (b *awsBroker) waitReady(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		out, _ := os.ReadFile(b.log)
-		if bytes.Contains(out, []byte("listener=aws addr="+b.addr)) {
-			if c, err := net.Dial("tcp", b.addr); err == nil {
-				c.Close()
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	out, _ := os.ReadFile(b.log)
-	t.Fatalf("junction did not start its AWS gateway on %s:\n%s", b.addr, out)
 }
 
 // clientEnv is the environment of every AWS client the tests run: the

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -19,10 +18,9 @@ import (
 // the MQTT tests themselves so that they depend on nothing else in the
 // package.
 type mqttBroker struct {
-	addr string // 127.0.0.1:port
+	*child
 	host string
 	port string
-	log  string // the broker's combined output
 }
 
 var mqttBuild struct {
@@ -57,77 +55,14 @@ func mqttBinary() (string, error) {
 	return mqttBuild.bin, mqttBuild.err
 }
 
-// startMQTTBroker starts junction with only its MQTT listener, on a free
-// loopback port, and a temporary data directory; it is stopped with
-// SIGTERM when the test ends.
+// startMQTTBroker starts junction with only its MQTT listener
+// (startChild); extra are more serve flags.
 func startMQTTBroker(t *testing.T, extra ...string) *mqttBroker {
 	t.Helper()
-	bin, err := mqttBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "junction.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"),
-		"--mqtt-listen", addr, "--amqp-listen=", "--amqps-listen=", "--mqtts-listen=",
-		"--mqtt-ws-listen=", "--aws-listen=", "--mgmt-listen=", "--metrics-listen=",
-		"--log-level", "info"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatal(err)
-	}
-	logf.Close()
-	b := &mqttBroker{addr: addr, log: logPath}
-	b.host, b.port, _ = net.SplitHostPort(addr)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			t.Logf("junction log:\n%s", out)
-		}
-	})
-	b.waitReady(t)
+	c := startChild(t, "mqtt", extra...)
+	b := &mqttBroker{child: c}
+	b.host, b.port, _ = net.SplitHostPort(c.addr)
 	return b
-}
-
-// waitReady polls until junction's log says it listens on b.addr (so that
-// another broker that grabbed the port is never mistaken for it) and the
-// port accepts connections.
-func (b *mqttBroker) waitReady(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		out, _ := os.ReadFile(b.log)
-		if bytes.Contains(out, []byte("mqtt listening")) && bytes.Contains(out, []byte(b.addr)) {
-			if c, err := net.Dial("tcp", b.addr); err == nil {
-				c.Close()
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	out, _ := os.ReadFile(b.log)
-	t.Fatalf("junction did not start MQTT on %s:\n%s", b.addr, out)
 }
 
 // needTool skips the test when a command is not installed.
