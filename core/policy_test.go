@@ -1,7 +1,9 @@
 package core
 
 import (
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,4 +243,35 @@ func TestImportDefinitionsAppliesPolicies(t *testing.T) {
 		Pattern: "^imp$", ApplyTo: "queues", Definition: map[string]any{"max-length": float64(3)}}}})
 	require.NoError(t, err)
 	require.Equal(t, int64(3), q.Config().Args.MaxLength)
+}
+
+func TestPolicyChangesRaceWithDeclares(t *testing.T) {
+	b, st := openBroker(t, "")
+	defer closeBroker(t, b, st)
+	v, _ := b.Vhost("/")
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 20 {
+			if err := b.PutPolicy(policy("cap", ".*", "all", 0, map[string]any{"max-length": i + 1})); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range 20 {
+			if _, _, err := v.DeclareQueue(QueueDecl{Name: fmt.Sprintf("q%d", i)}); err != nil {
+				t.Error(err)
+			}
+			if err := v.DeclareExchange(route.Exchange{Name: fmt.Sprintf("x%d", i), Kind: route.Fanout}, false); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	wg.Wait()
+	for _, q := range v.Queues() {
+		require.Equal(t, int64(20), q.Config().Args.MaxLength, q.Name())
+	}
 }

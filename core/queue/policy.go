@@ -41,4 +41,3 @@ func (q *Queue) SetPolicyArgs(a Args) error {
 	q.rearm()
 	return nil
 }
-
