@@ -127,6 +127,11 @@ type ConsumeOptions struct {
 	Exclusive bool   // no other consumer may attach while this one is
 	Priority  int32  // x-priority: higher-priority consumers are served first
 	Args      message.Table
+	// Prefetch is the consumer's own window (basic.qos global=false) and
+	// GlobalPrefetch the channel's (global=true); 0 when unset. Stream
+	// queues need the former and refuse the latter, as RabbitMQ.
+	Prefetch       uint32
+	GlobalPrefetch uint32
 	// Limiters bound the consumer's unacked deliveries; the core delivers
 	// only while every limiter has room (Limiter.TryAcquire). Empty with
 	// NoAck.

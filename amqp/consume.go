@@ -132,7 +132,8 @@ func (ch *channel) consume(m *amqp091.BasicConsume) error {
 		cs.limiters = append(cs.limiters, ch.limiter)
 	}
 	sub, err := ch.c.vhost.Consume(q, cs, ConsumeOptions{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive,
-		Priority: priority(m.Arguments), Args: m.Arguments, Limiters: cs.limiters})
+		Priority: priority(m.Arguments), Args: m.Arguments, Limiters: cs.limiters,
+		Prefetch: uint32(ch.prefetch), GlobalPrefetch: ch.global})
 	if err != nil {
 		return ch.fail(err, ch.obj("queue", q, ""))
 	}

@@ -3,25 +3,30 @@ package amqp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"time"
 
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
 	"github.com/junctionmq/junction/core/route"
+	"github.com/junctionmq/junction/core/stream"
+	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
 // CoreBroker is the Broker the server runs on: the core, with RabbitMQ's
 // permission checks made on each operation.
 type CoreBroker struct {
-	b     *core.Broker
-	users *auth.Store
+	b       *core.Broker
+	users   *auth.Store
+	streams *streamHub // stream queue consumers (streamconsume.go)
 }
 
 // NewCoreBroker returns the face's view of the core broker b.
 func NewCoreBroker(b *core.Broker) *CoreBroker {
-	return &CoreBroker{b: b, users: b.Users()}
+	return &CoreBroker{b: b, users: b.Users(), streams: newStreamHub(slog.Default())}
 }
 
 // Authenticate implements Broker.
@@ -44,16 +49,17 @@ func (cb *CoreBroker) OpenVhost(user, vhost string, conn ConnInfo) (Vhost, error
 	if err := cb.users.CheckVhostAccess(user, vhost); err != nil {
 		return nil, ErrVhostAccess
 	}
-	return &coreVhost{v: v, users: cb.users, user: user, conn: conn}, nil
+	return &coreVhost{v: v, users: cb.users, user: user, conn: conn, streams: cb.streams}, nil
 }
 
 // coreVhost is one connection's session on a core vhost. It is also the
 // owner token of the connection's exclusive queues.
 type coreVhost struct {
-	v     *core.Vhost
-	users *auth.Store
-	user  string
-	conn  ConnInfo
+	v       *core.Vhost
+	users   *auth.Store
+	user    string
+	conn    ConnInfo
+	streams *streamHub
 }
 
 func (cv *coreVhost) Name() string { return cv.v.Name() }
@@ -116,14 +122,13 @@ func (cv *coreVhost) DeclareQueue(d QueueDecl) (messages, consumers int, err err
 			return 0, 0, err
 		}
 	}
-	if t, _ := d.Args.Get("x-queue-type"); t == "stream" {
-		return cv.declareStream(d)
-	}
 	if d.Passive {
 		if s, err := cv.v.Stream(d.Name); err == nil {
 			first, next := s.Bounds()
-			return int(next - first), 0, nil
+			return int(next - first), cv.streams.count(s), nil
 		}
+	} else if t, _ := d.Args.Get("x-queue-type"); t == "stream" {
+		return cv.declareStream(d)
 	}
 	q, _, err := cv.v.DeclareQueue(core.QueueDecl{Name: d.Name, Durable: d.Durable, Exclusive: d.Exclusive,
 		Owner: cv, AutoDelete: d.AutoDelete, Args: d.Args, Passive: d.Passive})
@@ -140,12 +145,41 @@ func (cv *coreVhost) declareStream(d QueueDecl) (int, int, error) {
 		return 0, 0, &core.Error{Kind: core.ErrPrecondition, Text: fmt.Sprintf(
 			"invalid property '%s' for queue '%s' in vhost '%s'", streamBadProperty(d), d.Name, cv.v.Name())}
 	}
-	s, _, err := cv.v.DeclareStream(d.Name, 0, 0)
+	maxAge, maxBytes, err := streamRetention(d.Args, d.Name, cv.v.Name())
+	if err != nil {
+		return 0, 0, err
+	}
+	s, _, err := cv.v.DeclareStream(d.Name, maxAge, maxBytes)
 	if err != nil {
 		return 0, 0, err
 	}
 	first, next := s.Bounds()
-	return int(next - first), 0, nil
+	return int(next - first), cv.streams.count(s), nil
+}
+
+// streamRetention reads a stream's retention arguments: x-max-age
+// (RabbitMQ's "7D", "12h" syntax) and x-max-length-bytes.
+func streamRetention(args message.Table, name, vhost string) (time.Duration, int64, error) {
+	var maxAge time.Duration
+	var maxBytes int64
+	if v, ok := args.Get("x-max-age"); ok {
+		s, _ := v.(string)
+		d, ok := parseAge(s)
+		if !ok {
+			return 0, 0, &core.Error{Kind: core.ErrPrecondition, Text: fmt.Sprintf(
+				"invalid arg 'x-max-age' for queue '%s' in vhost '%s': {invalid_max_age,%v}", name, vhost, v)}
+		}
+		maxAge = d
+	}
+	if v, ok := args.Get("x-max-length-bytes"); ok {
+		n, ok := message.Int(v)
+		if !ok || n < 0 {
+			return 0, 0, &core.Error{Kind: core.ErrPrecondition, Text: fmt.Sprintf(
+				"invalid arg 'x-max-length-bytes' for queue '%s' in vhost '%s': {value_negative,%v}", name, vhost, v)}
+		}
+		maxBytes = n
+	}
+	return maxAge, maxBytes, nil
 }
 
 func streamBadProperty(d QueueDecl) string {
@@ -227,6 +261,9 @@ func (cv *coreVhost) Consume(queueName string, c Consumer, o ConsumeOptions) (Su
 	if err := cv.check(auth.PermRead, auth.ResourceQueue, queueName); err != nil {
 		return nil, err
 	}
+	if s, err := cv.v.Stream(queueName); err == nil {
+		return cv.consumeStream(queueName, s, c, o)
+	}
 	q, err := cv.v.QueueFor(queueName, cv)
 	if err != nil {
 		return nil, err
@@ -253,6 +290,10 @@ func (cv *coreVhost) Get(queueName string, autoAck bool) (Delivery, int, bool, e
 	if err := cv.check(auth.PermRead, auth.ResourceQueue, queueName); err != nil {
 		return Delivery{}, 0, false, err
 	}
+	if _, err := cv.v.Stream(queueName); err == nil {
+		return Delivery{}, 0, false, hardErr(amqp091.NotImplemented,
+			"basic.get not supported by stream queues queue '%s' in vhost '%s'", queueName, cv.v.Name())
+	}
 	q, err := cv.v.QueueFor(queueName, cv)
 	if err != nil {
 		return Delivery{}, 0, false, err
@@ -266,6 +307,35 @@ func (cv *coreVhost) Get(queueName string, autoAck bool) (Delivery, int, bool, e
 }
 
 func (cv *coreVhost) Close() { cv.v.DeleteOwned(cv) }
+
+// consumeStream attaches a consumer to a stream queue, with RabbitMQ 4's
+// checks in its order (rabbit_stream_queue:consume): a consumer prefetch
+// is required (406), automatic acknowledgement (540) and a channel-wide
+// prefetch (540) are not supported.
+func (cv *coreVhost) consumeStream(name string, s *stream.Stream, c Consumer, o ConsumeOptions) (Subscription, error) {
+	rs := fmt.Sprintf("queue '%s' in vhost '%s'", name, cv.v.Name())
+	switch {
+	case o.Prefetch == 0:
+		return nil, softErr(amqp091.PreconditionFailed, "consumer prefetch count is not set for stream %s", rs)
+	case o.NoAck:
+		return nil, hardErr(amqp091.NotImplemented, "automatic acknowledgement not supported by stream %s", rs)
+	case o.GlobalPrefetch > 0:
+		return nil, hardErr(amqp091.NotImplemented, "%s does not support global qos", rs)
+	}
+	sp, ok := startFor(o.Args, cv.v.Broker().Clock().Now())
+	if !ok {
+		v, _ := o.Args.Get("x-stream-offset")
+		return nil, softErr(amqp091.PreconditionFailed, "invalid x-stream-offset %v for %s", v, rs)
+	}
+	pos, err := s.Resolve(sp)
+	if err != nil {
+		return nil, softErr(amqp091.PreconditionFailed, "invalid x-stream-offset for %s: %v", rs, err)
+	}
+	sc := &streamConsumer{c: c, pos: pos}
+	sc.credit.Store(int64(o.Prefetch))
+	cv.streams.add(cv.v, name, s, sc)
+	return sc, nil
+}
 
 // coreLimiter is a core prefetch window. The core releases a slot itself
 // when a delivery is acked, nacked or requeued, so Release does nothing.
