@@ -23,7 +23,7 @@ type ConnStats struct {
 	Local            net.Addr      // the listener's side of the socket
 	User             string        // the authenticated user
 	Vhost            string        // the vhost opened
-	AuthMechanism    string        // "PLAIN" or "AMQPLAIN"
+	AuthMechanism    string        // "PLAIN", "AMQPLAIN" or "EXTERNAL"
 	ClientProperties message.Table // as the client sent them in connection.start-ok
 	FrameMax         uint32        // negotiated
 	ChannelMax       uint16        // negotiated

@@ -3,6 +3,8 @@ package amqp
 import (
 	"log/slog"
 	"time"
+
+	"github.com/junctionmq/junction/alarm"
 )
 
 // Config tunes the AMQP server. The zero value of a field means its
@@ -32,6 +34,9 @@ type Config struct {
 	ClusterName string
 	// Logger is the parent logger. Default slog.Default().
 	Logger *slog.Logger
+	// Alarms, when set, blocks publishing connections while a resource
+	// alarm is on (connection.blocked; see blocked.go).
+	Alarms *alarm.Monitor
 }
 
 // Defaults, as RabbitMQ 3.13 has them.

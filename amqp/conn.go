@@ -34,6 +34,7 @@ type conn struct {
 	clientProps clientCaps
 	cleaned     bool // cleanup ran
 
+	certUser    string        // the CN of a verified TLS client certificate: SASL EXTERNAL is offered
 	mechanism   string        // SASL mechanism, for the management API
 	props       message.Table // client properties, for the management API
 	connectedAt time.Time
@@ -45,6 +46,12 @@ type conn struct {
 	lastWrite atomic.Int64             // unix nanos of the last write to it
 	hbNanos   atomic.Int64             // negotiated heartbeat
 	closeSent atomic.Bool              // the server sent connection.close and awaits close-ok
+	closing   chan struct{}            // closed with closeSent's first swap
+	published atomic.Bool              // a basic.publish was seen (resource alarms block it)
+	paused    atomic.Bool              // the reader waits for an alarm to clear (blocked.go)
+	// blockedSent: connection.blocked was sent for the alarm on now.
+	// Guarded by Server.alarmMu.
+	blockedSent bool
 
 	// wmu guards the outbound buffer and the delivery state of every
 	// channel (delivery tags, unacked deliveries, confirms, closing) and
@@ -65,7 +72,9 @@ type conn struct {
 	wake   chan struct{} // wakes the writer
 	retick chan struct{} // heartbeat or timeouts changed
 	stop   chan struct{} // closed when the reader is done
-	wg     sync.WaitGroup
+	// writerGone is closed when the writer exits.
+	writerGone chan struct{}
+	wg         sync.WaitGroup
 }
 
 // clientCaps are the client capabilities that change what the server
@@ -73,6 +82,7 @@ type conn struct {
 type clientCaps struct {
 	cancelNotify     bool // consumer_cancel_notify
 	authFailureClose bool // authentication_failure_close
+	blockedNotify    bool // connection.blocked
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -84,7 +94,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 		wake:     make(chan struct{}, 1),
 		retick:   make(chan struct{}, 1),
 		stop:     make(chan struct{}),
-		frameMax: amqp091.FrameMinSize,
+		closing:  make(chan struct{}),
+
+		writerGone: make(chan struct{}),
+		frameMax:   amqp091.FrameMinSize,
 
 		connectedAt: time.Now(),
 	}
@@ -171,6 +184,9 @@ func (c *conn) readLoop() error {
 		}
 		c.waitForDrain()
 		c.waitForFlow()
+		if c.s.alarmOn.Load() && c.published.Load() {
+			c.waitAlarm()
+		}
 		if !idleArmed && c.r.Buffered() == 0 && !c.closeSent.Load() {
 			idleArmed = true
 			c.nc.SetReadDeadline(time.Now().Add(idleShrinkAfter))
@@ -319,6 +335,7 @@ func (c *conn) closeConn(re *replyError) {
 	if c.closeSent.Swap(true) {
 		return
 	}
+	close(c.closing)
 	c.log().Debug("closing connection", "code", re.code, "text", re.text)
 	c.send(0, &amqp091.ConnectionClose{
 		ReplyCode: re.code, ReplyText: re.text,

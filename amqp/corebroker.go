@@ -40,6 +40,18 @@ func (cb *CoreBroker) Authenticate(user, password string, remote net.Addr) error
 	return nil
 }
 
+// AuthenticateExternal authenticates SASL EXTERNAL: the user named by a
+// verified client certificate must exist (and may be loopback-only).
+func (cb *CoreBroker) AuthenticateExternal(user string, remote net.Addr) error {
+	if _, ok := cb.users.User(user); !ok {
+		return fmt.Errorf("%w: user '%s' from certificate does not exist", ErrAuthFailed, user)
+	}
+	if !cb.users.AllowedFrom(user, remote) {
+		return fmt.Errorf("%w: user '%s' can only connect via localhost", ErrAuthFailed, user)
+	}
+	return nil
+}
+
 // OpenVhost implements Broker.
 func (cb *CoreBroker) OpenVhost(user, vhost string, conn ConnInfo) (Vhost, error) {
 	v, err := cb.b.Vhost(vhost)

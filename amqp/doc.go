@@ -6,7 +6,8 @@
 // # Goroutines
 //
 // Each connection has exactly two goroutines, none per channel or
-// consumer:
+// consumer (stream queues add one per stream with consumers, shared by
+// all of them: streamconsume.go):
 //
 //   - the reader (conn.serve → readLoop → handleFrame → channel.dispatch)
 //     owns the connection's and channels' state and is the only goroutine
@@ -23,7 +24,9 @@
 // # Lock order
 //
 //	core queue lock → conn.wmu
-//	replyRegistry.mu, Server.mu: leaf locks
+//	streamConsumer.mu → conn.wmu; streamHub.mu: a leaf
+//	Server.alarmMu → Server.mu → conn.wmu (resource alarms, blocked.go)
+//	replyRegistry.mu, Server.mu: leaf locks otherwise
 //
 // The face never calls the core while holding conn.wmu.
 //
@@ -35,6 +38,19 @@
 // deliver: Consumer.Deliver → writeDeliverLocked → signal → writeLoop →
 // flush. ack: dispatch → settle → takeLocked → settleAll → Queue.Ack,
 // Limiter.Release.
+//
+// # Stream queues
+//
+// x-queue-type=stream queues are core streams (streamconsume.go):
+// consumers start at x-stream-offset, read with their prefetch as
+// credit, get an x-stream-offset header; acks only return credit.
+//
+// # Resource alarms and TLS
+//
+// With Config.Alarms, connections that have published are sent
+// connection.blocked and not read from while a memory or disk alarm is on
+// (blocked.go). On TLS connections with a verified client certificate,
+// connection.start also offers SASL EXTERNAL (handshake.go).
 //
 // # Management
 //

@@ -2,8 +2,10 @@ package amqp
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"time"
 
@@ -24,6 +26,9 @@ func (c *conn) handshake() error {
 			c.wmu.Unlock()
 			c.signal()
 		}
+		return err
+	}
+	if err := c.tlsHandshake(); err != nil {
 		return err
 	}
 	c.send(0, c.startMethod())
@@ -128,7 +133,7 @@ func (c *conn) startMethod() *amqp091.ConnectionStart {
 			{Key: "product", Value: "Junction"},
 			{Key: "version", Value: c.s.cfg.Version},
 		},
-		Mechanisms: "PLAIN AMQPLAIN",
+		Mechanisms: c.mechanisms(),
 		Locales:    "en_US",
 	}
 }
@@ -145,12 +150,21 @@ func (c *conn) authenticate(so *amqp091.ConnectionStartOk) error {
 		user, pass, ok = parsePlain(so.Response)
 	case "AMQPLAIN":
 		user, pass, ok = parseAMQPlain(so.Response)
+	case "EXTERNAL":
+		if c.certUser == "" {
+			c.closeConn(hardErr(amqp091.CommandInvalid, "unknown authentication mechanism '%s'", so.Mechanism))
+			return errHandshake
+		}
+		user, ok = c.certUser, true
 	default:
 		c.closeConn(hardErr(amqp091.CommandInvalid, "unknown authentication mechanism '%s'", so.Mechanism))
 		return errHandshake
 	}
 	err := ErrAuthFailed
-	if ok {
+	switch {
+	case ok && so.Mechanism == "EXTERNAL":
+		err = c.s.broker.(externalAuthenticator).AuthenticateExternal(user, c.nc.RemoteAddr())
+	case ok:
 		err = c.s.broker.Authenticate(user, pass, c.nc.RemoteAddr())
 	}
 	if err != nil {
@@ -165,6 +179,42 @@ func (c *conn) authenticate(so *amqp091.ConnectionStartOk) error {
 	}
 	c.user = user
 	return nil
+}
+
+// externalAuthenticator is a Broker that can authenticate SASL EXTERNAL:
+// a user named by a verified TLS client certificate, without a password.
+type externalAuthenticator interface {
+	// AuthenticateExternal checks that user exists and may connect from
+	// remote; errors wrap ErrAuthFailed.
+	AuthenticateExternal(user string, remote net.Addr) error
+}
+
+// tlsHandshake completes the TLS handshake of an amqps connection
+// (within the handshake timeout) and notes the user its verified client
+// certificate names: the subject's CN, as RabbitMQ's
+// rabbitmq_auth_mechanism_ssl with ssl_cert_login_from = common_name.
+func (c *conn) tlsHandshake() error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	st := tc.ConnectionState()
+	if _, ok := c.s.broker.(externalAuthenticator); ok && len(st.VerifiedChains) > 0 {
+		c.certUser = st.PeerCertificates[0].Subject.CommonName
+	}
+	return nil
+}
+
+// mechanisms lists the SASL mechanisms offered: EXTERNAL only to a TLS
+// client whose certificate verified (RabbitMQ offers it then only too).
+func (c *conn) mechanisms() string {
+	if c.certUser != "" {
+		return "PLAIN AMQPLAIN EXTERNAL"
+	}
+	return "PLAIN AMQPLAIN"
 }
 
 // parsePlain decodes a SASL PLAIN response: [authzid] NUL user NUL pass.
@@ -206,6 +256,9 @@ func (c *conn) readClientProps(t message.Table) {
 			}
 			if b, ok := caps.Get("authentication_failure_close"); ok {
 				c.clientProps.authFailureClose, _ = b.(bool)
+			}
+			if b, ok := caps.Get("connection.blocked"); ok {
+				c.clientProps.blockedNotify, _ = b.(bool)
 			}
 		}
 	}

@@ -15,6 +15,9 @@ func (ch *channel) startPublish(m *amqp091.BasicPublish) error {
 	}
 	ch.pub = publishing{exchange: m.Exchange, key: m.RoutingKey, mandatory: m.Mandatory}
 	ch.state = expectHeader
+	if !ch.c.published.Load() {
+		ch.c.published.Store(true) // from now on, resource alarms block this connection
+	}
 	return nil
 }
 

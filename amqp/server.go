@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/junctionmq/junction/alarm"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -26,6 +27,14 @@ type Server struct {
 	wg        sync.WaitGroup // accept loops and connections
 
 	replyTo replyRegistry // direct reply-to consumers of every connection
+
+	// Resource alarms (blocked.go). alarmMu guards alarm, alarmClear and
+	// each conn's blockedSent; alarmOn is read without it by readers.
+	alarmMu     sync.Mutex
+	alarm       alarm.State
+	alarmClear  chan struct{} // closed when the alarms clear
+	alarmOn     atomic.Bool
+	alarmCancel func() // unsubscribes from cfg.Alarms
 }
 
 // NewServer returns a server for broker.
@@ -35,13 +44,18 @@ func NewServer(broker Broker, cfg Config) *Server {
 		host, _ := os.Hostname()
 		cfg.ClusterName = "junction@" + host
 	}
-	return &Server{
+	s := &Server{
 		broker:    broker,
 		cfg:       cfg,
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		replyTo:   replyRegistry{m: map[string]*consumer{}},
 	}
+	if cfg.Alarms != nil {
+		s.alarmCancel = cfg.Alarms.Subscribe(s.onAlarm)
+		s.onAlarm(cfg.Alarms.State())
+	}
+	return s
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -107,6 +121,9 @@ func (s *Server) ServeConn(nc net.Conn) {
 // CONNECTION_FORCED, as RabbitMQ does on shutdown, and waits for them
 // until ctx ends; then it drops the sockets.
 func (s *Server) Close(ctx context.Context) error {
+	if s.alarmCancel != nil {
+		s.alarmCancel()
+	}
 	s.mu.Lock()
 	s.closed = true
 	for ln := range s.listeners {

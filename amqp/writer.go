@@ -24,6 +24,7 @@ func (c *conn) signal() {
 // heartbeats and watches for missed ones and consumer timeouts.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
+	defer close(c.writerGone)
 	defer func() {
 		c.wmu.Lock()
 		c.writerDone = true
@@ -119,7 +120,7 @@ func (c *conn) tickInterval() time.Duration {
 // deliveries timed out and frees the buffers of an idle connection.
 func (c *conn) onTick(now time.Time, spare *[]byte) bool {
 	hb := c.heartbeat()
-	if hb > 0 {
+	if hb > 0 && !c.paused.Load() {
 		// Two missed heartbeats from the client: close, as RabbitMQ,
 		// without a connection.close.
 		if now.Sub(time.Unix(0, c.lastRead.Load())) > 2*hb {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/junctionmq/junction/alarm"
 	"github.com/junctionmq/junction/amqp"
 	"github.com/junctionmq/junction/awsgw"
 	"github.com/junctionmq/junction/config"
@@ -46,6 +47,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		_ = st.Close()
 		return nil, err
 	}
+	alarms := newAlarms(cfg, log)
 	amqpSrv := &onceClose{srv: amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{
 		FrameMax:         cfg.AMQPFrameMax,
 		ChannelMax:       cfg.AMQPChannelMax,
@@ -55,6 +57,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		ConsumerTimeout:  cfg.ConsumerTimeout,
 		Version:          version,
 		Logger:           log,
+		Alarms:           alarms,
 	})}
 	svcs := services{config.AMQP: amqpSrv, config.AMQPS: amqpSrv}
 	if err := startMQTT(b, cfg, log, svcs); err != nil {
@@ -77,12 +80,25 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 	}
 	svcs[config.AWS] = aws
 	svcs[config.Mgmt] = mgmt.New(b, amqpSrv.srv, log)
+	alarms.Start()
 	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
 		err := stopServices(ctx)
+		alarms.Close()
 		err = errors.Join(err, b.Close(), st.Close())
 		return err
 	}, nil
+}
+
+// newAlarms returns the resource alarm monitor (not started): memory
+// above memory-high-watermark of RAM, free space of the data directory
+// below disk-free-limit, checked every second.
+func newAlarms(cfg *config.Config, log *slog.Logger) *alarm.Monitor {
+	limit, err := alarm.MemoryLimit(cfg.MemoryHighWatermark)
+	if err != nil {
+		log.Warn("memory alarm off: total RAM unknown", "err", err)
+	}
+	return alarm.New(alarm.Config{MemoryLimit: limit, DiskLow: alarm.DiskLow(cfg.DataDir, cfg.DiskFreeLimit), Logger: log})
 }
 
 // loadDefinitions imports a RabbitMQ definitions file at boot, as
