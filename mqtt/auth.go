@@ -48,6 +48,9 @@ func (s *Server) authenticate(cl *mochi.Client, pk packets.Packet) byte {
 		return s.refuse(cl, user, "will topic not authorized", errNotAuthorized.Code)
 	}
 	cl.Properties.Username = []byte(vhost + ":" + user)
+	if cc := connOf(cl.Net.Conn); cc != nil {
+		cc.vhost, cc.user = vhost, user
+	}
 	return 0
 }
 
@@ -69,10 +72,30 @@ func (s *Server) splitUsername(username string) (vhost, user string) {
 // identity returns the vhost and user of an authenticated client (its
 // username was rewritten to "vhost:user" by authenticate).
 func (s *Server) identity(cl *mochi.Client) (vhost, user string) {
+	if cc := connOf(cl.Net.Conn); cc != nil && cc.user != "" {
+		return cc.vhost, cc.user
+	}
 	if len(cl.Properties.Username) == 0 {
 		return s.cfg.DefaultVhost, s.cfg.DefaultUser
 	}
 	return s.splitUsername(string(cl.Properties.Username))
+}
+
+// allowedClient checks a publish (write) or a subscribe or delivery (read)
+// of cl on topic; a connected client's decisions are cached on its
+// connection (aclCache).
+func (s *Server) allowedClient(cl *mochi.Client, topic string, write bool) bool {
+	cc := connOf(cl.Net.Conn)
+	if cc == nil || cc.user == "" {
+		vhost, user := s.identity(cl)
+		return s.allowed(user, vhost, cl.ID, topic, write)
+	}
+	if ok, found := cc.acl.get(topic, write); found {
+		return ok
+	}
+	ok := s.allowed(cc.user, cc.vhost, cl.ID, topic, write)
+	cc.acl.put(topic, write, ok)
+	return ok
 }
 
 // allowed checks a publish (write) or a subscribe or delivery (read) on
@@ -103,7 +126,7 @@ func remoteAddr(cl *mochi.Client) net.Addr {
 	if cl.Net.Conn == nil {
 		return nil
 	}
-	if ws, ok := cl.Net.Conn.(*wsConn); ok {
+	if ws, ok := underlying(cl.Net.Conn).(*wsConn); ok {
 		return ws.remote
 	}
 	return cl.Net.Conn.RemoteAddr()
@@ -111,7 +134,7 @@ func remoteAddr(cl *mochi.Client) net.Addr {
 
 // certUser returns the common name of a verified TLS client certificate.
 func certUser(cl *mochi.Client) string {
-	tc, ok := cl.Net.Conn.(*tls.Conn)
+	tc, ok := underlying(cl.Net.Conn).(*tls.Conn)
 	if !ok {
 		return ""
 	}

@@ -50,7 +50,9 @@ type Config struct {
 	// publisher set a message expiry interval. mochi's default is 24 h.
 	MaxMessageExpiry int64
 	// WritesPending is the per-client outbound packet queue length; 0 means
-	// 1024 (mochi's default 8192 costs 64 KiB per connection).
+	// 256 (mochi's default 8192 costs 64 KiB per connection). A publisher
+	// waits while a subscriber's queue is full (outboundWait), so a short
+	// queue loses nothing.
 	WritesPending int32
 	// BridgePrefetch is the window of messages from other faces in flight
 	// between a vhost's bridge queue and the MQTT sessions; 0 means 256.
@@ -65,7 +67,7 @@ const (
 	defaultReceiveMax    = 1024
 	defaultMaxInflight   = 8192
 	defaultTopicAliasMax = 64
-	defaultWritesPending = 1024
+	defaultWritesPending = 256
 	defaultPrefetch      = 256
 )
 

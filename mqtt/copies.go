@@ -173,7 +173,7 @@ func (c *copies) copyFor(id string, sub packets.Subscription, pk packets.Packet)
 		return storage.Message{}, false
 	}
 	qos := min(pk.FixedHeader.Qos, sub.Qos, c.s.m.Options.Capabilities.MaximumQos)
-	if qos == 0 || !c.s.face.OnACLCheck(target, pk.TopicName, false) {
+	if qos == 0 || !c.s.allowedClient(target, pk.TopicName, false) {
 		return storage.Message{}, false
 	}
 	out := pk.Copy(false)

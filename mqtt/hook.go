@@ -70,12 +70,20 @@ func (h *faceHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bo
 
 // OnACLCheck authorises a publish (write) or a subscription or delivery
 // (read). The bridge's own injections (inline clients) are not checked.
+//
+// mochi asks about a delivery right before it queues the message to the
+// subscriber cl, in the publisher's goroutine: a subscriber whose outbound
+// queue is full makes the publisher wait there (outboundWait) instead of
+// losing the message.
 func (h *faceHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	if cl.Net.Inline {
 		return true
 	}
-	vhost, user := h.s.identity(cl)
-	return h.s.allowed(user, vhost, cl.ID, topic, write)
+	ok := h.s.allowedClient(cl, topic, write)
+	if ok && !write {
+		h.s.outboundWait(cl)
+	}
+	return ok
 }
 
 // OnPacketEncode fixes mochi's PUBACK reason code and the CONNACK: a refused CONNECT gets its own reason

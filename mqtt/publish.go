@@ -56,6 +56,7 @@ func (h *faceHook) waitCopies(cl *mochi.Client, pk packets.Packet, copied func()
 	if copied == nil {
 		return nil
 	}
+	flushHeld(cl) // the wait is a disk write: send the acknowledgements held back first
 	if err := copied(); err != nil {
 		if cl.Net.Inline {
 			h.s.log.Error("mqtt copies for persistent sessions failed", "topic", pk.TopicName, "error", err)
@@ -88,10 +89,25 @@ func (h *faceHook) toCore(cl *mochi.Client, pk packets.Packet) error {
 	if !routed {
 		return nil
 	}
-	if !<-acked {
+	var ack bool
+	select {
+	case ack = <-acked: // transient queues confirm at once
+	default:
+		flushHeld(cl)
+		ack = <-acked
+	}
+	if !ack {
 		return h.s.refusePublish(cl, pk, errQuotaExceeded, errors.New("core refused the message"))
 	}
 	return nil
+}
+
+// flushHeld writes the acknowledgements held back on cl's connection
+// (clientConn) before its read loop blocks.
+func flushHeld(cl *mochi.Client) {
+	if cc := connOf(cl.Net.Conn); cc != nil {
+		_ = cc.flush() // a broken connection fails its next read as well
+	}
 }
 
 // refusePublish turns a core failure into the publish's answer: an error

@@ -38,6 +38,7 @@ type Server struct {
 	// inflightRefused counts publishes refused because a subscriber's
 	// in-flight window was full (Stats).
 	inflightRefused atomic.Int64
+	flowStats
 
 	mu     sync.Mutex // guards lns, nextID, closed, active
 	lns    map[string]net.Listener
@@ -186,7 +187,7 @@ func (s *Server) activeConns() int {
 
 // establish runs one client connection to its end.
 func (s *Server) establish(listener string, nc net.Conn) {
-	err := s.m.EstablishConnection(listener, nc)
+	err := s.m.EstablishConnection(listener, newClientConn(nc))
 	if err != nil && !s.closing.Load() {
 		s.log.Debug("mqtt connection ended", "listener", listener, "remote", nc.RemoteAddr().String(), "error", err)
 	}
@@ -263,6 +264,11 @@ type Stats struct {
 	MessagesOut     int64 // PUBLISH packets sent
 	InflightDropped int64 // copies dropped for a full in-flight window (core messages only)
 	InflightRefused int64 // publishes refused for a full in-flight window (0x97)
+	// MessagesDropped counts copies mochi dropped because a subscriber's
+	// outbound queue was full (a stalled subscriber, see outboundWait).
+	MessagesDropped int64
+	// OutboundWaits counts publishes that waited for a slow subscriber.
+	OutboundWaits int64
 }
 
 // Stats returns the face's current figures.
@@ -275,5 +281,7 @@ func (s *Server) Stats() Stats {
 		MessagesOut:     atomic.LoadInt64(&in.MessagesSent),
 		InflightDropped: atomic.LoadInt64(&in.InflightDropped),
 		InflightRefused: s.inflightRefused.Load(),
+		MessagesDropped: atomic.LoadInt64(&in.MessagesDropped),
+		OutboundWaits:   s.outboundWaits.Load(),
 	}
 }

@@ -1,0 +1,183 @@
+package mqtt
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// clientConn is the net.Conn mochi reads and writes one client through, and
+// the face's state for that connection (it lives exactly as long as the
+// connection, and mochi's Client reaches it as cl.Net.Conn).
+//
+// Write coalescing: mochi writes each acknowledgement (PUBACK, PUBREC,
+// PUBREL, PUBCOMP) from the client's read loop with one write system call
+// each. clientConn holds such a packet back while the read loop is busy
+// (not inside Read) and writes everything held in one system call when the
+// read loop next reads from the socket, or together with the next other
+// write. A read loop that finished its buffered packets always reads next,
+// so nothing is held for longer than the processing of the packets already
+// read; hooks that block the read loop (OnPublish's waits) call flush first.
+type clientConn struct {
+	net.Conn
+
+	mu      sync.Mutex // guards pending and reading; held across the write that flushes
+	pending []byte     // acknowledgements held back
+	reading bool       // the read loop is inside Read
+
+	// vhost and user are the authenticated identity (set once by
+	// authenticate, before any publish or subscribe of the connection).
+	vhost, user string
+	acl         aclCache
+	stalled     atomic.Bool // outboundWait gave up on this subscriber
+}
+
+// maxHeldCap is the largest held-back buffer kept between flushes (idle
+// connections keep none bigger).
+const maxHeldCap = 512
+
+func newClientConn(c net.Conn) *clientConn { return &clientConn{Conn: c} }
+
+// Read flushes what is held back, then reads.
+func (c *clientConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		if err := c.flushLocked(); err != nil {
+			c.mu.Unlock()
+			return 0, err
+		}
+	}
+	c.reading = true
+	c.mu.Unlock()
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.reading = false
+	c.mu.Unlock()
+	return n, err
+}
+
+// Write holds an acknowledgement back while the read loop is busy; any other
+// write goes out at once, after what is held back, in one system call.
+func (c *clientConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.reading && isAck(b) {
+		c.pending = append(c.pending, b...)
+		return len(b), nil
+	}
+	if len(c.pending) == 0 {
+		return c.Conn.Write(b)
+	}
+	c.pending = append(c.pending, b...)
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// flush writes what is held back.
+func (c *clientConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) == 0 {
+		return nil
+	}
+	return c.flushLocked()
+}
+
+func (c *clientConn) flushLocked() error {
+	_, err := c.Conn.Write(c.pending)
+	if cap(c.pending) > maxHeldCap {
+		c.pending = nil
+	} else {
+		c.pending = c.pending[:0]
+	}
+	return err
+}
+
+// Close writes what is held back (best effort) and closes the connection.
+func (c *clientConn) Close() error {
+	if c.flush() != nil {
+		// The connection is broken: close it anyway.
+		c.mu.Lock()
+		c.pending = nil
+		c.mu.Unlock()
+	}
+	return c.Conn.Close()
+}
+
+// SetDeadline and friends pass through (embedded); a write deadline also
+// bounds flushes, which happen inside Read and Write.
+var _ net.Conn = (*clientConn)(nil)
+
+// isAck reports whether b is exactly one small PUBACK, PUBREC, PUBREL or
+// PUBCOMP packet (remaining length under 128, so one length byte).
+func isAck(b []byte) bool {
+	if len(b) < 2 || b[1] >= 0x80 || int(b[1])+2 != len(b) {
+		return false
+	}
+	switch b[0] >> 4 {
+	case packets.Puback, packets.Pubrec, packets.Pubrel, packets.Pubcomp:
+		return true
+	}
+	return false
+}
+
+// connOf returns the face's connection of a client, or nil (the inline
+// client, a session restored from the store that has not reconnected).
+func connOf(c net.Conn) *clientConn {
+	cc, _ := c.(*clientConn)
+	return cc
+}
+
+// underlying returns the connection clientConn wraps, or c itself.
+func underlying(c net.Conn) net.Conn {
+	if cc, ok := c.(*clientConn); ok {
+		return cc.Conn
+	}
+	return c
+}
+
+// aclCache remembers a connection's authorisation decisions per topic, as
+// RabbitMQ's MQTT plugin caches topic permission checks per connection:
+// permission changes apply to new connections.
+type aclCache struct {
+	mu    sync.Mutex // guards read and write
+	read  map[string]bool
+	write map[string]bool
+}
+
+// maxACLEntries bounds each of a connection's decision maps; a full map is
+// cleared.
+const maxACLEntries = 64
+
+func (a *aclCache) get(topic string, write bool) (allowed, ok bool) {
+	a.mu.Lock()
+	m := a.read
+	if write {
+		m = a.write
+	}
+	allowed, ok = m[topic]
+	a.mu.Unlock()
+	return allowed, ok
+}
+
+func (a *aclCache) put(topic string, write, allowed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := &a.read
+	if write {
+		m = &a.write
+	}
+	if *m == nil || len(*m) >= maxACLEntries {
+		*m = make(map[string]bool, 4)
+	}
+	(*m)[topic] = allowed
+}
+
+// stallTimeout is how long a publisher waits for a subscriber's outbound
+// queue to drain (outboundWait) before the copy is dropped and counted.
+const stallTimeout = 5 * time.Second
