@@ -9,7 +9,6 @@ import (
 
 	"github.com/junctionmq/junction/amqp"
 	"github.com/junctionmq/junction/core/auth"
-	"github.com/junctionmq/junction/core/message"
 )
 
 // connection is one entry of GET /api/connections, in RabbitMQ's shape
@@ -101,40 +100,6 @@ func hostPort(a net.Addr) (string, int) {
 	return h, n
 }
 
-// tableJSON turns an AMQP field table into a JSON object, as the
-// management plugin shows client properties.
-func tableJSON(t message.Table) map[string]any {
-	out := make(map[string]any, len(t))
-	for _, f := range t {
-		out[f.Key] = valueJSON(f.Value)
-	}
-	return out
-}
-
-func valueJSON(v any) any {
-	switch x := v.(type) {
-	case message.Table:
-		return tableJSON(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = valueJSON(e)
-		}
-		return out
-	case []byte:
-		return string(x)
-	case message.Decimal:
-		f := float64(x.Value)
-		for range x.Scale {
-			f /= 10
-		}
-		return f
-	case time.Time:
-		return x.Unix()
-	}
-	return v
-}
-
 // connections returns the AMQP connections u may see: all of them for
 // monitoring and administrator users, its own for the others.
 func (s *Server) connections(u *auth.User) []connection {
@@ -202,4 +167,44 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request, u *aut
 	}
 	s.log.Info("connection closed through the management API", "name", st.Name, "by", u.Name)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// connectionRoutes registers the connection, channel and consumer
+// endpoints. The AMQP face exposes connections only: channels and
+// consumers are listed empty until it exposes them.
+func (s *Server) connectionRoutes(r router) {
+	r.list("GET /api/connections", s.listConnections)
+	r.handle("GET /api/connections/{name}", s.getConnection)
+	r.handle("DELETE /api/connections/{name}", s.deleteConnection)
+	r.list("GET /api/connections/{name}/channels", s.listEmpty)
+	r.list("GET /api/vhosts/{vhost}/connections", s.listVhostConnections)
+	r.list("GET /api/channels", s.listEmpty)
+	r.list("GET /api/vhosts/{vhost}/channels", s.listEmpty)
+	r.list("GET /api/consumers", s.listEmpty)
+	r.list("GET /api/consumers/{vhost}", s.listEmpty)
+}
+
+// listEmpty answers a listing Junction has nothing for yet with [].
+func (s *Server) listEmpty(w http.ResponseWriter, r *http.Request, u *auth.User) {
+	if hasVhostParam(r) {
+		if _, ok := s.vhostFor(w, r, u, false); !ok {
+			return
+		}
+	}
+	s.writeJSON(w, http.StatusOK, []any{})
+}
+
+// listVhostConnections serves GET /api/vhosts/{vhost}/connections.
+func (s *Server) listVhostConnections(w http.ResponseWriter, r *http.Request, u *auth.User) {
+	v, ok := s.vhostFor(w, r, u, false)
+	if !ok {
+		return
+	}
+	out := []connection{}
+	for _, c := range s.connections(u) {
+		if c.Vhost == v.Name() {
+			out = append(out, c)
+		}
+	}
+	s.writeJSON(w, http.StatusOK, out)
 }

@@ -246,7 +246,7 @@ func TestAuth(t *testing.T) {
 			code, body := e.call(t, "GET", "/api/connections", tt.user, tt.pass, nil)
 			var ae struct{ Error, Reason string }
 			_ = json.Unmarshal(body, &ae)
-			if code != tt.code || ae.Error != "not_authorized" || ae.Reason != tt.reason {
+			if code != tt.code || ae.Error != "not_authorised" || ae.Reason != tt.reason {
 				t.Fatalf("got %d %s, want %d %q", code, body, tt.code, tt.reason)
 			}
 		})
