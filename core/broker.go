@@ -31,13 +31,14 @@ type Config struct {
 // the user store, recovered from and persisted to the store. Every face talks
 // to it and to nothing else of the core.
 type Broker struct {
-	st      store.Store
-	users   *auth.Store
-	clock   queue.Clock
-	log     *slog.Logger
-	retain  *stream.Retainer
-	nextID  atomic.Uint64 // last message id handed out
-	closing atomic.Bool
+	st       store.Store
+	users    *auth.Store
+	clock    queue.Clock
+	log      *slog.Logger
+	retain   *stream.Retainer
+	nextID   atomic.Uint64 // last message id handed out
+	counters counters      // message totals (inspect.go)
+	closing  atomic.Bool
 
 	mu     sync.RWMutex // guards vhosts
 	vhosts map[string]*Vhost

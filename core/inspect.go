@@ -1,6 +1,10 @@
 package core
 
-import "github.com/junctionmq/junction/core/message"
+import (
+	"sync/atomic"
+
+	"github.com/junctionmq/junction/core/message"
+)
 
 // Read-only accessors for the management API and metrics: they copy what
 // they return and change nothing.
@@ -16,4 +20,24 @@ func (v *Vhost) QueueArguments(name string) (args message.Table, ok bool) {
 		return nil, false
 	}
 	return append(message.Table(nil), d.table...), true
+}
+
+// Counters are the broker's message totals since Open, read by the
+// metrics endpoint.
+type Counters struct {
+	Published    uint64 // messages Publish routed, or found no queue for
+	Unroutable   uint64 // published messages no queue or stream took
+	DeadLettered uint64 // messages queues dead-lettered (republished to their dead-letter exchange)
+}
+
+// counters are the atomics behind Counters; Publish adds to them without
+// allocating.
+type counters struct {
+	published, unroutable, deadLettered atomic.Uint64
+}
+
+// Counters returns the broker's message totals.
+func (b *Broker) Counters() Counters {
+	return Counters{Published: b.counters.published.Load(), Unroutable: b.counters.unroutable.Load(),
+		DeadLettered: b.counters.deadLettered.Load()}
 }

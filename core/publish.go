@@ -52,6 +52,10 @@ func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed boo
 		m = route.StripBCC(m)
 	}
 	routed, wait = v.deliver(m, targets, done)
+	v.b.counters.published.Add(1)
+	if !routed {
+		v.b.counters.unroutable.Add(1)
+	}
 	clear(targets)
 	*tp = targets[:0]
 	targetPool.Put(tp)
@@ -151,6 +155,7 @@ func (c *confirm) release() {
 func (v *Vhost) deadLetter(m *message.Message, exchange, routingKey string) {
 	m.Exchange, m.RoutingKey = exchange, routingKey
 	m.Origin = message.FaceCore
+	v.b.counters.deadLettered.Add(1)
 	if _, err := v.Publish(m, nil); err != nil {
 		v.b.log.Debug("dead-letter dropped", "vhost", v.name, "exchange", exchange, "err", err)
 	}

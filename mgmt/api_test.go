@@ -351,7 +351,9 @@ func TestAuthorisation(t *testing.T) {
 	for name, call := range map[string]func() (*http.Response, error){
 		"PUT vhost": func() (*http.Response, error) { return mon.PutVhost("x", rabbithole.VhostSettings{}) },
 		"PUT user":  func() (*http.Response, error) { return mon.PutUser("x", rabbithole.UserSettings{Password: "x"}) },
-		"PUT queue": func() (*http.Response, error) { return mon.DeclareQueue("/", "x", rabbithole.QueueSettings{Durable: true}) },
+		"PUT queue": func() (*http.Response, error) {
+			return mon.DeclareQueue("/", "x", rabbithole.QueueSettings{Durable: true})
+		},
 		"PUT policy": func() (*http.Response, error) {
 			return mon.PutPolicy("/", "x", rabbithole.Policy{Pattern: ".*", Definition: rabbithole.PolicyDefinition{"max-length": 1}})
 		},

@@ -30,7 +30,9 @@ func TestDefinitionsRoundTrip(t *testing.T) {
 	a := start(t)
 	rh := a.client(t, "guest", "guest")
 	steps := []func() (*http.Response, error){
-		func() (*http.Response, error) { return rh.PutVhost("shop", rabbithole.VhostSettings{Description: "the shop"}) },
+		func() (*http.Response, error) {
+			return rh.PutVhost("shop", rabbithole.VhostSettings{Description: "the shop"})
+		},
 		func() (*http.Response, error) {
 			return rh.PutUser("app", rabbithole.UserSettings{Password: "pw", Tags: []string{"management"}})
 		},

@@ -134,9 +134,13 @@ func (s *Server) getOverview(w http.ResponseWriter, r *http.Request, u *auth.Use
 	})
 }
 
-// messageStats is the overview's message_stats: empty until the core
-// counts messages.
-func (s *Server) messageStats() map[string]any { return map[string]any{} }
+// messageStats is the overview's message_stats, from the core's totals
+// (publish counts every face's publishes; drop_unroutable those no queue
+// took).
+func (s *Server) messageStats() map[string]any {
+	n := s.b.Counters()
+	return map[string]any{"publish": n.Published, "drop_unroutable": n.Unroutable}
+}
 
 // listenerViews returns the overview's listeners (non-HTTP) and contexts
 // (HTTP).

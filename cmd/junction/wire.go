@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/junctionmq/junction/config"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/metrics"
 	"github.com/junctionmq/junction/mgmt"
 	"github.com/junctionmq/junction/mqtt"
 	"github.com/junctionmq/junction/persist"
@@ -79,7 +81,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		return nil, fmt.Errorf("aws gateway: %w", err)
 	}
 	svcs[config.AWS] = aws
-	svcs[config.Mgmt] = mgmt.New(b, amqpSrv.srv, log)
+	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv.srv, svcs, alarms, listeners, log)
 	alarms.Start()
 	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
@@ -88,6 +90,55 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		err = errors.Join(err, b.Close(), st.Close())
 		return err
 	}, nil
+}
+
+// startManagement creates the management API and the Prometheus metrics
+// server over the broker, its store, faces and alarms.
+func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, svcs services, alarms *alarm.Monitor,
+	listeners map[string]net.Listener, log *slog.Logger) (*mgmt.Server, *metrics.Server) {
+	var mqttSrv *mqtt.Server
+	if m, ok := svcs[config.MQTT].(*mqttService); ok {
+		mqttSrv = m.srv
+	}
+	opts := []mgmt.Option{
+		mgmt.WithVersion(version),
+		mgmt.WithListeners(func() []mgmt.Listener { return mgmtListeners(listeners) }),
+		mgmt.WithAlarms(func() []mgmt.Alarm {
+			var out []mgmt.Alarm
+			s := alarms.State()
+			if s.Memory {
+				out = append(out, mgmt.Alarm{Resource: "memory"})
+			}
+			if s.Disk {
+				out = append(out, mgmt.Alarm{Resource: "disk"})
+			}
+			return out
+		}),
+	}
+	if mqttSrv != nil {
+		opts = append(opts, mgmt.WithConnections(func() int { return int(mqttSrv.Stats().Connected) }))
+	}
+	m := mgmt.New(b, amqpSrv, log, opts...)
+	p := metrics.New(metrics.Sources{Broker: b, AMQP: amqpSrv, MQTT: mqttSrv, Store: st, Alarms: alarms})
+	return m, p
+}
+
+// listenerProtocols are RabbitMQ's protocol names of the listeners.
+var listenerProtocols = map[string]string{
+	config.AMQP: "amqp", config.AMQPS: "amqp/ssl", config.MQTT: "mqtt", config.MQTTS: "mqtt/ssl",
+	config.MQTTWS: "http/web-mqtt", config.AWS: "aws", config.Mgmt: "http", config.Metrics: "http/prometheus",
+}
+
+// mgmtListeners describes the bound listeners for the management API.
+func mgmtListeners(listeners map[string]net.Listener) []mgmt.Listener {
+	out := make([]mgmt.Listener, 0, len(listeners))
+	for name, ln := range listeners {
+		if proto, ok := listenerProtocols[name]; ok {
+			out = append(out, mgmt.Listener{Protocol: proto, Addr: ln.Addr()})
+		}
+	}
+	slices.SortFunc(out, func(a, b mgmt.Listener) int { return strings.Compare(a.Protocol, b.Protocol) })
+	return out
 }
 
 // newAlarms returns the resource alarm monitor (not started): memory

@@ -1,0 +1,134 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/junctionmq/junction/core/route"
+)
+
+// Collector reads the broker's figures at scrape time.
+type Collector struct {
+	src Sources
+}
+
+// NewCollector returns the broker's collector.
+func NewCollector(src Sources) *Collector { return &Collector{src: src} }
+
+// desc builds a metric description with Junction's prefix.
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("junction_"+name, help, labels, nil)
+}
+
+// The metrics.
+var (
+	connections     = desc("connections", "Open client connections, per face.", "protocol")
+	mqttSessions    = desc("mqtt_sessions", "MQTT sessions held, connected or not.")
+	mqttReceived    = desc("mqtt_messages_received_total", "MQTT PUBLISH packets received.")
+	mqttSent        = desc("mqtt_messages_sent_total", "MQTT PUBLISH packets sent.")
+	queueReady      = desc("queue_messages_ready", "Messages ready for delivery.", "vhost", "queue")
+	queueUnacked    = desc("queue_messages_unacked", "Messages delivered and not yet acknowledged (SQS in-flight included).", "vhost", "queue")
+	queueDelayed    = desc("queue_messages_delayed", "Messages not visible yet (SQS delays).", "vhost", "queue")
+	queueBytes      = desc("queue_messages_bytes", "Body bytes of every message the queue holds.", "vhost", "queue")
+	queueConsumers  = desc("queue_consumers", "Consumers of the queue.", "vhost", "queue")
+	streamRecords   = desc("stream_records", "Records a stream holds.", "vhost", "stream")
+	published       = desc("messages_published_total", "Messages published to the core by every face.")
+	unroutable      = desc("messages_unroutable_total", "Published messages no queue or stream took.")
+	deadLettered    = desc("messages_dead_lettered_total", "Messages dead-lettered by queues.")
+	storeBatches    = desc("store_batches_total", "Store write batches committed (one write and one sync each).")
+	storeOps        = desc("store_ops_total", "Operations submitted to the store writer.")
+	storeCancelled  = desc("store_cancelled_pairs_total", "Enqueue and remove pairs that met in one batch and skipped the disk.")
+	storeGC         = desc("store_gc_runs_total", "Value-log garbage collection passes.")
+	alarmInEffect   = desc("alarm", "A resource alarm in effect (1) or not (0).", "resource")
+	allDescriptions = []*prometheus.Desc{connections, mqttSessions, mqttReceived, mqttSent, queueReady, queueUnacked,
+		queueDelayed, queueBytes, queueConsumers, streamRecords, published, unroutable, deadLettered,
+		storeBatches, storeOps, storeCancelled, storeGC, alarmInEffect}
+)
+
+// Describe sends every description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescriptions {
+		ch <- d
+	}
+}
+
+// Collect reads the sources.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.collectFaces(ch)
+	c.collectQueues(ch)
+	c.collectCore(ch)
+}
+
+// gauge and counter send one value.
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+// collectFaces reads the faces' connection figures.
+func (c *Collector) collectFaces(ch chan<- prometheus.Metric) {
+	if c.src.AMQP != nil {
+		gauge(ch, connections, float64(len(c.src.AMQP.Connections())), "amqp")
+	}
+	if c.src.MQTT != nil {
+		st := c.src.MQTT.Stats()
+		gauge(ch, connections, float64(st.Connected), "mqtt")
+		gauge(ch, mqttSessions, float64(st.Sessions))
+		counter(ch, mqttReceived, float64(st.MessagesIn))
+		counter(ch, mqttSent, float64(st.MessagesOut))
+	}
+}
+
+// collectQueues reads every queue's and stream's depth.
+func (c *Collector) collectQueues(ch chan<- prometheus.Metric) {
+	for _, v := range c.src.Broker.Vhosts() {
+		vh := v.Name()
+		for _, q := range v.Queues() {
+			st, name := q.Stats(), q.Name()
+			gauge(ch, queueReady, float64(st.Ready), vh, name)
+			gauge(ch, queueUnacked, float64(st.Unacked+st.Leased), vh, name)
+			gauge(ch, queueDelayed, float64(st.Delayed), vh, name)
+			gauge(ch, queueBytes, float64(st.Bytes), vh, name)
+			gauge(ch, queueConsumers, float64(st.Consumers), vh, name)
+		}
+		for _, d := range v.Routes().Dests() {
+			if d.Kind != route.DestStream {
+				continue
+			}
+			if s, err := v.Stream(d.Name); err == nil {
+				first, next := s.Bounds()
+				gauge(ch, streamRecords, float64(next-first), vh, d.Name)
+			}
+		}
+	}
+}
+
+// collectCore reads the core's totals, the store's counters and the
+// alarms.
+func (c *Collector) collectCore(ch chan<- prometheus.Metric) {
+	n := c.src.Broker.Counters()
+	counter(ch, published, float64(n.Published))
+	counter(ch, unroutable, float64(n.Unroutable))
+	counter(ch, deadLettered, float64(n.DeadLettered))
+	if c.src.Store != nil {
+		st := c.src.Store.Stats()
+		counter(ch, storeBatches, float64(st.Batches))
+		counter(ch, storeOps, float64(st.Ops))
+		counter(ch, storeCancelled, float64(st.CancelledPairs))
+		counter(ch, storeGC, float64(st.GCRuns))
+	}
+	if c.src.Alarms != nil {
+		st := c.src.Alarms.State()
+		gauge(ch, alarmInEffect, boolValue(st.Memory), "memory")
+		gauge(ch, alarmInEffect, boolValue(st.Disk), "disk")
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

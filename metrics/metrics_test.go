@@ -1,0 +1,151 @@
+package metrics_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/junctionmq/junction/amqp"
+	"github.com/junctionmq/junction/core"
+	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/metrics"
+	"github.com/junctionmq/junction/persist"
+)
+
+// start runs a core over the in-memory store and the metrics server on
+// 127.0.0.1:0, and returns the broker and the /metrics URL.
+func start(t *testing.T) (*core.Broker, string) {
+	t.Helper()
+	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{})
+	ms := metrics.New(metrics.Sources{Broker: b, AMQP: as, Store: st})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ms.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ms.Shutdown(ctx)
+		_ = as.Close(ctx)
+		_ = b.Close()
+		_ = st.Close()
+	})
+	return b, "http://" + ln.Addr().String() + "/metrics"
+}
+
+// scrape fetches and parses the metrics.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics = %d", resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
+}
+
+// value returns the value of the family's metric with the labels, or -1.
+func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	f := fams[name]
+	if f == nil {
+		return -1
+	}
+next:
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+				continue next
+			}
+		}
+		switch {
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue()
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue()
+		}
+	}
+	return -1
+}
+
+// TestQueueDepth: the depth gauges equal the queue's real depth.
+func TestQueueDepth(t *testing.T) {
+	b, url := start(t)
+	v, _ := b.Vhost("/")
+	q, _, err := v.DeclareQueue(core.QueueDecl{Name: "jobs", Durable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 7 {
+		if _, err := v.Publish(&message.Message{RoutingKey: "jobs", Body: []byte("x")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v.Publish(&message.Message{RoutingKey: "nowhere", Body: []byte("x")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q.Get(false); !ok {
+		t.Fatal("no message")
+	}
+	st := q.Stats()
+	fams := scrape(t, url)
+	jobs := map[string]string{"vhost": "/", "queue": "jobs"}
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"junction_queue_messages_ready", jobs, float64(st.Ready)},
+		{"junction_queue_messages_unacked", jobs, float64(st.Unacked)},
+		{"junction_queue_consumers", jobs, 0},
+		{"junction_messages_published_total", nil, 8},
+		{"junction_messages_unroutable_total", nil, 1},
+		{"junction_connections", map[string]string{"protocol": "amqp"}, 0},
+		{"junction_store_batches_total", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := value(fams, tt.name, tt.labels)
+			if tt.name == "junction_store_batches_total" {
+				if got < 0 {
+					t.Fatalf("%s missing", tt.name)
+				}
+				return
+			}
+			if got != tt.want {
+				t.Fatalf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
+			}
+		})
+	}
+	if st.Ready != 6 {
+		t.Fatalf("ready = %d, want 6", st.Ready)
+	}
+	for _, name := range []string{"go_goroutines", "process_open_fds"} {
+		if fams[name] == nil {
+			t.Errorf("%s missing", name)
+		}
+	}
+}
