@@ -117,15 +117,18 @@ func (b *Broker) Vhosts() []*Vhost {
 }
 
 // AddVhost creates a vhost (in the user store and in the router); an
-// existing one is returned unchanged.
+// existing one is returned unchanged, and a vhost the user store already
+// has (a definitions import) keeps its description and tags.
 func (b *Broker) AddVhost(name string) (*Vhost, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if v := b.vhosts[name]; v != nil {
 		return v, nil
 	}
-	if err := b.users.PutVhost(auth.Vhost{Name: name}); err != nil {
-		return nil, classify(err)
+	if !b.users.VhostExists(name) { // keep the metadata of one the user store has
+		if err := b.users.PutVhost(auth.Vhost{Name: name}); err != nil {
+			return nil, classify(err)
+		}
 	}
 	v := newVhost(b, name)
 	b.vhosts[name] = v

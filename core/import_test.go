@@ -13,7 +13,7 @@ func TestImportDefinitions(t *testing.T) {
 	d, err := auth.ParseDefinitions([]byte(`{
 	  "rabbit_version": "3.13.7",
 	  "users": [{"name": "app", "password_hash": "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR", "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}],
-	  "vhosts": [{"name": "/"}, {"name": "prod"}],
+	  "vhosts": [{"name": "/"}, {"name": "prod", "description": "production", "tags": ["eu"]}],
 	  "permissions": [{"user": "app", "vhost": "prod", "configure": ".*", "write": ".*", "read": ".*"}],
 	  "parameters": [{"vhost": "prod", "component": "shovel", "name": "s1", "value": {}}],
 	  "exchanges": [{"name": "orders", "vhost": "prod", "type": "topic", "durable": true, "auto_delete": false, "internal": false, "arguments": {}}],
@@ -34,4 +34,7 @@ func TestImportDefinitions(t *testing.T) {
 	require.True(t, routed)
 	_, err = b.Users().CheckPassword("app", "test12")
 	require.NoError(t, err)
+	vh, ok := b.Users().Vhost("prod")
+	require.True(t, ok)
+	require.Equal(t, "production", vh.Description, "the import keeps vhost metadata")
 }
