@@ -44,13 +44,16 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		_ = st.Close()
 		return nil, fmt.Errorf("data-dir %s: %w", cfg.DataDir, err)
 	}
-	if err := loadDefinitions(b, cfg.Definitions, log); err != nil {
+	fail := func(err error) (func(context.Context) error, error) {
 		_ = b.Close()
 		_ = st.Close()
 		return nil, err
 	}
+	if err := loadDefinitions(b, cfg.Definitions, log); err != nil {
+		return fail(err)
+	}
 	alarms := newAlarms(cfg, log)
-	amqpSrv := &onceClose{srv: amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{
+	amqpSrv := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{
 		FrameMax:         cfg.AMQPFrameMax,
 		ChannelMax:       cfg.AMQPChannelMax,
 		Heartbeat:        cfg.AMQPHeartbeat,
@@ -60,46 +63,43 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		Version:          version,
 		Logger:           log,
 		Alarms:           alarms,
-	})}
-	svcs := services{config.AMQP: amqpSrv, config.AMQPS: amqpSrv}
-	if err := startMQTT(b, cfg, log, svcs); err != nil {
-		_ = b.Close()
-		_ = st.Close()
-		return nil, err
+	})
+	amqpStop := &stopOnce{stop: amqpSrv.Close}
+	amqpSvc := faceService{amqpStop, amqpSrv.Serve, amqp.ErrServerClosed}
+	svcs := services{config.AMQP: amqpSvc, config.AMQPS: amqpSvc}
+	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser}, log)
+	if err != nil {
+		return fail(fmt.Errorf("mqtt: %w", err))
 	}
+	// MQTTS arrives TLS-wrapped by its listener; WebSocket has its own serve.
+	mqttStop := &stopOnce{stop: mqttSrv.Shutdown}
+	svcs[config.MQTT] = faceService{mqttStop, mqttSrv.Serve, mqtt.ErrServerClosed}
+	svcs[config.MQTTS] = svcs[config.MQTT]
+	svcs[config.MQTTWS] = faceService{mqttStop, mqttSrv.ServeWebSocket, mqtt.ErrServerClosed}
 	awsTLS, err := config.TLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA) // https:// on aws-listen too
 	if err != nil {
-		_ = b.Close()
-		_ = st.Close()
-		return nil, fmt.Errorf("aws-listen: %w", err)
+		return fail(fmt.Errorf("aws-listen: %w", err))
 	}
 	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey,
 		KinesisNoLimits: cfg.KinesisNoLimits, TLS: awsTLS}, log)
 	if err != nil {
-		_ = b.Close()
-		_ = st.Close()
-		return nil, fmt.Errorf("aws gateway: %w", err)
+		return fail(fmt.Errorf("aws gateway: %w", err))
 	}
 	svcs[config.AWS] = aws
-	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv.srv, svcs, alarms, listeners, log)
+	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv, mqttSrv, alarms, listeners, log)
 	alarms.Start()
 	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
 		err := stopServices(ctx)
 		alarms.Close()
-		err = errors.Join(err, b.Close(), st.Close())
-		return err
+		return errors.Join(err, b.Close(), st.Close())
 	}, nil
 }
 
 // startManagement creates the management API and the Prometheus metrics
 // server over the broker, its store, faces and alarms.
-func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, svcs services, alarms *alarm.Monitor,
+func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttSrv *mqtt.Server, alarms *alarm.Monitor,
 	listeners map[string]net.Listener, log *slog.Logger) (*mgmt.Server, *metrics.Server) {
-	var mqttSrv *mqtt.Server
-	if m, ok := svcs[config.MQTT].(*mqttService); ok {
-		mqttSrv = m.srv
-	}
 	opts := []mgmt.Option{
 		mgmt.WithVersion(version),
 		mgmt.WithListeners(func() []mgmt.Listener { return mgmtListeners(listeners) }),
@@ -177,64 +177,30 @@ func loadDefinitions(b *core.Broker, path string, log *slog.Logger) error {
 	return nil
 }
 
-// startMQTT creates the MQTT face and registers it for the MQTT, MQTTS
-// (already TLS-wrapped by the listener) and MQTT-over-WebSocket listeners.
-func startMQTT(b *core.Broker, cfg *config.Config, log *slog.Logger, svcs services) error {
-	srv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser}, log)
-	if err != nil {
-		return fmt.Errorf("mqtt: %w", err)
+// faceService adapts a face that serves several listeners (AMQP and
+// AMQPS; MQTT, MQTTS and WebSocket) and stops once to the service
+// interface; serve's error after the stop (closed) is not an error.
+type faceService struct {
+	*stopOnce
+	serve  func(net.Listener) error
+	closed error
+}
+
+func (f faceService) Serve(ln net.Listener) error {
+	if err := f.serve(ln); !errors.Is(err, f.closed) {
+		return err
 	}
-	m := &mqttService{srv: srv}
-	svcs[config.MQTT] = m
-	svcs[config.MQTTS] = m
-	svcs[config.MQTTWS] = &mqttWS{m}
 	return nil
 }
 
-// mqttService adapts the MQTT face, which serves several listeners and
-// shuts down once, to the service interface.
-type mqttService struct {
-	srv  *mqtt.Server
+// stopOnce runs a face's stop once, however many listeners shut it down.
+type stopOnce struct {
+	stop func(context.Context) error
 	once sync.Once
 	err  error
 }
 
-func (m *mqttService) Serve(ln net.Listener) error {
-	return ignoreClosed(m.srv.Serve(ln), mqtt.ErrServerClosed)
-}
-
-func (m *mqttService) Shutdown(ctx context.Context) error {
-	m.once.Do(func() { m.err = m.srv.Shutdown(ctx) })
-	return m.err
-}
-
-// mqttWS serves MQTT over WebSocket on its listener.
-type mqttWS struct{ *mqttService }
-
-func (m *mqttWS) Serve(ln net.Listener) error {
-	return ignoreClosed(m.srv.ServeWebSocket(ln), mqtt.ErrServerClosed)
-}
-
-func ignoreClosed(err, closed error) error {
-	if errors.Is(err, closed) {
-		return nil
-	}
-	return err
-}
-
-// onceClose adapts the AMQP server, which serves several listeners (AMQP
-// and AMQPS) and closes once, to the service interface.
-type onceClose struct {
-	srv  *amqp.Server
-	once sync.Once
-	err  error
-}
-
-func (o *onceClose) Serve(ln net.Listener) error {
-	return ignoreClosed(o.srv.Serve(ln), amqp.ErrServerClosed)
-}
-
-func (o *onceClose) Shutdown(ctx context.Context) error {
-	o.once.Do(func() { o.err = o.srv.Close(ctx) })
-	return o.err
+func (s *stopOnce) Shutdown(ctx context.Context) error {
+	s.once.Do(func() { s.err = s.stop(ctx) })
+	return s.err
 }
