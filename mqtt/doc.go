@@ -26,6 +26,15 @@
 //     batch, and each becomes an in-flight record once mochi queues it.
 //     A SUBACK is sent once a persistent session's subscriptions are
 //     durable.
+//   - conn.go: each client's net.Conn is wrapped (clientConn): the
+//     acknowledgements the read loop writes are held back and written in
+//     one system call when it next reads; the connection also carries the
+//     client's identity and a per-connection cache of ACL decisions.
+//   - outbound.go: backpressure. mochi drops a message for a subscriber
+//     whose outbound queue (Config.WritesPending) is full; the publisher
+//     instead waits in OnACLCheck (called right before each queueing) until
+//     the queue has room, unless the subscriber has been stalled for 5 s
+//     (then copies are dropped, counted in Stats.MessagesDropped).
 //   - server.go, websocket.go: listeners (TCP, TLS, WebSocket at /ws with an
 //     origin check) and shutdown.
 //
