@@ -173,6 +173,11 @@ func (k *kinesisService) handle(req *request) (any, *apiError) {
 	if !ok {
 		return nil, errUnknownKinesisOp()
 	}
+	if req.action == "PutRecords" && req.proto == protoJSON {
+		if out, aerr, ok := k.putRecordsFast(req); ok {
+			return out, aerr
+		}
+	}
 	raw, aerr := decodeKinesisBody(req.proto, req.body)
 	if aerr != nil {
 		return nil, aerr

@@ -84,10 +84,19 @@ func (k *kinesisService) putRecords(req *request, p params) (any, *apiError) {
 	}
 	items, _ := p["Records"].([]any)
 	recs := make([]recordIn, len(items))
-	total := 0
 	for i, item := range items {
 		e := params(item.(map[string]any))
 		recs[i] = recordIn{key: e.str("PartitionKey"), explicit: e.str("ExplicitHashKey"), data: e.blob("Data")}
+	}
+	return k.putTyped(t, recs, req.proto == protoJSON)
+}
+
+// putTyped puts decoded records (their hash keys not yet computed) to t
+// and reports the result as PutRecords does (pre-encoded if asJSON).
+func (k *kinesisService) putTyped(t *kstream, recs []recordIn, asJSON bool) (any, *apiError) {
+	total := 0
+	for i := range recs {
+		var aerr *apiError
 		if recs[i].hash, aerr = hashKeyOf(recs[i].key, recs[i].explicit); aerr != nil {
 			return nil, aerr
 		}
@@ -97,6 +106,11 @@ func (k *kinesisService) putRecords(req *request, p params) (any, *apiError) {
 		return nil, errKinesisInvalidArg("Records size exceeds 5 MB limit")
 	}
 	outs := k.appendRecords(t, recs)
+	if asJSON {
+		if b, ok := appendPutRecordsJSON(make([]byte, 0, 40+90*len(outs)), outs, t.meta.Encryption); ok {
+			return rawJSON(b), nil
+		}
+	}
 	failed := 0
 	for _, o := range outs {
 		if o.ErrorCode != "" {

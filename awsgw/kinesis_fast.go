@@ -1,0 +1,259 @@
+package awsgw
+
+import (
+	"encoding/base64"
+	"strconv"
+)
+
+// PutRecords is the Kinesis hot path: a batch of up to 500 records in
+// one AWS JSON body. The generic path (decodeKinesisBody, checkMembers,
+// validateKinesis) decodes it into a tree of maps and then copies each
+// record out again; putRecordsFast scans the body once, decodes every
+// record's base64 data into one shared buffer and checks the records'
+// constraints directly. It takes only bodies it can answer exactly as
+// the generic path would: anything unusual (escapes, nulls, unknown or
+// repeated members, non-ASCII partition keys, bad base64, a constraint
+// broken) makes it give up, and the generic path answers, with its error
+// texts.
+
+// putRecordsFast serves a PutRecords request over AWS JSON, or reports
+// ok=false when the generic path must.
+func (k *kinesisService) putRecordsFast(req *request) (out any, aerr *apiError, ok bool) {
+	p, recs, ok := scanPutRecords(req.body)
+	if !ok || validateKinesis(p, putRecordsStreamFields) != nil {
+		return nil, nil, false
+	}
+	t, aerr := k.resolve(req, p, 'w')
+	if aerr != nil {
+		return nil, aerr, true
+	}
+	out, aerr = k.putTyped(t, recs, true)
+	return out, aerr, true
+}
+
+// putRecordsStreamFields are PutRecords's members other than Records.
+var putRecordsStreamFields = kinesisSchemas["PutRecords"][1:]
+
+// jsonScan is a cursor over a JSON body that accepts only the plain
+// forms putRecordsFast handles.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and consumes c.
+func (s *jsonScan) next(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// peek skips white space and reports whether c comes next.
+func (s *jsonScan) peek(c byte) bool {
+	s.ws()
+	return s.i < len(s.b) && s.b[s.i] == c
+}
+
+// str reads a string without escapes, control characters or non-ASCII
+// bytes and returns its bytes (aliasing the body).
+func (s *jsonScan) str() ([]byte, bool) {
+	if !s.next('"') {
+		return nil, false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return s.b[start : s.i-1], true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// scanPutRecords decodes a plain PutRecords body: the stream members
+// into p, the records typed, their data decoded into one buffer.
+func scanPutRecords(body []byte) (p params, recs []recordIn, ok bool) {
+	s := &jsonScan{b: body}
+	if !s.next('{') {
+		return nil, nil, false
+	}
+	p = params{}
+	seen := false
+	arena := make([]byte, 0, base64.StdEncoding.DecodedLen(len(body)))
+	for first := true; !s.peek('}'); first = false {
+		if !first && !s.next(',') {
+			return nil, nil, false
+		}
+		key, ok := s.str()
+		if !ok || !s.next(':') {
+			return nil, nil, false
+		}
+		switch k := string(key); k {
+		case "Records":
+			if seen {
+				return nil, nil, false
+			}
+			seen = true
+			if recs, arena, ok = s.records(arena); !ok {
+				return nil, nil, false
+			}
+		case "StreamName", "StreamARN":
+			v, ok := s.str()
+			if _, dup := p[k]; !ok || dup {
+				return nil, nil, false
+			}
+			p[k] = string(v)
+		default:
+			return nil, nil, false
+		}
+	}
+	s.i++
+	s.ws()
+	if s.i != len(s.b) || !seen || len(recs) < 1 || len(recs) > 500 {
+		return nil, nil, false
+	}
+	return p, recs, true
+}
+
+// records reads the Records list.
+func (s *jsonScan) records(arena []byte) ([]recordIn, []byte, bool) {
+	if !s.next('[') {
+		return nil, nil, false
+	}
+	recs := make([]recordIn, 0, 500)
+	for first := true; !s.peek(']'); first = false {
+		if !first && !s.next(',') {
+			return nil, nil, false
+		}
+		var r recordIn
+		var ok bool
+		if r, arena, ok = s.record(arena); !ok {
+			return nil, nil, false
+		}
+		recs = append(recs, r)
+	}
+	s.i++
+	return recs, arena, true
+}
+
+// record reads one PutRecordsRequestEntry and checks its constraints
+// (PartitionKey 1-256 characters, ExplicitHashKey digits, Data at most
+// 1 MiB).
+func (s *jsonScan) record(arena []byte) (recordIn, []byte, bool) {
+	var r recordIn
+	var hasKey, hasData, hasHash bool
+	if !s.next('{') {
+		return r, nil, false
+	}
+	for first := true; !s.peek('}'); first = false {
+		if !first && !s.next(',') {
+			return r, nil, false
+		}
+		key, ok := s.str()
+		if !ok || !s.next(':') {
+			return r, nil, false
+		}
+		v, ok := s.str()
+		if !ok {
+			return r, nil, false
+		}
+		switch string(key) {
+		case "PartitionKey":
+			if hasKey || len(v) < 1 || len(v) > 256 {
+				return r, nil, false
+			}
+			hasKey, r.key = true, string(v)
+		case "ExplicitHashKey":
+			if hasHash || !validHashKeyText(v) {
+				return r, nil, false
+			}
+			hasHash, r.explicit = true, string(v)
+		case "Data":
+			if hasData || len(v)%4 != 0 {
+				return r, nil, false
+			}
+			start := len(arena)
+			n, err := base64.StdEncoding.Strict().Decode(arena[start:cap(arena)], v)
+			if err != nil || n > maxRecordData {
+				return r, nil, false
+			}
+			arena = arena[:start+n]
+			hasData, r.data = true, arena[start:start+n:start+n]
+		default:
+			return r, nil, false
+		}
+	}
+	s.i++
+	return r, arena, hasKey && hasData
+}
+
+// validHashKeyText matches hashKeyRe: 0, or up to 39 digits without a
+// leading zero.
+func validHashKeyText(v []byte) bool {
+	if len(v) == 0 || len(v) > 39 || (v[0] == '0' && len(v) > 1) {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// rawJSON is a response body already encoded as AWS JSON.
+type rawJSON []byte
+
+// appendPutRecordsJSON encodes a PutRecords result whose records all
+// succeeded; ok=false when one failed (json.Marshal escapes their
+// messages).
+func appendPutRecordsJSON(b []byte, outs []recordOut, encryption string) ([]byte, bool) {
+	b = append(b, `{"FailedRecordCount":0,"Records":[`...)
+	for i := range outs {
+		o := &outs[i]
+		if o.ErrorCode != "" || !plainJSON(o.SequenceNumber) || !plainJSON(o.ShardId) {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"SequenceNumber":"`...)
+		b = append(b, o.SequenceNumber...)
+		b = append(b, `","ShardId":"`...)
+		b = append(b, o.ShardId...)
+		b = append(b, `"}`...)
+	}
+	b = append(b, ']')
+	if encryption != "" {
+		b = append(b, `,"EncryptionType":`...)
+		b = strconv.AppendQuote(b, encryption)
+	}
+	return append(b, '}'), true
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
