@@ -50,6 +50,9 @@ func decodeInput(req *request, in any) *apiError {
 			data = []byte("{}")
 		}
 	} else {
+		if decodeQueryFast(req.form, in) {
+			return nil
+		}
 		tree := formTree(req.form)
 		var err error
 		if data, err = json.Marshal(tree); err != nil {
