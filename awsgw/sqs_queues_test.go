@@ -190,3 +190,44 @@ func mustVhost(t *testing.T, e *testEnv) *core.Vhost {
 	require.NoError(t, err)
 	return v
 }
+
+// TestSendToDeletedQueue: sends racing a DeleteQueue, and sends after it,
+// fail with QueueDoesNotExist, never InternalFailure.
+func TestSendToDeletedQueue(t *testing.T) {
+	_, c := sdkEnv(t)
+	for i := range 20 {
+		q, err := c.CreateQueue(ctx(), &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("del%d", i))})
+		require.NoError(t, err)
+		errs := make(chan error, 8)
+		started := make(chan struct{}, 8)
+		for range 8 {
+			go func() {
+				for n := 0; ; n++ {
+					_, err := c.SendMessageBatch(ctx(), &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl,
+						Entries: []types.SendMessageBatchRequestEntry{{Id: aws.String("a"), MessageBody: aws.String("x")},
+							{Id: aws.String("b"), MessageBody: aws.String("y")}}})
+					if n == 0 {
+						started <- struct{}{}
+					}
+					if err != nil || n == 200 {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		for range 8 {
+			<-started
+		}
+		_, err = c.DeleteQueue(ctx(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl})
+		require.NoError(t, err)
+		for range 8 {
+			if err := <-errs; err != nil {
+				apiErr(t, err, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.", 400)
+			}
+		}
+		_, err = c.SendMessageBatch(ctx(), &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl,
+			Entries: []types.SendMessageBatchRequestEntry{{Id: aws.String("a"), MessageBody: aws.String("x")}}})
+		apiErr(t, err, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.", 400)
+	}
+}

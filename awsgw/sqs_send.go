@@ -285,13 +285,24 @@ func (s *sqsService) publish(ctx context.Context, t *target, msgs []*message.Mes
 		select {
 		case ok := <-done:
 			if !ok {
-				return errInternal()
+				return s.nackError(t)
 			}
 		case <-ctx.Done():
 			return errInternal()
 		}
 	}
 	return nil
+}
+
+// nackError answers a refused publish: a queue deleted since the request
+// resolved it (its messages are dropped, not stored) is
+// QueueDoesNotExist, as AWS answers a send to a deleted queue; anything
+// else is an internal failure.
+func (s *sqsService) nackError(t *target) *apiError {
+	if q, err := t.vhost.Queue(t.q.Name()); err != nil || q != t.q {
+		return errNonExistentQueue()
+	}
+	return errInternal()
 }
 
 // attrHeader is the AMQP header an SQS message attribute shows to the other
