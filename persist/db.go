@@ -51,8 +51,9 @@ type DB struct {
 	log  *slog.Logger
 	lock *os.File // advisory lock on the data directory
 
-	mu      sync.Mutex // guards pending and closed
+	mu      sync.Mutex // guards pending, waiters and closed
 	pending []op
+	waiters int // ops in pending with a Done callback
 	closed  bool
 	wake    chan struct{} // signals the writer; capacity 1
 

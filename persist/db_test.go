@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/junctionmq/junction/core/store"
 )
@@ -425,5 +426,37 @@ func TestInMemoryTakesLargeValues(t *testing.T) {
 	db.Append("s", 0, make([]byte, 900<<10), func(err error) { done <- err })
 	if err := <-done; err != nil {
 		t.Fatalf("900 KiB record in memory: %v", err)
+	}
+}
+
+// TestLinger: writes no one waits for (removes, updates) wait for the
+// next write someone waits for and share its sync, or are committed on
+// their own within lingerFor.
+func TestLinger(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{})
+	for i := range 3 {
+		if err := wait(func(d store.Done) { db.Enqueue("q", store.Entry{Seq: uint64(i), MsgID: uint64(i + 1)}, []byte("m"), d) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, start := db.Stats().Batches, time.Now()
+	db.Remove("q", 0, nil)
+	db.Update("q", store.Entry{Seq: 1, DeliveryCount: 1}, nil)
+	if err := wait(func(d store.Done) { db.Enqueue("q", store.Entry{Seq: 3, MsgID: 4}, []byte("m"), d) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Stats().Batches - before; n != 1 && time.Since(start) < lingerFor {
+		t.Fatalf("%d batches for a remove, an update and an enqueue, want 1", n)
+	}
+	if g := messages(t, db, "q"); len(g) != 3 || g[0].e.Seq != 1 || g[0].e.DeliveryCount != 1 {
+		t.Fatalf("q = %v", g)
+	}
+	db.Remove("q", 1, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(messages(t, db, "q")) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone remove was never committed")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package persist
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/junctionmq/junction/core/store"
@@ -43,6 +44,9 @@ func (db *DB) submit(o op) {
 		return
 	}
 	db.pending = append(db.pending, o)
+	if o.done != nil {
+		db.waiters++
+	}
 	db.mu.Unlock()
 	db.stats.ops.Add(1)
 	select {
@@ -51,23 +55,48 @@ func (db *DB) submit(o op) {
 	}
 }
 
+// lingerFor is how long the writer holds back a batch that no one waits
+// for (lease updates, removes: their Done is nil) in the hope that a
+// write someone waits for comes along and shares its sync. A lone delete
+// is thus on disk within lingerFor; under load, receives and deletes ride
+// along with the sends' commits instead of paying a sync of their own.
+const lingerFor = 2 * time.Millisecond
+
 // runWriter is the one writer goroutine: it takes the pending slice, commits
-// it as one batch and calls the Done callbacks. On ctx cancellation it
-// commits what is left and returns.
+// it as one batch and calls the Done callbacks. A batch without waiters
+// lingers (see lingerFor). On ctx cancellation it commits what is left and
+// returns.
 func (db *DB) runWriter(ctx context.Context) {
 	defer db.wg.Done()
 	var spare []op
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	lingering := false
 	for {
-		stopping := false
+		stopping, expired := false, false
 		select {
 		case <-db.wake:
+		case <-linger.C:
+			expired = true
 		case <-ctx.Done():
 			stopping = true
 		}
 		db.mu.Lock()
+		if !stopping && !expired && db.waiters == 0 && len(db.pending) > 0 {
+			db.mu.Unlock()
+			if !lingering {
+				lingering = true
+				linger.Reset(lingerFor)
+			}
+			continue
+		}
 		batch := db.pending
-		db.pending = spare[:0]
+		db.pending, db.waiters = spare[:0], 0
 		db.mu.Unlock()
+		if lingering && !expired {
+			linger.Stop()
+		}
+		lingering = false
 		if len(batch) > 0 {
 			if kept := db.refuseGrowth(batch); len(kept) > 0 {
 				db.commit(kept)
