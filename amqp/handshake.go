@@ -55,12 +55,14 @@ func (c *conn) handshake() error {
 	}
 	c.vhost = vh
 	c.nc.SetReadDeadline(time.Time{})
+	// Listed before the client hears open-ok, so that a management call
+	// it makes right after connecting finds the connection.
+	c.publishMeta()
 	c.wmu.Lock()
 	c.writeMethodLocked(0, &amqp091.ConnectionOpenOk{})
 	c.tuned = true
 	c.wmu.Unlock()
 	c.signal()
-	c.publishMeta()
 	select {
 	case c.retick <- struct{}{}:
 	default:
