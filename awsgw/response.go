@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // xmlns returns the Query namespace of a service.
@@ -66,6 +67,7 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, e *apiError) {
 		return
 	}
 	var b bytes.Buffer
+	b.Grow(2048)
 	b.WriteString(`<?xml version="1.0"?><ErrorResponse xmlns="` + xmlns(req.service) + `"><Error><Type>`)
 	b.WriteString(fault + "</Type><Code>")
 	xmlEscape(&b, e.Code)
@@ -105,6 +107,7 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, out any) {
 		return
 	}
 	var b bytes.Buffer
+	b.Grow(2048)
 	b.WriteString(`<?xml version="1.0"?><` + req.action + `Response xmlns="` + xmlns(req.service) + `">`)
 	if out != nil && !reflect.ValueOf(out).IsNil() {
 		b.WriteString("<" + req.action + "Result>")
@@ -116,17 +119,35 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, out any) {
 	_, _ = w.Write(b.Bytes())
 }
 
+// xmlEscape writes s escaped as xml.EscapeText escapes it; plain ASCII
+// text (the common case) is copied as is.
 func xmlEscape(b *bytes.Buffer, s string) {
-	_ = xml.EscapeText(b, []byte(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\'', c == '&', c == '<', c == '>':
+			_ = xml.EscapeText(b, []byte(s))
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
-// writeXMLFields writes a struct's fields as Query XML elements. The
-// element name is the json name unless an xml tag gives one; lists are
-// flattened (one element per item); maps become one element per key with
-// two children, named by the xml tag "Elem,KeyName,ValueName" (default
-// "Attribute,Name,Value"), in key order.
-func writeXMLFields(b *bytes.Buffer, v reflect.Value) {
-	t := v.Type()
+// xmlField is how writeXMLFields writes one struct field.
+type xmlField struct {
+	index     int
+	name      string
+	xt        []string // the xml tag, split at commas
+	omitempty bool
+}
+
+// xmlFieldCache holds the []xmlField of each struct type written.
+var xmlFieldCache sync.Map // reflect.Type → []xmlField
+
+func xmlFieldsOf(t reflect.Type) []xmlField {
+	if fs, ok := xmlFieldCache.Load(t); ok {
+		return fs.([]xmlField)
+	}
+	var fs []xmlField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -136,15 +157,28 @@ func writeXMLFields(b *bytes.Buffer, v reflect.Value) {
 		if name == "" {
 			name = f.Name
 		}
-		fv := v.Field(i)
-		if strings.Contains(opts, "omitempty") && fv.IsZero() {
-			continue
-		}
 		xt := strings.Split(f.Tag.Get("xml"), ",")
 		if xt[0] != "" {
 			name = xt[0]
 		}
-		writeXMLValue(b, name, xt, fv)
+		fs = append(fs, xmlField{index: i, name: name, xt: xt, omitempty: strings.Contains(opts, "omitempty")})
+	}
+	xmlFieldCache.Store(t, fs)
+	return fs
+}
+
+// writeXMLFields writes a struct's fields as Query XML elements. The
+// element name is the json name unless an xml tag gives one; lists are
+// flattened (one element per item); maps become one element per key with
+// two children, named by the xml tag "Elem,KeyName,ValueName" (default
+// "Attribute,Name,Value"), in key order.
+func writeXMLFields(b *bytes.Buffer, v reflect.Value) {
+	for _, f := range xmlFieldsOf(v.Type()) {
+		fv := v.Field(f.index)
+		if f.omitempty && fv.IsZero() {
+			continue
+		}
+		writeXMLValue(b, f.name, f.xt, fv)
 	}
 }
 
@@ -179,9 +213,13 @@ func writeXMLValue(b *bytes.Buffer, name string, xt []string, v reflect.Value) {
 		}
 		return
 	case reflect.Struct:
-		b.WriteString("<" + name + ">")
+		b.WriteByte('<')
+		b.WriteString(name)
+		b.WriteByte('>')
 		writeXMLFields(b, v)
-		b.WriteString("</" + name + ">")
+		b.WriteString("</")
+		b.WriteString(name)
+		b.WriteByte('>')
 		return
 	case reflect.String:
 		writeXMLText(b, name, v.String())
@@ -193,7 +231,11 @@ func writeXMLValue(b *bytes.Buffer, name string, xt []string, v reflect.Value) {
 }
 
 func writeXMLText(b *bytes.Buffer, name, text string) {
-	b.WriteString("<" + name + ">")
+	b.WriteByte('<')
+	b.WriteString(name)
+	b.WriteByte('>')
 	xmlEscape(b, text)
-	b.WriteString("</" + name + ">")
+	b.WriteString("</")
+	b.WriteString(name)
+	b.WriteByte('>')
 }
