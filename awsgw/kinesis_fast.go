@@ -1,8 +1,10 @@
 package awsgw
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strconv"
+	"time"
 )
 
 // PutRecords is the Kinesis hot path: a batch of up to 500 records in
@@ -85,6 +87,22 @@ func (s *jsonScan) str() ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// rawStr reads a string's bytes up to the next quote without checking
+// them: for Data, whose base64 decoding rejects every byte an escape,
+// a control character or non-ASCII text would bring.
+func (s *jsonScan) rawStr() ([]byte, bool) {
+	if !s.next('"') {
+		return nil, false
+	}
+	end := bytes.IndexByte(s.b[s.i:], '"')
+	if end < 0 {
+		return nil, false
+	}
+	v := s.b[s.i : s.i+end]
+	s.i += end + 1
+	return v, true
 }
 
 // scanPutRecords decodes a plain PutRecords body: the stream members
@@ -170,7 +188,12 @@ func (s *jsonScan) record(arena []byte) (recordIn, []byte, bool) {
 		if !ok || !s.next(':') {
 			return r, nil, false
 		}
-		v, ok := s.str()
+		var v []byte
+		if string(key) == "Data" {
+			v, ok = s.rawStr()
+		} else {
+			v, ok = s.str()
+		}
 		if !ok {
 			return r, nil, false
 		}
@@ -256,4 +279,62 @@ func plainJSON(s string) bool {
 		}
 	}
 	return true
+}
+
+// appendGetRecordsJSON encodes a GetRecords result as json.Marshal
+// would; ok=false when a text needs escaping or child shards are listed
+// (json.Marshal then writes it).
+func appendGetRecordsJSON(b []byte, out *kGetRecordsOut) ([]byte, bool) {
+	if out.ChildShards != nil || (out.NextShardIterator != nil && !plainJSON(*out.NextShardIterator)) {
+		return b, false
+	}
+	b = append(b, `{"Records":[`...)
+	for i := range out.Records {
+		r := &out.Records[i]
+		if !plainJSON(r.SequenceNumber) || !plainJSON(r.PartitionKey) || !plainJSON(r.EncryptionType) {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"SequenceNumber":"`...)
+		b = append(b, r.SequenceNumber...)
+		b = append(b, `","ApproximateArrivalTimestamp":`...)
+		b = strconv.AppendFloat(b, float64(time.Time(r.ApproximateArrivalTimestamp).UnixMilli())/1000, 'f', -1, 64)
+		b = append(b, `,"Data":"`...)
+		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = append(b, `","PartitionKey":"`...)
+		b = append(b, r.PartitionKey...)
+		b = append(b, '"')
+		if r.EncryptionType != "" {
+			b = append(b, `,"EncryptionType":"`...)
+			b = append(b, r.EncryptionType...)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if out.NextShardIterator != nil {
+		b = append(b, `,"NextShardIterator":"`...)
+		b = append(b, *out.NextShardIterator...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"MillisBehindLatest":`...)
+	b = strconv.AppendInt(b, out.MillisBehindLatest, 10)
+	return append(b, '}'), true
+}
+
+// getRecordsResult is out as the request's protocol wants it.
+func getRecordsResult(req *request, out *kGetRecordsOut) any {
+	if req.proto != protoJSON {
+		return out
+	}
+	n := 64
+	for i := range out.Records {
+		n += 160 + len(out.Records[i].PartitionKey) + base64.StdEncoding.EncodedLen(len(out.Records[i].Data))
+	}
+	if b, ok := appendGetRecordsJSON(make([]byte, 0, n), out); ok {
+		return rawJSON(b)
+	}
+	return out
 }

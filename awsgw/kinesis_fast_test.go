@@ -3,6 +3,7 @@ package awsgw
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -63,5 +64,23 @@ func TestAppendPutRecordsJSON(t *testing.T) {
 	require.JSONEq(t, string(want), string(b))
 	require.Equal(t, string(want), string(b))
 	_, ok = appendPutRecordsJSON(nil, []recordOut{{ErrorCode: "InternalFailure"}}, "")
+	require.False(t, ok)
+}
+
+func TestAppendGetRecordsJSON(t *testing.T) {
+	it := "AQAAAaIe+/="
+	out := &kGetRecordsOut{Records: []kRecord{
+		{SequenceNumber: "49", ApproximateArrivalTimestamp: awsTime(time.UnixMilli(1795802335250)), Data: []byte("d0\x00\xff"), PartitionKey: "k0"},
+		{SequenceNumber: "50", ApproximateArrivalTimestamp: awsTime(time.UnixMilli(1795802335000)), Data: []byte{}, PartitionKey: "k1", EncryptionType: "KMS"},
+	}, NextShardIterator: &it, MillisBehindLatest: 12}
+	for _, o := range []*kGetRecordsOut{out, {Records: []kRecord{}}} {
+		b, ok := appendGetRecordsJSON(nil, o)
+		require.True(t, ok)
+		want, err := json.Marshal(o)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(b))
+	}
+	out.Records[0].PartitionKey = "k<0>"
+	_, ok := appendGetRecordsJSON(nil, out)
 	require.False(t, ok)
 }

@@ -357,7 +357,7 @@ func (k *kinesisService) getRecords(req *request, p params) (any, *apiError) {
 	it.issued, it.offset = now, next
 	nextIt := encodeIterator(k.key, it)
 	out.NextShardIterator = &nextIt
-	return out, nil
+	return getRecordsResult(req, out), nil
 }
 
 // recordOf turns a stored record into a Kinesis record.
