@@ -50,7 +50,7 @@ func awsConfig(region string, conns int) aws.Config {
 	// would get the SDK's per-service read timeouts).
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns*2, conns*2
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	hc := &http.Client{Transport: bodyGuard{tr}, Timeout: 60 * time.Second}
 	return aws.Config{Region: region, Credentials: benchCreds, HTTPClient: hc,
 		Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 }
