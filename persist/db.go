@@ -150,6 +150,9 @@ func (db *DB) prepare() error {
 	if err := db.rebuild(); err != nil {
 		return err
 	}
+	if err := db.dropAllPaged(); err != nil {
+		return err
+	}
 	return db.sweepOrphans()
 }
 

@@ -60,7 +60,7 @@ func (db *DB) refuseGrowth(batch []op) []op {
 	kept := batch[:0]
 	for _, o := range batch {
 		switch o.kind {
-		case opEnqueue, opUpdate, opAppend:
+		case opEnqueue, opUpdate, opAppend, opPageOut:
 			if o.done != nil {
 				o.done(store.ErrDiskFull)
 			}

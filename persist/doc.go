@@ -16,6 +16,7 @@
 //	q/esc(queue) 0x00 seq (8 bytes)   queue entry (see entry.go)
 //	r/esc(stream) 0x00 offset (8)     stream record
 //	r/esc(stream) 0x00                stream trim mark (first offset kept)
+//	p/esc(queue) 0x00 seq (8 bytes)   transient message paged out (page.go), dropped at Open
 //
 // # Writes
 //

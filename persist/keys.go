@@ -13,6 +13,7 @@ const (
 	prefixMsg    = "m/"
 	prefixQueue  = "q/"
 	prefixRecord = "r/"
+	prefixPaged  = "p/"
 )
 
 // appendName appends name escaped so it holds no 0x00, then the 0x00

@@ -19,8 +19,11 @@ const (
 	opAppend
 	opTrim
 	opDropStream
-	opStates  // PutStates: face state puts and deletes, in order
-	opBarrier // Flush: no write, done once everything before it is durable
+	opStates      // PutStates: face state puts and deletes, in order
+	opBarrier     // Flush: no write, done once everything before it is durable
+	opPageOut     // store.Pager: a transient message paged out (page.go)
+	opRemovePaged // one page deleted
+	opDropPaged   // a queue's pages deleted
 )
 
 // op is one submitted write. For streams, e.Seq holds the offset.
@@ -129,6 +132,7 @@ type batchPlan struct {
 	enq     map[entryRef]int // entry set in this batch → index in muts
 	bodies  map[uint64]int   // message body set in this batch → index in muts
 	appends map[string][]int // stream → indexes of its record sets in muts
+	pages   map[entryRef]int // page set in this batch → index in muts
 	buf     []byte           // backing store for small values
 }
 
@@ -139,10 +143,12 @@ func (p *batchPlan) reset() {
 		p.enq = make(map[entryRef]int)
 		p.bodies = make(map[uint64]int)
 		p.appends = make(map[string][]int)
+		p.pages = make(map[entryRef]int)
 	}
 	clear(p.enq)
 	clear(p.bodies)
 	clear(p.appends)
+	clear(p.pages)
 	p.buf = p.buf[:0]
 }
 
@@ -244,6 +250,12 @@ func (db *DB) planOp(o *op) error {
 		for _, s := range o.st {
 			db.plan.add(mutation{key: recordKeyDef(prefixState, s.NS, s.Key), val: s.Val, del: s.Delete})
 		}
+	case opPageOut:
+		db.planPageOut(o.name, o.e.Seq, o.data)
+	case opRemovePaged:
+		db.planRemovePaged(o.name, o.e.Seq)
+	case opDropPaged:
+		return db.planDropPaged(o.name)
 	}
 	return nil
 }

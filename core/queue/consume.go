@@ -265,6 +265,14 @@ func (q *Queue) take(now *int64, batch uint64) *entry {
 					continue
 				}
 			}
+			if e.msg == nil && !q.pageIn(d, i) { // the store lost it: it cannot be delivered
+				d.removeAt(i)
+				q.nready--
+				q.readyB -= e.size
+				q.pageLost++
+				q.release(e)
+				continue
+			}
 			if q.cfg.Options.FIFO && q.groupBlocked(e, batch) {
 				i++
 				continue

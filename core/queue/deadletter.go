@@ -16,7 +16,12 @@ const (
 
 // deadLetter removes e from the queue and, when a dead-letter exchange is
 // configured, queues the dead-lettered copy for Deps.DeadLetter.
+// A stub is paged back in only when there is somewhere to send it.
 func (q *Queue) deadLetter(e *entry, reason string, now int64) {
+	if e.msg == nil && (!q.cfg.Args.HasDLX || q.deps.DeadLetter == nil || !q.loadPaged(e)) {
+		q.release(e)
+		return
+	}
 	q.deadLetterMsg(e.msg, reason, now)
 	q.release(e)
 }

@@ -29,6 +29,7 @@ type entry struct {
 	sub         *Subscription // holder while stUnacked by a consumer
 	hidx        int           // index in the timer heap, -1 when not in it
 	batch       uint64        // lease batch that took it (FIFO groups)
+	arrived     int64         // msg.Arrived of a stub, whose msg is nil (paged out: page.go)
 }
 
 // entryChunk is how many entries the free list allocates at once.

@@ -12,16 +12,87 @@ import (
 	"github.com/junctionmq/junction/core/store"
 )
 
-// memStore is an in-memory store.Store for queue entries; the rest is stubbed.
+// memStore is an in-memory store.Store for queue entries and a
+// store.Pager; the rest is stubbed.
 type memStore struct {
-	mu      sync.Mutex // guards entries, data, dropped
+	mu      sync.Mutex // guards entries, data, dropped, pages, lose, reads
 	entries map[string]map[uint64]store.Entry
 	data    map[string]map[uint64][]byte
 	dropped []string
+	pages   map[string]map[uint64][]byte
+	lose    bool // PageIn finds nothing
+	reads   int  // PageIn calls
+	// onPageOut, when set, runs (once, no lock held) before PageOut's done.
+	onPageOut func()
 }
 
 func newMemStore() *memStore {
-	return &memStore{entries: map[string]map[uint64]store.Entry{}, data: map[string]map[uint64][]byte{}}
+	return &memStore{entries: map[string]map[uint64]store.Entry{}, data: map[string]map[uint64][]byte{},
+		pages: map[string]map[uint64][]byte{}}
+}
+
+func (s *memStore) PageOut(q string, seq uint64, data []byte, done store.Done) {
+	s.mu.Lock()
+	if s.pages[q] == nil {
+		s.pages[q] = map[uint64][]byte{}
+	}
+	s.pages[q][seq] = append([]byte(nil), data...)
+	hook := s.onPageOut
+	s.onPageOut = nil
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	if done != nil {
+		done(nil)
+	}
+}
+
+func (s *memStore) PageIn(q string, seqs []uint64, fn func(int, []byte)) error {
+	s.mu.Lock()
+	s.reads++
+	var found [][]byte
+	if !s.lose {
+		for _, seq := range seqs {
+			found = append(found, s.pages[q][seq])
+		}
+	}
+	s.mu.Unlock()
+	for i, data := range found {
+		if data != nil {
+			fn(i, data)
+		}
+	}
+	return nil
+}
+
+func (s *memStore) RemovePaged(q string, seq uint64, done store.Done) {
+	s.mu.Lock()
+	delete(s.pages[q], seq)
+	s.mu.Unlock()
+	if done != nil {
+		done(nil)
+	}
+}
+
+func (s *memStore) DropPaged(q string, done store.Done) {
+	s.mu.Lock()
+	delete(s.pages, q)
+	s.mu.Unlock()
+	if done != nil {
+		done(nil)
+	}
+}
+
+// paged counts the pages of every queue.
+func (s *memStore) paged() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.pages {
+		n += len(p)
+	}
+	return n
 }
 
 func (s *memStore) Enqueue(q string, e store.Entry, data []byte, done store.Done) {

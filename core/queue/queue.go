@@ -95,8 +95,9 @@ type Queue struct {
 	cfg    Config
 	deps   Deps
 	clock  Clock
-	levels int  // ready levels: 1, 2 (quorum priorities) or MaxPriority+1
-	timed  bool // messages need the clock at publish (TTL, delay, dedup, retention)
+	pager  store.Pager // Deps.Store when it can page (page.go); nil: no paging
+	levels int         // ready levels: 1, 2 (quorum priorities) or MaxPriority+1
+	timed  bool        // messages need the clock at publish (TTL, delay, dedup, retention)
 
 	mu        sync.Mutex // guards everything below
 	deleted   bool
@@ -126,6 +127,11 @@ type Queue struct {
 	timerAt   int64    // deadline the timer is armed for; 0 = unarmed
 	onTimerFn func()   // q.onTimer, bound once
 	pending   []func() // callbacks to run once the lock is released
+	pageKey   string   // the store key of the queue's pages; "" until it first pages
+	npaged    int      // ready stubs whose message is paged out
+	pagedB    int      // their bytes
+	pageLost  int      // stubs dropped because the store could not read them back
+	pagingOut bool     // a PageOut is running
 
 	// congestion is the channel Congested returns while the queue is
 	// congested (see flow.go); written under mu, read without it.
@@ -162,7 +168,7 @@ type Original struct {
 // New creates a queue. Recover loads its durable messages.
 func New(cfg Config, deps Deps) *Queue {
 	q := &Queue{cfg: cfg, deps: deps, clock: deps.Clock, nextSeq: 1,
-		inflight: make(map[uint64]*entry)}
+		inflight: make(map[uint64]*entry), pager: pagerOf(deps.Store)}
 	if q.clock == nil {
 		q.clock = SystemClock{}
 	}
@@ -352,8 +358,12 @@ func (q *Queue) expiry(m *message.Message, now int64) int64 {
 // (from the message's arrival), whichever comes first; 0 = never.
 func (q *Queue) deadline(e *entry) int64 {
 	at := e.expires
-	if r := q.cfg.Options.Retention; r > 0 && e.msg.Arrived > 0 {
-		if ra := e.msg.Arrived + int64(r); at == 0 || ra < at {
+	if r := q.cfg.Options.Retention; r > 0 {
+		arrived := e.arrived // a stub's (page.go)
+		if e.msg != nil {
+			arrived = e.msg.Arrived
+		}
+		if ra := arrived + int64(r); arrived > 0 && (at == 0 || ra < at) {
 			at = ra
 		}
 	}
@@ -413,10 +423,13 @@ func (q *Queue) popHead() *entry {
 	return nil
 }
 
-// release forgets e: the store entry too when it is persisted.
+// release forgets e: the store entry too when it is persisted, its page
+// when it is a stub.
 func (q *Queue) release(e *entry) {
 	if e.persisted {
 		q.deps.Store.Remove(q.cfg.Key, e.seq, nil)
+	} else if e.msg == nil {
+		q.unpage(e)
 	}
 	q.bytes -= e.size
 	q.pool.put(e)
@@ -446,14 +459,24 @@ type Stats struct {
 	Consumers  int
 	Bytes      int // bodies of every message the queue holds
 	ReadyBytes int
+	// PagedOut counts ready messages whose bodies are paged out to the
+	// store while memory runs short (PageOut), PagedOutBytes their bytes.
+	PagedOut      int
+	PagedOutBytes int
+	PageLost      int // paged messages dropped because the store could not read them back
 }
+
+// MemoryBytes is the bytes of the bodies held in memory: Bytes less
+// PagedOutBytes.
+func (s Stats) MemoryBytes() int { return s.Bytes - s.PagedOutBytes }
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return Stats{Ready: q.nready, Unacked: len(q.inflight) - q.nleased, Leased: q.nleased,
-		Delayed: q.ndelayed, Consumers: len(q.subs), Bytes: q.bytes, ReadyBytes: q.readyB}
+		Delayed: q.ndelayed, Consumers: len(q.subs), Bytes: q.bytes, ReadyBytes: q.readyB,
+		PagedOut: q.npaged, PagedOutBytes: q.pagedB, PageLost: q.pageLost}
 }
 
 // Purge removes every ready message (not unacked, leased or delayed ones,

@@ -245,6 +245,7 @@ func (q *Queue) Delete(ifUnused, ifEmpty bool) (int, error) {
 	if q.cfg.Durable && q.deps.Store != nil {
 		q.deps.Store.DropQueue(q.cfg.Key, nil)
 	}
+	q.dropPaged()
 	subs := q.subs
 	q.subs, q.active = nil, nil
 	var wake []*Subscription

@@ -64,6 +64,28 @@ type StateBatcher interface {
 	PutStates(ops []StateOp, done Done)
 }
 
+// Pager is implemented by stores that can hold the encoded bodies of
+// transient messages while memory runs short (persist.DB does): a queue
+// pages the message out, keeps a stub, and pages it back in before it
+// delivers it. Paged messages are not durable: the store drops them all
+// when it is opened, so a transient message never survives a restart.
+// The writes share the group commit and the submission order of the
+// store's other writes; queue names are opaque keys chosen by the caller.
+type Pager interface {
+	// PageOut stores data (message.Marshal output) under queue and seq.
+	// It never blocks on I/O; done is called once the write is committed
+	// (or failed). data must not change until then.
+	PageOut(queue string, seq uint64, data []byte, done Done)
+	// PageIn reads the committed pages of seqs (ascending) and calls fn
+	// with the index in seqs and the data of each one found; fn must not
+	// retain data. Seqs without a page are skipped.
+	PageIn(queue string, seqs []uint64, fn func(i int, data []byte)) error
+	// RemovePaged deletes one page (paged back in, acked, expired, purged).
+	RemovePaged(queue string, seq uint64, done Done)
+	// DropPaged deletes every page of queue (the queue was deleted).
+	DropPaged(queue string, done Done)
+}
+
 // Store is the broker's durable state. Queue and stream names are keys chosen
 // by the core (vhost and name joined); the store treats them as opaque.
 type Store interface {
