@@ -39,6 +39,7 @@ type Broker struct {
 	nextID   atomic.Uint64 // last message id handed out
 	counters counters      // message totals (inspect.go)
 	closing  atomic.Bool
+	pager    pager // pages transient messages out under memory pressure (pressure.go)
 
 	mu     sync.RWMutex // guards vhosts
 	vhosts map[string]*Vhost
@@ -148,13 +149,14 @@ func (b *Broker) DeleteVhost(name string) error {
 	return classify(b.users.DeleteVhost(name))
 }
 
-// Close stops the broker's timers. It does not close the store, which its
-// opener owns; faces must be shut down first.
+// Close stops the broker's timers and its pager. It does not close the
+// store, which its opener owns; faces must be shut down first.
 func (b *Broker) Close() error {
 	if b.closing.Swap(true) {
 		return nil
 	}
 	b.retain.Close()
+	b.stopPager()
 	return nil
 }
 

@@ -53,6 +53,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		return fail(err)
 	}
 	alarms := newAlarms(cfg, log)
+	alarms.Subscribe(func(s alarm.State) { b.SetMemoryPressure(s.Memory) }) // page transient messages out
 	amqpSrv := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{
 		FrameMax:         cfg.AMQPFrameMax,
 		ChannelMax:       cfg.AMQPChannelMax,

@@ -20,6 +20,11 @@
 // deadline (message TTL at a ready head, delayed messages, leases,
 // x-expires). ManualClock drives them deterministically in tests.
 //
+// Paging (page.go): while memory runs short, PageOut moves the bodies of
+// ready transient messages to the store (store.Pager) and keeps stub
+// entries; take pages stubs back in, a thousand at a time, before they are
+// delivered. Pages do not survive a restart.
+//
 // SQS receives are leases: Lease hands out deliveries with a deadline,
 // AckLease and ChangeLeaseIf settle or extend only the receive whose
 // delivery count they name (ErrStaleDelivery for an older one), PurgeAll
