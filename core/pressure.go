@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -83,8 +84,10 @@ func (b *Broker) runPager(ctx context.Context) {
 
 // pageOutAll pages out every queue of every vhost, then returns the freed
 // memory to the operating system, which is what the memory alarm reads.
+// Failures (a full disk refuses pages) are logged once per walk.
 func (b *Broker) pageOutAll(ctx context.Context) {
-	total := 0
+	total, failed := 0, 0
+	var firstErr error
 	for _, v := range b.Vhosts() {
 		for _, q := range v.Queues() {
 			if ctx.Err() != nil || !b.pager.on.Load() {
@@ -93,9 +96,14 @@ func (b *Broker) pageOutAll(ctx context.Context) {
 			n, err := q.PageOut(ctx, pageKeep)
 			total += n
 			if err != nil && ctx.Err() == nil {
-				b.log.Warn("paging out transient messages failed", "vhost", v.Name(), "queue", q.Name(), "paged", n, "err", err)
+				if failed++; firstErr == nil {
+					firstErr = fmt.Errorf("vhost %s queue %s: %w", v.Name(), q.Name(), err)
+				}
 			}
 		}
+	}
+	if failed > 0 {
+		b.log.Warn("memory alarm: paging out transient messages failed", "queues", failed, "err", firstErr)
 	}
 	if total > 0 {
 		b.log.Info("memory alarm: transient messages paged out to the store", "messages", total)
