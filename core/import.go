@@ -1,10 +1,7 @@
 package core
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"sort"
 
 	"github.com/junctionmq/junction/core/auth"
 	"github.com/junctionmq/junction/core/message"
@@ -60,7 +57,7 @@ func (b *Broker) importExchange(x auth.ExchangeDef) error {
 		return nil // predeclared
 	}
 	return v.DeclareExchange(route.Exchange{Name: x.Name, Kind: kind, Durable: x.Durable,
-		AutoDelete: x.AutoDelete, Internal: x.Internal, Args: tableOf(x.Arguments)}, false)
+		AutoDelete: x.AutoDelete, Internal: x.Internal, Args: message.TableFromJSON(x.Arguments)}, false)
 }
 
 func (b *Broker) importQueue(q auth.QueueDef) error {
@@ -68,7 +65,7 @@ func (b *Broker) importQueue(q auth.QueueDef) error {
 	if err != nil {
 		return err
 	}
-	args := tableOf(q.Arguments)
+	args := message.TableFromJSON(q.Arguments)
 	if q.Type != "" && q.Type != "classic" {
 		if _, ok := args.Get("x-queue-type"); !ok {
 			args = append(args, message.Field{Key: "x-queue-type", Value: q.Type})
@@ -96,51 +93,5 @@ func (b *Broker) importBinding(bd auth.BindingDef) error {
 			dest.Kind = route.DestStream
 		}
 	}
-	return v.Bind(route.Binding{Source: bd.Source, Dest: dest, Key: bd.RoutingKey, Args: tableOf(bd.Arguments)})
-}
-
-// tableOf turns JSON arguments into a field table with RabbitMQ's types:
-// integers as signed 64-bit ('l'), other numbers as doubles, strings as
-// long strings, lists as arrays, objects as tables. Keys are sorted.
-func tableOf(m map[string]any) message.Table {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	t := make(message.Table, 0, len(m))
-	for _, k := range keys {
-		t = append(t, message.Field{Key: k, Value: fieldValue(m[k])})
-	}
-	return t
-}
-
-func fieldValue(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return int64(x)
-		}
-		return x
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case int:
-		return int64(x)
-	case []any:
-		out := make([]any, len(x))
-		for i := range x {
-			out[i] = fieldValue(x[i])
-		}
-		return out
-	case map[string]any:
-		return tableOf(x)
-	}
-	return v
+	return v.Bind(route.Binding{Source: bd.Source, Dest: dest, Key: bd.RoutingKey, Args: message.TableFromJSON(bd.Arguments)})
 }

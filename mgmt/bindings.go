@@ -205,7 +205,7 @@ func (s *Server) postBinding(w http.ResponseWriter, r *http.Request, u *auth.Use
 	if !s.decode(w, r, &body) {
 		return
 	}
-	b := bindingOf(v, r, body.RoutingKey, argsTable(body.Arguments))
+	b := bindingOf(v, r, body.RoutingKey, message.TableFromJSON(body.Arguments))
 	if !s.checkBind(w, u, v, b) {
 		return
 	}

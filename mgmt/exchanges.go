@@ -122,7 +122,7 @@ func (s *Server) putExchange(w http.ResponseWriter, r *http.Request, u *auth.Use
 	}
 	_, lookErr := v.Exchange(name)
 	x := route.Exchange{Name: name, Kind: kind, Durable: body.Durable == nil || *body.Durable,
-		AutoDelete: body.AutoDelete, Internal: body.Internal, Args: argsTable(body.Arguments)}
+		AutoDelete: body.AutoDelete, Internal: body.Internal, Args: message.TableFromJSON(body.Arguments)}
 	if err := v.DeclareExchange(x, false); err != nil {
 		s.fail(w, r, err)
 		return

@@ -180,7 +180,7 @@ func parseProperties(in map[string]any) (message.Properties, error) {
 		}
 	}
 	if h, ok := in["headers"].(map[string]any); ok {
-		p.Headers, p.Flags = argsTable(h), p.Flags|message.FlagHeaders
+		p.Headers, p.Flags = message.TableFromJSON(h), p.Flags|message.FlagHeaders
 	}
 	return p, nil
 }

@@ -209,7 +209,7 @@ func (s *Server) putQueue(w http.ResponseWriter, r *http.Request, u *auth.User) 
 	if !s.checkPerm(w, s.users.CheckConfigure(u.Name, v.Name(), auth.ResourceQueue, name)) {
 		return
 	}
-	args := argsTable(body.Arguments)
+	args := message.TableFromJSON(body.Arguments)
 	if _, ok := args.Get("x-queue-type"); !ok && body.Type != "" && body.Type != "classic" {
 		args = args.Set("x-queue-type", body.Type)
 	}

@@ -3,7 +3,6 @@ package mgmt
 import (
 	"encoding/json"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/junctionmq/junction/core/message"
@@ -46,41 +45,6 @@ func valueJSON(v any) any {
 		return x.Unix()
 	}
 	return v
-}
-
-// argsTable turns JSON arguments (decoded with UseNumber) into a field
-// table with RabbitMQ's types: integers as signed 64-bit, other numbers as
-// doubles, strings as long strings, lists as arrays, objects as tables.
-// Keys are sorted, so equal JSON gives equal tables.
-func argsTable(m map[string]any) message.Table {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	t := make(message.Table, 0, len(m))
-	for _, k := range keys {
-		t = append(t, message.Field{Key: k, Value: fieldValue(m[k])})
-	}
-	return t
-}
-
-// fieldValue converts one JSON value to a field-table value.
-func fieldValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return argsTable(x)
-	case []any:
-		out := make([]any, len(x))
-		for i := range x {
-			out[i] = fieldValue(x[i])
-		}
-		return out
-	}
-	return normalize(v)
 }
 
 // normalize turns JSON numbers (json.Number, float64) into int64 when

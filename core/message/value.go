@@ -1,7 +1,10 @@
 package message
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"sort"
 	"time"
 )
 
@@ -76,4 +79,52 @@ func Int(v any) (n int64, ok bool) {
 		return int64(x), true
 	}
 	return 0, false
+}
+
+// TableFromJSON turns decoded JSON arguments (RabbitMQ definitions files,
+// the management API) into a field table with RabbitMQ's types: integral
+// numbers as signed 64-bit integers, other numbers as doubles (float64 or
+// json.Number input), strings as long strings, lists as arrays, objects as
+// tables. Keys are sorted, so equal JSON gives equal tables.
+func TableFromJSON(m map[string]any) Table {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t := make(Table, 0, len(m))
+	for _, k := range keys {
+		t = append(t, Field{Key: k, Value: valueFromJSON(m[k])})
+	}
+	return t
+}
+
+func valueFromJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return TableFromJSON(x)
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = valueFromJSON(x[i])
+		}
+		return out
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+		return x
+	case int:
+		return int64(x)
+	}
+	return v
 }
