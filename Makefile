@@ -5,7 +5,7 @@ SPEC ?= ../shared/spec/amqp091/amqp-rabbitmq-0.9.1.json
 FUZZTIME ?= 10s
 GO ?= go
 
-.PHONY: build run test lint generate fuzz bench bench-compare conformance
+.PHONY: build run test lint generate fuzz bench bench-micro conformance
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/junction ./cmd/junction
@@ -31,8 +31,16 @@ fuzz:
 	  done; \
 	done
 
-bench:
+# The benchmark: Go micro-benchmarks of the hot path (allocations per
+# message), then Junction side by side with the incumbents on this machine
+# in one run (bench-compare, from bench/Makefile.inc: RabbitMQ, Mosquitto,
+# goaws, kinesalite; BENCH_SCENARIOS picks scenarios).
+bench: bench-micro bench-compare
+
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./persist/... ./protocol/...
 
 conformance:
 	$(GO) test -race -count=1 -v -timeout 30m ./conformance/...
+
+include bench/Makefile.inc
