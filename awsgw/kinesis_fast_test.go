@@ -2,6 +2,8 @@ package awsgw
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -83,4 +85,43 @@ func TestAppendGetRecordsJSON(t *testing.T) {
 	out.Records[0].PartitionKey = "k<0>"
 	_, ok := appendGetRecordsJSON(nil, out)
 	require.False(t, ok)
+}
+
+func TestKinesisSeqDigits(t *testing.T) {
+	for _, c := range []struct {
+		epoch uint64
+		idx   int
+		off   uint64
+	}{{0, 0, 0}, {1795802334633, 3, 6500}, {999_999_999_999, 9_999_999_999, math.MaxUint64 - 1}, {5, -1, 7}} {
+		want := fmt.Sprintf("49%012d%010d%012d%020d", c.epoch%seqEpochMod, c.idx, 0, c.off)
+		require.Equal(t, want, kinesisSeq(c.epoch, c.idx, c.off))
+	}
+	require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, newUUID())
+}
+
+// BenchmarkHotCodecs: the per-message codecs of the hot paths (receipt
+// handles, Kinesis sequence numbers, request ids).
+func BenchmarkHotCodecs(b *testing.B) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	r := receipt{vhost: "/", queue: "bench-queue", seq: 12345, msgID: 67890, count: 1}
+	b.Run("receipt", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeReceipt(key, encodeReceipt(key, r)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("kinesisSeq", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = kinesisSeq(1795802334633, 3, 6500)
+		}
+	})
+	b.Run("newUUID", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = newUUID()
+		}
+	})
 }

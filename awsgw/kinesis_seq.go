@@ -39,7 +39,25 @@ const (
 
 // seqNumber formats the sequence number of offset off in shard idx.
 func kinesisSeq(epoch uint64, idx int, off uint64) string {
-	return fmt.Sprintf("49%012d%010d%012d%020d", epoch%seqEpochMod, idx, 0, off)
+	if idx < 0 || idx > 9_999_999_999 {
+		return fmt.Sprintf("49%012d%010d%012d%020d", epoch%seqEpochMod, idx, 0, off)
+	}
+	var b [seqLen]byte
+	b[0], b[1] = '4', '9'
+	putDigits(b[2:14], epoch%seqEpochMod)
+	putDigits(b[14:24], uint64(idx))
+	putDigits(b[24:36], 0)
+	putDigits(b[36:56], off)
+	return string(b[:])
+}
+
+// putDigits writes v in decimal into all of dst, zero-padded on the
+// left (v must fit).
+func putDigits(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
 }
 
 // parseSeq reads a sequence number made by seqNumber.

@@ -9,8 +9,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -122,9 +124,10 @@ func encodeReceipt(key []byte, r receipt) string {
 	b = append(b, byte(len(r.vhost)))
 	b = append(b, r.vhost...)
 	b = append(b, r.queue...)
-	m := hmac.New(sha256.New, key)
+	m := getMAC(key)
 	m.Write(b)
 	b = m.Sum(b)[:len(b)+16]
+	putMAC(key, m)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -137,9 +140,12 @@ func decodeReceipt(key []byte, h string) (receipt, error) {
 		return r, errBadReceipt
 	}
 	body, mac := b[:len(b)-16], b[len(b)-16:]
-	m := hmac.New(sha256.New, key)
+	m := getMAC(key)
 	m.Write(body)
-	if !hmac.Equal(m.Sum(nil)[:16], mac) {
+	var sum [sha256.Size]byte
+	ok := hmac.Equal(m.Sum(sum[:0])[:16], mac)
+	putMAC(key, m)
+	if !ok {
 		return r, errBadReceipt
 	}
 	r.seq = binary.BigEndian.Uint64(body[1:])
@@ -152,4 +158,44 @@ func decodeReceipt(key []byte, h string) (receipt, error) {
 	r.vhost = string(body[fixed : fixed+vl])
 	r.queue = string(body[fixed+vl:])
 	return r, nil
+}
+
+// macPools keeps reusable HMAC-SHA256 states by key: receipt handles are
+// signed on every receive and checked on every delete, and hmac.New
+// costs two SHA-256 states each time.
+var macPools struct {
+	mu    sync.RWMutex // guards pools
+	pools map[string]*sync.Pool
+}
+
+// getMAC returns a reset HMAC-SHA256 keyed with key; putMAC returns it.
+func getMAC(key []byte) hash.Hash {
+	macPools.mu.RLock()
+	p := macPools.pools[string(key)]
+	macPools.mu.RUnlock()
+	if p != nil {
+		if m, ok := p.Get().(hash.Hash); ok {
+			m.Reset()
+			return m
+		}
+	}
+	return hmac.New(sha256.New, key)
+}
+
+func putMAC(key []byte, m hash.Hash) {
+	macPools.mu.RLock()
+	p := macPools.pools[string(key)]
+	macPools.mu.RUnlock()
+	if p == nil {
+		macPools.mu.Lock()
+		if macPools.pools == nil {
+			macPools.pools = map[string]*sync.Pool{}
+		}
+		if p = macPools.pools[string(key)]; p == nil {
+			p = &sync.Pool{}
+			macPools.pools[string(key)] = p
+		}
+		macPools.mu.Unlock()
+	}
+	p.Put(m)
 }

@@ -194,7 +194,13 @@ func mustVhost(t *testing.T, e *testEnv) *core.Vhost {
 // TestSendToDeletedQueue: sends racing a DeleteQueue, and sends after it,
 // fail with QueueDoesNotExist, never InternalFailure.
 func TestSendToDeletedQueue(t *testing.T) {
-	_, c := sdkEnv(t)
+	e := newEnv(t, Config{})
+	// Concurrent calls dial spare connections that may never carry a
+	// request; the server's Shutdown waits 5 s for such new connections,
+	// so close them before it runs.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	c := sqs.New(e.client(t, "test", "test").Options(), func(o *sqs.Options) { o.HTTPClient = &http.Client{Transport: tr} })
 	for i := range 20 {
 		q, err := c.CreateQueue(ctx(), &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("del%d", i))})
 		require.NoError(t, err)
