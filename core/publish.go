@@ -65,10 +65,10 @@ func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed boo
 // deliver offers m to each target queue and arranges the confirm; wait is
 // the congestion channel of a target queue that is congested, if any.
 func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bool)) (routed bool, wait <-chan struct{}) {
+	// The encoded message, made once and only for a target that stores it:
+	// a stream, or a durable queue when the message is persistent.
 	var data []byte
-	if m.Props.Persistent() {
-		data = message.Marshal(nil, m)
-	}
+	persistent := m.Props.Persistent()
 	var c *confirm
 	if done != nil {
 		c = &confirm{done: done}
@@ -89,9 +89,16 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 		if q == nil {
 			continue
 		}
+		stored := persistent && q.Durable()
+		if stored && data == nil {
+			data = message.Marshal(nil, m)
+		}
 		msg, qdata := m, data
+		if !stored {
+			qdata = nil
+		}
 		if t.Transform != nil {
-			if msg = t.Transform.Transform(m); msg != m && data != nil {
+			if msg = t.Transform.Transform(m); msg != m && stored {
 				qdata = message.Marshal(nil, msg)
 			}
 		}

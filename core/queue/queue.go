@@ -196,6 +196,9 @@ func New(cfg Config, deps Deps) *Queue {
 // Name returns the queue's name.
 func (q *Queue) Name() string { return q.cfg.Name }
 
+// Durable reports whether the queue survives a restart (it never changes).
+func (q *Queue) Durable() bool { return q.cfg.Durable }
+
 // Config returns the queue's declaration, with its current Options.
 func (q *Queue) Config() Config {
 	q.mu.Lock()
