@@ -5,7 +5,7 @@ SPEC ?= ../shared/spec/amqp091/amqp-rabbitmq-0.9.1.json
 FUZZTIME ?= 10s
 GO ?= go
 
-.PHONY: build run test lint generate fuzz bench bench-micro conformance
+.PHONY: build run test lint generate fuzz bench bench-micro conformance crash
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/junction ./cmd/junction
@@ -42,5 +42,14 @@ bench-micro:
 
 conformance:
 	$(GO) test -race -count=1 -v -timeout 30m ./conformance/...
+
+# The crash suite: every face under load while the broker is killed with
+# SIGKILL JUNCTION_CRASHES times and restarted on the same data directory;
+# one line per face (confirmed, crashes, lost, duplicated). `go test ./...`
+# runs it with 3 kills.
+JUNCTION_CRASHES ?= 50
+crash: build
+	JUNCTION_CRASHES=$(JUNCTION_CRASHES) JUNCTION_BIN=$(CURDIR)/bin/junction \
+	  $(GO) test -count=1 -v -timeout 30m -run '^TestCrashSuite$$' ./crash/
 
 include bench/Makefile.inc
