@@ -62,6 +62,8 @@ type Server struct {
 	kin *kinesisService
 	sns *snsService
 
+	kinSubs subRegistry // Kinesis SubscribeToShard subscriptions
+
 	hs       *http.Server
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -104,6 +106,12 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	// HTTP/2 over TLS (ALPN) and cleartext h2c with prior knowledge, which
+	// Kinesis SubscribeToShard clients use; HTTP/1.1 as before.
+	s.hs.Protocols = new(http.Protocols)
+	s.hs.Protocols.SetHTTP1(true)
+	s.hs.Protocols.SetHTTP2(true)
+	s.hs.Protocols.SetUnencryptedHTTP2(true)
 	return s, nil
 }
 
@@ -190,6 +198,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if aerr := s.authenticate(req, r); aerr != nil && !snsUnsigned(req, r) {
 		s.writeError(w, req, aerr)
+		return
+	}
+	if req.service == "kinesis" && req.action == "SubscribeToShard" {
+		s.subscribeToShard(w, req) // an event stream, not one result
 		return
 	}
 	out, aerr := s.dispatch(req)

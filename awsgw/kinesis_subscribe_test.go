@@ -1,0 +1,219 @@
+package awsgw
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/stretchr/testify/require"
+)
+
+// protoRecorder records the HTTP protocol of every response.
+type protoRecorder struct {
+	rt     http.RoundTripper
+	protos atomic.Value // string: the last response's Proto
+}
+
+func (p *protoRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.rt.RoundTrip(r)
+	if err == nil {
+		p.protos.Store(resp.Proto)
+	}
+	return resp, err
+}
+
+// kinesisClientAt returns a Kinesis client for endpoint over rt.
+func kinesisClientAt(endpoint string, rt http.RoundTripper) *kinesis.Client {
+	return kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		HTTPClient: &http.Client{Transport: rt}, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// h2TLS is a transport speaking HTTP/2 over TLS to a server pool trusts.
+func h2TLS(pool *x509.CertPool) *protoRecorder {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+	return &protoRecorder{rt: tr}
+}
+
+// subscribeEnv is a TLS gateway with stream s (1 shard) and a registered
+// consumer c, and a client over HTTP/2.
+func subscribeEnv(t *testing.T, cfg Config) (*testEnv, *kinesis.Client, *protoRecorder, string) {
+	tc, pool := selfSigned(t)
+	cfg.TLS, cfg.KinesisNoLimits = tc, true
+	e := newEnv(t, cfg)
+	rec := h2TLS(pool)
+	kc := kinesisClientAt(strings.Replace(e.url, "http://", "https://", 1), rec)
+	createStream(t, kc, "s", 1)
+	reg, err := kc.RegisterStreamConsumer(ctx(), &kinesis.RegisterStreamConsumerInput{
+		StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/s"), ConsumerName: aws.String("c")})
+	require.NoError(t, err)
+	require.Equal(t, types.ConsumerStatusActive, reg.Consumer.ConsumerStatus)
+	return e, kc, rec, *reg.Consumer.ConsumerARN
+}
+
+func putN(t *testing.T, kc *kinesis.Client, from, n int) []string {
+	t.Helper()
+	var seqs []string
+	for i := from; i < from+n; i++ {
+		out, err := kc.PutRecord(ctx(), &kinesis.PutRecordInput{StreamName: aws.String("s"),
+			PartitionKey: aws.String("k"), Data: fmt.Appendf(nil, "r%d", i)})
+		require.NoError(t, err)
+		seqs = append(seqs, *out.SequenceNumber)
+	}
+	return seqs
+}
+
+// nextEvent waits for the next SubscribeToShardEvent.
+func nextEvent(t *testing.T, es *kinesis.SubscribeToShardEventStream) types.SubscribeToShardEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-es.Events():
+		require.True(t, ok, "stream ended: %v", es.Err())
+		m, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+		require.True(t, ok, "event %T", ev)
+		return m.Value
+	case <-time.After(3 * time.Second):
+		t.Fatal("no event within 3 s")
+	}
+	return types.SubscribeToShardEvent{}
+}
+
+// readRecords reads events until n records came; it returns their data
+// and the last continuation sequence number.
+func readRecords(t *testing.T, es *kinesis.SubscribeToShardEventStream, n int) (data []string, cont string) {
+	t.Helper()
+	for len(data) < n {
+		ev := nextEvent(t, es)
+		for _, r := range ev.Records {
+			data = append(data, string(r.Data))
+		}
+		require.NotNil(t, ev.ContinuationSequenceNumber)
+		cont = *ev.ContinuationSequenceNumber
+	}
+	require.Len(t, data, n)
+	return data, cont
+}
+
+// subscribe calls SubscribeToShard with a protocol of its own: the
+// SDK's event stream codec reuses one payload buffer, so concurrent
+// streams sharing a client's protocol race inside the SDK.
+func subscribe(kc *kinesis.Client, arn string, pos types.StartingPosition) (*kinesis.SubscribeToShardOutput, error) {
+	return kc.SubscribeToShard(ctx(), &kinesis.SubscribeToShardInput{ConsumerARN: aws.String(arn),
+		ShardId: aws.String("shardId-000000000000"), StartingPosition: &pos},
+		func(o *kinesis.Options) { o.Protocol = awsjson.New11(schemas.Kinesis_20131202) })
+}
+
+// TestSubscribeToShard: records put before (TRIM_HORIZON) and while
+// subscribed are pushed over HTTP/2 with continuation sequence numbers;
+// a second subscription within 5 s and an unregistered consumer are
+// refused; AFTER_SEQUENCE_NUMBER resumes from a continuation number.
+func TestSubscribeToShard(t *testing.T) {
+	_, kc, rec, arn := subscribeEnv(t, Config{})
+	seqs := putN(t, kc, 0, 3)
+	out, err := subscribe(kc, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/2.0", rec.protos.Load())
+	es := out.GetStream()
+	defer es.Close()
+	data, cont := readRecords(t, es, 3)
+	require.Equal(t, []string{"r0", "r1", "r2"}, data)
+	require.Equal(t, seqs[2], cont)
+
+	seqs = append(seqs, putN(t, kc, 3, 2)...) // pushed while subscribed
+	data, cont = readRecords(t, es, 2)
+	require.Equal(t, []string{"r3", "r4"}, data)
+	require.Equal(t, seqs[4], cont)
+
+	_, err = subscribe(kc, arn, types.StartingPosition{Type: types.ShardIteratorTypeLatest})
+	var inUse *types.ResourceInUseException
+	require.ErrorAs(t, err, &inUse)
+	require.Equal(t, "Another active subscription exists for this consumer: "+arn, inUse.ErrorMessage())
+
+	gone := strings.Replace(arn, "/consumer/c:", "/consumer/nobody:", 1)
+	_, err = subscribe(kc, gone, types.StartingPosition{Type: types.ShardIteratorTypeLatest})
+	var notFound *types.ResourceNotFoundException
+	require.ErrorAs(t, err, &notFound)
+	apiErr(t, err, "ResourceNotFoundException", "", 400)
+	es.Close()
+
+	// A new consumer resumes after a continuation number.
+	reg, err := kc.RegisterStreamConsumer(ctx(), &kinesis.RegisterStreamConsumerInput{
+		StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/s"), ConsumerName: aws.String("d")})
+	require.NoError(t, err)
+	out, err = subscribe(kc, *reg.Consumer.ConsumerARN, types.StartingPosition{
+		Type: types.ShardIteratorTypeAfterSequenceNumber, SequenceNumber: aws.String(seqs[2])})
+	require.NoError(t, err)
+	es2 := out.GetStream()
+	defer es2.Close()
+	data, _ = readRecords(t, es2, 2)
+	require.Equal(t, []string{"r3", "r4"}, data)
+}
+
+// TestSubscribeToShardTakeoverAndLifetime: a subscription 5 s or more
+// after another takes over (the first ends with ResourceInUseException),
+// and a subscription ends at its lifetime.
+func TestSubscribeToShardTakeoverAndLifetime(t *testing.T) {
+	clock := &testClock{}
+	_, kc, _, arn := subscribeEnv(t, Config{Now: clock.now})
+	first, err := subscribe(kc, arn, types.StartingPosition{Type: types.ShardIteratorTypeLatest})
+	require.NoError(t, err)
+	es1 := first.GetStream()
+	defer es1.Close()
+	ev := nextEvent(t, es1) // the first event comes at once, records or not
+	require.Empty(t, ev.Records)
+
+	clock.add(6 * time.Second)
+	old := subscriptionLifetime.Swap(int64(500 * time.Millisecond))
+	defer subscriptionLifetime.Store(old)
+	second, err := subscribe(kc, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	require.NoError(t, err)
+	es2 := second.GetStream()
+	defer es2.Close()
+	for range es1.Events() {
+	}
+	var inUse *types.ResourceInUseException
+	require.ErrorAs(t, es1.Err(), &inUse)
+
+	start := time.Now()
+	for range es2.Events() {
+	}
+	require.NoError(t, es2.Err())
+	require.Less(t, time.Since(start), 3*time.Second)
+}
+
+// TestSubscribeToShardH2C: cleartext HTTP/2 (prior knowledge) on the
+// plain port, and a validation error as an HTTP 400.
+func TestSubscribeToShardH2C(t *testing.T) {
+	e, kc, _, arn := subscribeEnv(t, Config{})
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	rec := &protoRecorder{rt: tr}
+	h2c := kinesisClientAt(e.url, rec)
+	putN(t, kc, 0, 1)
+	out, err := subscribe(h2c, arn, types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber,
+		SequenceNumber: aws.String(putN(t, kc, 1, 1)[0])})
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/2.0", rec.protos.Load())
+	es := out.GetStream()
+	defer es.Close()
+	data, _ := readRecords(t, es, 1)
+	require.Equal(t, []string{"r1"}, data)
+
+	_, err = subscribe(h2c, arn, types.StartingPosition{Type: "NOPE"})
+	var ae smithy.APIError
+	require.True(t, errors.As(err, &ae))
+	require.Equal(t, "ValidationException", ae.ErrorCode())
+}
