@@ -1,6 +1,7 @@
 package awsgw
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -216,4 +217,22 @@ func TestSubscribeToShardH2C(t *testing.T) {
 	var ae smithy.APIError
 	require.True(t, errors.As(err, &ae))
 	require.Equal(t, "ValidationException", ae.ErrorCode())
+}
+
+// TestSubscribeToShardEndsAtShutdown: Shutdown ends open subscriptions
+// (the event stream ends) instead of waiting out their 5 minutes.
+func TestSubscribeToShardEndsAtShutdown(t *testing.T) {
+	e, kc, _, arn := subscribeEnv(t, Config{})
+	out, err := subscribe(kc, arn, types.StartingPosition{Type: types.ShardIteratorTypeLatest})
+	require.NoError(t, err)
+	es := out.GetStream()
+	defer es.Close()
+	nextEvent(t, es)
+	start := time.Now()
+	shut, cancel := context.WithTimeout(ctx(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, e.srv.Shutdown(shut))
+	for range es.Events() {
+	}
+	require.Less(t, time.Since(start), 2*time.Second)
 }
