@@ -84,6 +84,16 @@ type Config struct {
 	// they then act as MQTTDefaultUser.
 	MQTTAllowAnonymous bool
 	MQTTDefaultUser    string
+	// MQTTSysInterval is how often the $SYS topics are published.
+	MQTTSysInterval time.Duration
+	// MQTTMaxConnections limits connected MQTT clients (0: no limit).
+	MQTTMaxConnections int64
+	// MQTTMaxPacketSize is the largest inbound MQTT packet, in bytes.
+	MQTTMaxPacketSize uint32
+	// MQTTRateLimit and MQTTRateBurst throttle each client's publishes
+	// (messages per second, 0: no limit; bucket size, 0: the rate).
+	MQTTRateLimit int64
+	MQTTRateBurst int64
 }
 
 // Defaults returns the configuration of a `junction serve` with no flags,

@@ -56,7 +56,7 @@ func TestDefaults(t *testing.T) {
 		AMQPChannelMax: 2047, AMQPHeartbeat: 60 * time.Second, MaxMessageSize: 16 << 20,
 		ConsumerTimeout: 30 * time.Minute, HandshakeTimeout: 10 * time.Second,
 		MemoryHighWatermark: 0.4, DiskFreeLimit: 50e6, LoopbackUsers: []string{"guest"},
-		MQTTDefaultUser: "guest",
+		MQTTDefaultUser: "guest", MQTTSysInterval: 10 * time.Second, MQTTMaxPacketSize: 16 << 20,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Defaults() = %+v\nwant %+v", *c, want)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -121,6 +122,27 @@ var settings = []setting{
 	boolean("kinesis-no-limits", "false", "Kinesis streams ignore AWS's per-shard throughput limits (1,000 records and 1 MiB/s in, 5 reads and 2 MiB/s out)", func(c *Config) *bool { return &c.KinesisNoLimits }),
 	boolean("mqtt-allow-anonymous", "false", "MQTT clients may connect without a username", func(c *Config) *bool { return &c.MQTTAllowAnonymous }),
 	{"mqtt-default-user", kindString, "guest", "user that anonymous MQTT clients act as", field(func(c *Config) *string { return &c.MQTTDefaultUser }, asIs)},
+	dur("mqtt-sys-interval", "10s", "how often the MQTT $SYS topics are published (whole seconds, at least 1s)", func(c *Config) *time.Duration { return &c.MQTTSysInterval }),
+	{"mqtt-max-connections", kindInt, "0", "most MQTT clients connected at once (then CONNACK 0x97, 3.1.1: 0x03); 0 is no limit", field(func(c *Config) *int64 { return &c.MQTTMaxConnections }, parseCount)},
+	{"mqtt-max-packet-size", kindSize, "16MiB", "largest MQTT packet accepted (then DISCONNECT 0x95 in MQTT 5), at most 256MiB", field(func(c *Config) *uint32 { return &c.MQTTMaxPacketSize }, parsePacketSize)},
+	{"mqtt-rate-limit", kindInt, "0", "MQTT PUBLISH packets per second per client; a faster client is throttled; 0 is no limit", field(func(c *Config) *int64 { return &c.MQTTRateLimit }, parseCount)},
+	{"mqtt-rate-burst", kindInt, "0", "MQTT publishes a client may send at once above mqtt-rate-limit; 0 means mqtt-rate-limit", field(func(c *Config) *int64 { return &c.MQTTRateBurst }, parseCount)},
+}
+
+// parseCount parses a non-negative integer.
+func parseCount(s string) (int64, error) {
+	n, err := parseUint(s, 0, 1<<63-1)
+	return int64(n), err
+}
+
+// parsePacketSize parses a size from 1 byte to 256 MiB, the largest MQTT
+// packet (a 268,435,455-byte remaining length and its header).
+func parsePacketSize(s string) (uint32, error) {
+	n, err := ParseSize(s)
+	if err == nil && (n < 1 || n > 256<<20) {
+		err = fmt.Errorf("want a size from 1 byte to 256MiB")
+	}
+	return uint32(n), err
 }
 
 func parseUint32(s string) (uint32, error) {

@@ -15,13 +15,14 @@ import (
 )
 
 // BridgeQueue is the name of each vhost's internal queue that carries
-// messages from other faces to MQTT subscribers. It is transient and
-// exclusive to the MQTT face.
+// messages from other faces to MQTT subscribers. It is durable, so that
+// persistent messages waiting in it survive a crash or a restart; only the
+// MQTT face consumes it.
 const BridgeQueue = "amq.mqtt.bridge"
 
 // bridge delivers messages published on other faces to MQTT subscribers.
 //
-// Per vhost with MQTT subscriptions, one transient queue (BridgeQueue) is
+// Per vhost with MQTT subscriptions, one durable queue (BridgeQueue) is
 // bound to the MQTT exchange with each distinct subscribed filter mapped to
 // a binding key, reference-counted over the subscriptions of every session
 // (online or offline). The bindings carry a Matcher that refuses messages
@@ -34,6 +35,15 @@ const BridgeQueue = "amq.mqtt.bridge"
 // with room for the whole window, so it never blocks; the injector publishes
 // into mochi and then acks, which lets the next message out. A slow mochi
 // therefore leaves messages in the core queue instead of dropping them.
+//
+// Restarts: the queue and its bindings are durable, and persistent
+// messages in it are restored by the core. The core restores bindings
+// without their Matcher (a Matcher is code, not data), so New re-binds
+// every key of the restored sessions' subscriptions (a Bind with the same
+// identity replaces the Matcher) and unbinds the restored keys no session
+// subscribes to any more (reattach), before any MQTT client connects. Until
+// then, inject drops a message from MQTT that a Matcher-less binding let in
+// (none can arrive: the face publishes nothing before New returns).
 type bridge struct {
 	s *Server
 
@@ -173,7 +183,7 @@ func (b *bridge) vhostLocked(name string) (*vhostBridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, _, err := v.DeclareQueue(core.QueueDecl{Name: BridgeQueue, Exclusive: true, Owner: b})
+	q, _, err := v.DeclareQueue(core.QueueDecl{Name: BridgeQueue, Durable: true})
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +195,6 @@ func (b *bridge) vhostLocked(name string) (*vhostBridge, error) {
 	vb.sub, err = q.Consume(vb, queue.ConsumeOptions{Tag: "mqtt-bridge",
 		Limiters: []*queue.Limiter{queue.NewLimiter(win)}})
 	if err != nil {
-		_, _ = v.DeleteQueue(BridgeQueue, false, false, b)
 		return nil, err
 	}
 	b.vhosts[name] = vb
@@ -222,21 +231,53 @@ func (vb *vhostBridge) inject() {
 	}
 }
 
-// close stops the injectors and deletes the bridge queues.
+// close stops the injectors. The bridge queues and their bindings stay:
+// messages published meanwhile wait there for the next start.
 func (b *bridge) close() {
 	b.mu.Lock()
 	b.closed = true
 	vbs := b.vhosts
 	b.vhosts = map[string]*vhostBridge{}
 	b.mu.Unlock()
-	for name, vb := range vbs {
-		_ = vb.q.Cancel(vb.sub) // no Deliver after Cancel returns
+	for _, vb := range vbs {
+		_ = vb.q.Cancel(vb.sub) // no Deliver after Cancel returns; unacked ones are requeued
 		close(vb.ch)
-		if _, err := vb.v.DeleteQueue(BridgeQueue, false, false, b); err != nil {
-			b.s.log.Debug("mqtt bridge queue delete", "vhost", name, "error", err)
-		}
 	}
 	b.wg.Wait()
+}
+
+// reattach starts the bridge of every vhost whose bridge queue the core
+// restored (its messages are delivered even if no session subscribes any
+// more) and removes the restored bindings no subscription needs; the keys
+// add bound again carry their Matcher once more.
+func (b *bridge) reattach() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, v := range b.s.b.Vhosts() {
+		if _, err := v.Queue(BridgeQueue); err != nil {
+			continue
+		}
+		vb, err := b.vhostLocked(v.Name())
+		if err != nil {
+			return err
+		}
+		for _, bd := range v.Routes().Bindings() {
+			if bd.Dest != (route.Dest{Kind: route.DestQueue, Name: BridgeQueue}) {
+				continue
+			}
+			if bd.Source == b.s.cfg.Exchange && vb.refs[bd.Key] > 0 {
+				if bd.Matcher == nil { // add bound it before the queue was restored
+					err = v.Bind(vb.binding(bd.Key))
+				}
+			} else {
+				err = v.Unbind(bd)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // OnSubscribed binds the keys of granted subscriptions.
@@ -266,8 +307,9 @@ func (h *faceHook) OnClientExpired(cl *mochi.Client) {
 	h.s.m.UnsubscribeClient(cl)
 }
 
-// restored binds the subscriptions of sessions loaded from the store.
-func (s *Server) restored() {
+// restored binds the subscriptions of sessions loaded from the store, then
+// re-attaches the restored bridge queues (reattach).
+func (s *Server) restored() error {
 	for _, cl := range s.m.Clients.GetAll() {
 		if cl.Net.Inline {
 			continue
@@ -277,4 +319,5 @@ func (s *Server) restored() {
 			s.br.add(cl.ID, vhost, filter)
 		}
 	}
+	return s.br.reattach()
 }

@@ -1,6 +1,9 @@
 package mqtt
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Config configures the MQTT face. The zero value is usable: every field has
 // a default (see withDefaults).
@@ -27,11 +30,29 @@ type Config struct {
 	// WebSocketPath is the HTTP path of the WebSocket endpoint; "" means /ws.
 	WebSocketPath string
 
-	// MaxConnections limits concurrent clients; 0 means unlimited.
+	// Version is the broker version published in $SYS/broker/version;
+	// "" means "junction".
+	Version string
+	// SysInterval is how often the $SYS topics are published (retained);
+	// 0 means 10 s. It is rounded down to whole seconds, at least 1 s.
+	SysInterval time.Duration
+
+	// MaxConnections limits concurrent clients; 0 means unlimited. A client
+	// over the limit is refused: CONNACK 0x97 quota exceeded (3.1.1: 0x03
+	// server unavailable).
 	MaxConnections int64
 	// MaxPacketSize limits inbound packets in bytes (advertised in CONNACK);
-	// 0 means 16 MiB.
+	// 0 means 16 MiB. A larger packet ends the connection, with DISCONNECT
+	// 0x95 packet too large for an MQTT 5 client.
 	MaxPacketSize uint32
+	// RateLimit is the number of PUBLISH packets per second each client may
+	// send on average; 0 means no limit. A faster client is throttled: its
+	// read loop waits for a token (see limits.go).
+	RateLimit float64
+	// RateBurst is the number of publishes a client may send at once above
+	// RateLimit (the token bucket's size); 0 means RateLimit rounded up, at
+	// least 1.
+	RateBurst int
 	// ReceiveMaximum is the number of unacknowledged QoS 1/2 publishes a
 	// client may have in flight towards the server; 0 means 1024.
 	ReceiveMaximum uint16
@@ -69,6 +90,8 @@ const (
 	defaultTopicAliasMax = 64
 	defaultWritesPending = 256
 	defaultPrefetch      = 256
+	defaultSysInterval   = 10 * time.Second
+	defaultVersion       = "junction"
 )
 
 func (c Config) withDefaults() Config {
@@ -83,6 +106,19 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WebSocketPath == "" {
 		c.WebSocketPath = DefaultWebSocketPath
+	}
+	if c.Version == "" {
+		c.Version = defaultVersion
+	}
+	if c.SysInterval <= 0 {
+		c.SysInterval = defaultSysInterval
+	}
+	c.SysInterval = max(c.SysInterval.Truncate(time.Second), time.Second)
+	if c.RateLimit < 0 {
+		c.RateLimit = 0
+	}
+	if c.RateLimit > 0 && c.RateBurst <= 0 {
+		c.RateBurst = max(1, int(math.Ceil(c.RateLimit)))
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = math.MaxInt64

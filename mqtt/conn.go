@@ -33,6 +33,16 @@ type clientConn struct {
 	vhost, user string
 	acl         aclCache
 	stalled     atomic.Bool // outboundWait gave up on this subscriber
+
+	// Limits (limits.go).
+	maxPacket uint32        // Config.MaxPacketSize; 0: not checked here
+	guard     sizeGuard     // packet boundaries seen by Read
+	large     atomic.Bool   // a packet too large arrived
+	tooLarge  *atomic.Int64 // counts those (Stats.PacketsTooLarge)
+	v5        atomic.Bool   // the client speaks MQTT 5 (set by OnConnect)
+	rate      tokenBucket   // publish rate limit (read loop only)
+	slot      atomic.Bool   // holds one of Config.MaxConnections
+	release   func()        // gives the slot back
 }
 
 // maxHeldCap is the largest held-back buffer kept between flushes (idle
@@ -53,6 +63,7 @@ func (c *clientConn) Read(p []byte) (int, error) {
 	c.reading = true
 	c.mu.Unlock()
 	n, err := c.Conn.Read(p)
+	c.checkSize(p[:n])
 	c.mu.Lock()
 	c.reading = false
 	c.mu.Unlock()
@@ -105,6 +116,12 @@ func (c *clientConn) Close() error {
 		c.mu.Lock()
 		c.pending = nil
 		c.mu.Unlock()
+	}
+	if c.slot.Swap(false) && c.release != nil {
+		c.release()
+	}
+	if c.large.Load() && c.v5.Load() {
+		return lingerClose(c.Conn)
 	}
 	return c.Conn.Close()
 }

@@ -16,7 +16,19 @@
 //     before mochi acknowledges it; QoS 1/2 wait for the core's confirm.
 //     mochi still fans the publish out to MQTT subscribers itself.
 //   - bridge.go: messages from other faces reach MQTT subscribers through a
-//     transient queue per vhost bound with the subscribed filters.
+//     durable queue per vhost (amq.mqtt.bridge) bound with the subscribed
+//     filters; at startup its restored bindings get their Matcher back and
+//     stale ones are removed, so persistent messages waiting in it survive
+//     a crash.
+//   - sys.go: the $SYS topics under Mosquitto's names, with Junction's
+//     version and the figures of Stats, retained, every Config.SysInterval
+//     (mochi's own ticker is turned off); never persisted.
+//   - limits.go: Config.MaxConnections (CONNACK 0x97, 3.1.1: 0x03),
+//     Config.MaxPacketSize (DISCONNECT 0x95 to an MQTT 5 client, sent by
+//     clientConn as soon as the fixed header arrives), and the per-client
+//     publish rate (Config.RateLimit, RateBurst): a token bucket on which
+//     the client's read loop waits in OnPublish (throttling; MQTT 5 has no
+//     PUBACK reason code for a rate, 0x96 is a DISCONNECT code only).
 //   - state.go, statewriter.go: mochi's storage hook, backed by the core's
 //     store (state namespaces mqtt/session, mqtt/sub, mqtt/retained,
 //     mqtt/inflight), written in group-committed batches.

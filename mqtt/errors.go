@@ -29,7 +29,7 @@ var (
 // to MQTT 3.1.1 return codes (3.1.1 3.2.2.3): 0x80 (mochi's answer to an
 // empty client id without clean session) and 0x85 → 0x02 identifier
 // rejected [MQTT-3.1.3-8], 0x84 → 0x01, 0x86 → 0x04, 0x87 → 0x05, 0x88 and
-// 0x89 → 0x03 server unavailable.
+// 0x89 and 0x97 (too many connections) → 0x03 server unavailable.
 func v3Connack(code byte) byte {
 	switch code {
 	case packets.ErrUnspecifiedError.Code, errIDNotValid.Code:
@@ -40,7 +40,7 @@ func v3Connack(code byte) byte {
 		return 0x04
 	case errNotAuthorized.Code:
 		return 0x05
-	case packets.ErrServerUnavailable.Code, packets.ErrServerBusy.Code:
+	case packets.ErrServerUnavailable.Code, packets.ErrServerBusy.Code, errQuotaExceeded.Code:
 		return 0x03
 	}
 	return code

@@ -52,6 +52,9 @@ func (h *faceHook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 		return errServerShuttingDown
 	}
 	cl.Properties.Props.TopicAliasMaximum = 0
+	if cc := connOf(cl.Net.Conn); cc != nil && cl.Properties.ProtocolVersion == 5 {
+		cc.v5.Store(true)
+	}
 	return nil
 }
 
@@ -60,6 +63,9 @@ func (h *faceHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bo
 	code := checkClientID(cl, pk)
 	if code == 0 {
 		code = h.s.authenticate(cl, pk)
+	}
+	if code == 0 {
+		code = h.s.admit(cl)
 	}
 	if code == 0 {
 		return true
@@ -108,8 +114,11 @@ func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.P
 			return pk
 		}
 		pk.ReasonCode = code
-		if code == errNotAuthorized.Code {
+		switch code {
+		case errNotAuthorized.Code:
 			pk.Properties.ReasonString = errNotAuthorized.Reason
+		case errQuotaExceeded.Code:
+			pk.Properties.ReasonString = "too many connections"
 		}
 		return pk
 	}

@@ -24,6 +24,9 @@ import (
 // refusal, is disconnected without an acknowledgement so that it publishes
 // again.
 func (h *faceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if !cl.Net.Inline {
+		h.s.throttle(cl)
+	}
 	// The copies for persistent sessions are written alongside the core's
 	// copy, so both usually share one group commit.
 	copied, err := h.s.copies.write(cl, pk)

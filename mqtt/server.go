@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type Server struct {
 	copies *copies
 
 	shared sharedPicker
+	sys    *sysPublisher
+	// slots counts the connections holding one of Config.MaxConnections.
+	slots atomic.Int64
 
 	closing atomic.Bool // set once by Shutdown; read without s.mu
 
@@ -39,6 +43,7 @@ type Server struct {
 	// in-flight window was full (Stats).
 	inflightRefused atomic.Int64
 	flowStats
+	limitStats
 
 	mu     sync.Mutex // guards lns, nextID, closed, active
 	lns    map[string]net.Listener
@@ -60,9 +65,10 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	s.m = mochi.New(&mochi.Options{
 		Capabilities: s.capabilities(),
 		Logger:       log.With("component", "mochi"),
-		// $SYS values every 10 s rather than every second.
-		SysTopicResendInterval: 10,
+		// The face publishes $SYS itself (sys.go).
+		SysTopicResendInterval: mochiSysInterval,
 	})
+	s.m.Info.Version = cfg.Version
 	s.br = newBridge(s)
 	s.face = &faceHook{s: s}
 	s.state = newStateHook(b.Store(), log)
@@ -81,14 +87,22 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("mqtt: load state: %w", err)
 	}
 	s.restoreExpiry()
-	s.restored()
+	if err := s.restored(); err != nil {
+		_ = s.m.Close()
+		s.br.close()
+		s.state.close()
+		return nil, fmt.Errorf("mqtt: bridge: %w", err)
+	}
+	s.sys = newSysPublisher(s)
+	s.sys.start()
 	return s, nil
 }
 
 // capabilities are mochi's capabilities from the config.
 func (s *Server) capabilities() *mochi.Capabilities {
 	c := mochi.NewDefaultServerCapabilities()
-	c.MaximumClients = s.cfg.MaxConnections
+	// The face counts connections itself (acquireSlot) to answer 0x97.
+	c.MaximumClients = math.MaxInt64
 	c.MaximumPacketSize = s.cfg.MaxPacketSize
 	c.ReceiveMaximum = s.cfg.ReceiveMaximum
 	c.MaximumInflight = s.cfg.MaxInflight
@@ -187,7 +201,11 @@ func (s *Server) activeConns() int {
 
 // establish runs one client connection to its end.
 func (s *Server) establish(listener string, nc net.Conn) {
-	err := s.m.EstablishConnection(listener, newClientConn(nc))
+	cc := newClientConn(nc)
+	cc.maxPacket = s.cfg.MaxPacketSize
+	cc.release = s.releaseSlot
+	cc.tooLarge = &s.tooLarge
+	err := s.m.EstablishConnection(listener, cc)
 	if err != nil && !s.closing.Load() {
 		s.log.Debug("mqtt connection ended", "listener", listener, "remote", nc.RemoteAddr().String(), "error", err)
 	}
@@ -213,6 +231,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		s.sys.close()
 		s.drain()
 		_ = s.m.Close() // stops housekeeping and the hooks
 		s.br.close()
@@ -256,12 +275,17 @@ func (s *Server) HasSession(id string) bool {
 	return ok
 }
 
-// Stats are the MQTT face's figures.
+// Stats are the MQTT face's figures, as the management API, the metrics
+// endpoint and the $SYS topics show them.
 type Stats struct {
 	Connected       int64 // clients connected now
 	Sessions        int64 // sessions held, connected or not
-	MessagesIn      int64 // PUBLISH packets received
+	Subscriptions   int64 // subscriptions of every session
+	Retained        int64 // retained messages ($SYS ones included)
+	MessagesIn      int64 // PUBLISH packets received (from clients and the core)
 	MessagesOut     int64 // PUBLISH packets sent
+	BytesReceived   int64 // bytes read from clients
+	BytesSent       int64 // bytes written to clients
 	InflightDropped int64 // copies dropped for a full in-flight window (core messages only)
 	InflightRefused int64 // publishes refused for a full in-flight window (0x97)
 	// MessagesDropped counts copies mochi dropped because a subscriber's
@@ -269,19 +293,36 @@ type Stats struct {
 	MessagesDropped int64
 	// OutboundWaits counts publishes that waited for a slow subscriber.
 	OutboundWaits int64
+	// Throttled counts publishes that waited for the client's rate limit.
+	Throttled int64
+	// ConnectionsRefused counts CONNECTs refused for Config.MaxConnections.
+	ConnectionsRefused int64
+	// PacketsTooLarge counts connections ended for Config.MaxPacketSize.
+	PacketsTooLarge int64
 }
 
 // Stats returns the face's current figures.
 func (s *Server) Stats() Stats {
 	in := s.m.Info
+	var sysIn int64
+	if s.sys != nil {
+		sysIn = s.sys.injected.Load()
+	}
 	return Stats{
-		Connected:       atomic.LoadInt64(&in.ClientsConnected),
-		Sessions:        int64(s.m.Clients.Len()),
-		MessagesIn:      atomic.LoadInt64(&in.MessagesReceived),
-		MessagesOut:     atomic.LoadInt64(&in.MessagesSent),
-		InflightDropped: atomic.LoadInt64(&in.InflightDropped),
-		InflightRefused: s.inflightRefused.Load(),
-		MessagesDropped: atomic.LoadInt64(&in.MessagesDropped),
-		OutboundWaits:   s.outboundWaits.Load(),
+		Connected:          atomic.LoadInt64(&in.ClientsConnected),
+		Sessions:           int64(s.m.Clients.Len()),
+		Subscriptions:      s.subscriptionCount(),
+		Retained:           int64(s.m.Topics.Retained.Len()),
+		MessagesIn:         atomic.LoadInt64(&in.MessagesReceived) - sysIn,
+		MessagesOut:        atomic.LoadInt64(&in.MessagesSent),
+		BytesReceived:      atomic.LoadInt64(&in.BytesReceived),
+		BytesSent:          atomic.LoadInt64(&in.BytesSent),
+		InflightDropped:    atomic.LoadInt64(&in.InflightDropped),
+		InflightRefused:    s.inflightRefused.Load(),
+		MessagesDropped:    atomic.LoadInt64(&in.MessagesDropped),
+		OutboundWaits:      s.outboundWaits.Load(),
+		Throttled:          s.throttled.Load(),
+		ConnectionsRefused: s.connsRefused.Load(),
+		PacketsTooLarge:    s.tooLarge.Load(),
 	}
 }

@@ -230,6 +230,9 @@ func (h *stateHook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
 
 // OnRetainMessage stores or clears a retained message.
 func (h *stateHook) OnRetainMessage(cl *mochi.Client, pk packets.Packet, r int64) {
+	if isSys(pk.TopicName) {
+		return // republished every Config.SysInterval (sys.go)
+	}
 	if r != 1 {
 		h.w.del(nsRetained, pk.TopicName)
 		return

@@ -68,7 +68,9 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 	amqpStop := &stopOnce{stop: amqpSrv.Close}
 	amqpSvc := faceService{amqpStop, amqpSrv.Serve, amqp.ErrServerClosed}
 	svcs := services{config.AMQP: amqpSvc, config.AMQPS: amqpSvc}
-	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser}, log)
+	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser,
+		Version: version, SysInterval: cfg.MQTTSysInterval, MaxConnections: cfg.MQTTMaxConnections,
+		MaxPacketSize: cfg.MQTTMaxPacketSize, RateLimit: float64(cfg.MQTTRateLimit), RateBurst: int(cfg.MQTTRateBurst)}, log)
 	if err != nil {
 		return fail(fmt.Errorf("mqtt: %w", err))
 	}
