@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
 )
@@ -136,7 +137,21 @@ func (s *sqsService) deleteMessage(req *request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	return nil, s.deleteOne(t, in.ReceiptHandle)
+	if aerr := s.deleteOne(t, in.ReceiptHandle); aerr != nil {
+		return nil, aerr
+	}
+	return nil, s.deletesDurable()
+}
+
+// deletesDurable waits until the deletes of this request are on disk, so
+// that a message whose delete was answered with success does not come back
+// after a crash (the core group-commits acks without waiting; concurrent
+// requests share one commit).
+func (s *sqsService) deletesDurable() *apiError {
+	if err := s.b.Store().Flush(); err != nil {
+		return toAPIError(&core.Error{Kind: core.ErrStore, Text: "store failure", Err: err})
+	}
+	return nil
 }
 
 // handleFor decodes a receipt handle of t's queue.
@@ -229,6 +244,11 @@ func (s *sqsService) deleteMessageBatch(req *request) (any, *apiError) {
 	})
 	if aerr != nil {
 		return nil, aerr
+	}
+	if len(out.Successful) > 0 {
+		if aerr := s.deletesDurable(); aerr != nil {
+			return nil, aerr
+		}
 	}
 	return &deleteBatchOutput{Successful: out.Successful, Failed: out.Failed}, nil
 }

@@ -2,6 +2,8 @@ package crash_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +17,10 @@ import (
 // on one queue or shard must come in increasing order too.
 type ledger struct {
 	name string
+	// ackDurable: the face answers an ack or delete only once it is durable
+	// (SQS DeleteMessage), so an acked id that comes back is a failure.
+	// Otherwise (AMQP basic.ack, MQTT PUBACK) it counts as a duplicate.
+	ackDurable bool
 
 	mu        sync.Mutex       // guards everything below
 	confirmed map[int]bool     // the broker confirmed it
@@ -93,6 +99,7 @@ func (l *ledger) missing() int {
 // verdict is one face's result.
 type verdict struct {
 	name                        string
+	ackDurable                  bool
 	confirmed, lost, duplicated int
 	backAcked, phantom, orderN  int
 	lostIDs, orderBad           []string
@@ -102,7 +109,7 @@ type verdict struct {
 func (l *ledger) verdict() verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	v := verdict{name: l.name, confirmed: len(l.confirmed), backAcked: l.backAcked,
+	v := verdict{name: l.name, ackDurable: l.ackDurable, confirmed: len(l.confirmed), backAcked: l.backAcked,
 		orderN: l.orderN, orderBad: l.orderBad, extra: l.extra}
 	for id := range l.confirmed {
 		if l.seen[id] == 0 {
@@ -127,8 +134,8 @@ func (v verdict) line(crashes int, maxRecovery time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-8s confirmed=%-6d crashes=%-3d lost=%d duplicated=%d acked-then-redelivered=%d unconfirmed-delivered=%d order-violations=%d max-recovery=%s",
 		v.name, v.confirmed, crashes, v.lost, v.duplicated, v.backAcked, v.phantom, v.orderN, maxRecovery.Round(time.Millisecond))
-	for k, n := range v.extra {
-		fmt.Fprintf(&b, " %s=%d", k, n)
+	for _, k := range slices.Sorted(maps.Keys(v.extra)) {
+		fmt.Fprintf(&b, " %s=%d", k, v.extra[k])
 	}
 	return b.String()
 }

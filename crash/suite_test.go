@@ -71,12 +71,14 @@ func TestCrashSuite(t *testing.T) {
 
 func newSuite(b *broker) *suite {
 	c := clients{b}
+	sqsL, snsL := newLedger("sqs"), newLedger("sns")
+	sqsL.ackDurable, snsL.ackDurable = true, true
 	return &suite{
 		b:       b,
 		amqp:    &amqpFace{b: b, l: newLedger("amqp")},
 		mqtt:    &mqttFace{b: b, l: newLedger("mqtt")},
-		sqs:     &sqsFace{c: c, l: newLedger("sqs"), queue: sqsQueue, prefix: "s"},
-		sns:     &sqsFace{c: c, l: newLedger("sns"), queue: snsQueue, prefix: "n", viaSNS: true},
+		sqs:     &sqsFace{c: c, l: sqsL, queue: sqsQueue, prefix: "s"},
+		sns:     &sqsFace{c: c, l: snsL, queue: snsQueue, prefix: "n", viaSNS: true},
 		kinesis: &kinesisFace{c: c, l: newLedger("kinesis"), seq: map[int]shardSeq{}},
 	}
 }
@@ -200,6 +202,9 @@ func (s *suite) report(t *testing.T) {
 		}
 		if v.orderN > 0 {
 			t.Errorf("%s: %d order violations, e.g. %v", v.name, v.orderN, v.orderBad)
+		}
+		if v.ackDurable && v.backAcked > 0 {
+			t.Errorf("%s: %d deliveries of messages whose delete had succeeded", v.name, v.backAcked)
 		}
 		if v.extra["seq-mismatch"] > 0 {
 			t.Errorf("%s: %d records read under another sequence number than confirmed", v.name, v.extra["seq-mismatch"])
