@@ -79,7 +79,7 @@ func TestRetainAsPublished(t *testing.T) {
 	_, plain := sub5(t, tb, "rap-plain", paho5.SubscribeOptions{Topic: "rap/t", QoS: 1})
 	pub := pub5(t, tb, "rap-pub")
 	publish5(t, pub, &paho5.Publish{Topic: "rap/t", QoS: 1, Retain: true, Payload: []byte("r")})
-	require.True(t, rap.wait5(t, 1)[0].Retain)                             // [MQTT-3.3.1-13]
+	require.True(t, rap.wait5(t, 1)[0].Retain) // [MQTT-3.3.1-13]
 	// [MQTT-3.3.1-12]. mochi sends retained messages after the SUBACK and
 	// after OnSubscribed (which binds the bridge key, a store write): a
 	// publish right after the SUBACK may also reach plain as a retained
