@@ -276,20 +276,7 @@ func (s *snsService) checkTopicPerm(req *request, t *snsTopic, perm byte) *apiEr
 }
 
 // accountOf is the account of a request that names no resource.
-func (s *snsService) accountOf(req *request) string {
-	users := s.b.Users()
-	if req.id4.anyKey || users.CheckVhostAccess(req.id4.user, auth.DefaultVhost) == nil {
-		if a := users.AccountForVhost(auth.DefaultVhost); a != "" {
-			return a
-		}
-	}
-	for _, p := range users.ListPermissions(req.id4.user, "") {
-		if a := users.AccountForVhost(p.Vhost); a != "" {
-			return a
-		}
-	}
-	return auth.DefaultAccount
-}
+func (s *snsService) accountOf(req *request) string { return requestAccount(s.b.Users(), req) }
 
 // baseURL is the gateway's URL as the client reached it (http or https).
 func baseURL(req *request) string {

@@ -182,20 +182,7 @@ type target struct {
 // accountFor picks the account of requests that name no queue: the
 // default account if the user may use "/", else the first mapped vhost
 // the user has permissions on.
-func (s *sqsService) accountFor(req *request) string {
-	users := s.b.Users()
-	if req.id4.anyKey || users.CheckVhostAccess(req.id4.user, auth.DefaultVhost) == nil {
-		if a := users.AccountForVhost(auth.DefaultVhost); a != "" {
-			return a
-		}
-	}
-	for _, p := range users.ListPermissions(req.id4.user, "") {
-		if a := users.AccountForVhost(p.Vhost); a != "" {
-			return a
-		}
-	}
-	return auth.DefaultAccount
-}
+func (s *sqsService) accountFor(req *request) string { return requestAccount(s.b.Users(), req) }
 
 // vhostFor maps an account to its vhost in the request's region.
 func (s *sqsService) vhostFor(req *request, account string) (*core.Vhost, *apiError) {
