@@ -67,9 +67,10 @@ type Server struct {
 	hs       *http.Server
 	baseCtx  context.Context
 	cancel   context.CancelFunc
-	mu       sync.Mutex // guards serving
+	mu       sync.Mutex // guards serving, shutdown and fresh
 	serving  bool
 	shutdown bool
+	fresh    map[net.Conn]struct{} // connections that have not sent a request yet
 }
 
 // New creates a gateway over b. It loads the SQS queue metadata from the
@@ -105,7 +106,12 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState:         s.trackFresh,
 	}
+	s.fresh = map[net.Conn]struct{}{}
+	// net/http's Shutdown waits up to 5 s for a connection that never sent
+	// a request (an SDK's spare dial): close those at once instead.
+	s.hs.RegisterOnShutdown(s.closeFresh)
 	// HTTP/2 over TLS (ALPN) and cleartext h2c with prior knowledge, which
 	// Kinesis SubscribeToShard clients use; HTTP/1.1 as before.
 	s.hs.Protocols = new(http.Protocols)
@@ -113,6 +119,28 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	s.hs.Protocols.SetHTTP2(true)
 	s.hs.Protocols.SetUnencryptedHTTP2(true)
 	return s, nil
+}
+
+// trackFresh records which connections have not sent a request yet.
+func (s *Server) trackFresh(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	if st == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
+	s.mu.Unlock()
+}
+
+// closeFresh closes the connections that never sent a request; it runs
+// once Shutdown has closed the listeners.
+func (s *Server) closeFresh() {
+	s.mu.Lock()
+	for c := range s.fresh {
+		_ = c.Close()
+	}
+	clear(s.fresh)
+	s.mu.Unlock()
 }
 
 // Serve accepts HTTP connections on ln until Shutdown. It returns
