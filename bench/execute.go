@@ -120,6 +120,25 @@ func sampleAt(ctx context.Context, epoch time.Time, t int64, pid int) (sample, e
 	return s, nil
 }
 
+// measureWindow samples CPU and memory at from and to (nanoseconds since
+// epoch) while the load goroutines in wg run, then cancels them and waits.
+// The error is the load's own failure (cancel's cause) when there was one.
+func measureWindow(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup,
+	epoch time.Time, from, to int64, pid int) (before, after sample, err error) {
+	before, err = sampleAt(ctx, epoch, from, pid)
+	if err == nil {
+		after, err = sampleAt(ctx, epoch, to, pid)
+	}
+	cancel(nil)
+	wg.Wait()
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+	}
+	return before, after, err
+}
+
 // addCPU fills the CPU and memory figures from the window's two samples,
 // per message over msgs messages.
 func (res *Result) addCPU(before, after sample, msgs int64, pid int) {

@@ -117,17 +117,8 @@ func RunKinesis(ctx context.Context, cfg KinesisConfig) (*Result, error) {
 	for range cfg.Producers {
 		wg.Go(func() { fail(r.produce(wctx)) })
 	}
-	before, err := sampleAt(wctx, r.epoch, r.from, cfg.BrokerPID)
-	var after sample
-	if err == nil {
-		after, err = sampleAt(wctx, r.epoch, r.to, cfg.BrokerPID)
-	}
-	cancel(nil)
-	wg.Wait()
+	before, after, err := measureWindow(wctx, cancel, &wg, r.epoch, r.from, r.to, cfg.BrokerPID)
 	if err != nil {
-		if cause := context.Cause(wctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			err = cause
-		}
 		return nil, err
 	}
 	return r.result(before, after), nil

@@ -123,17 +123,8 @@ func RunMQTT(ctx context.Context, cfg MQTTConfig) (*Result, error) {
 			}
 		})
 	}
-	before, err := sampleAt(pctx, r.epoch, r.from, cfg.BrokerPID)
-	var after sample
-	if err == nil {
-		after, err = sampleAt(pctx, r.epoch, r.to, cfg.BrokerPID)
-	}
-	cancel(nil)
-	wg.Wait()
+	before, after, err := measureWindow(pctx, cancel, &wg, r.epoch, r.from, r.to, cfg.BrokerPID)
 	if err != nil {
-		if cause := context.Cause(pctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			err = cause
-		}
 		return nil, err
 	}
 	r.drain(ctx)

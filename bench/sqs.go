@@ -121,17 +121,8 @@ func RunSQS(ctx context.Context, cfg SQSConfig) (*Result, error) {
 			wg.Go(func() { fail(r.loop(wctx)) })
 		}
 	}
-	before, err := sampleAt(wctx, r.epoch, r.from, cfg.BrokerPID)
-	var after sample
-	if err == nil {
-		after, err = sampleAt(wctx, r.epoch, r.to, cfg.BrokerPID)
-	}
-	cancel(nil)
-	wg.Wait()
+	before, after, err := measureWindow(wctx, cancel, &wg, r.epoch, r.from, r.to, cfg.BrokerPID)
 	if err != nil {
-		if cause := context.Cause(wctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			err = cause
-		}
 		return nil, err
 	}
 	return r.result(before, after), nil

@@ -55,30 +55,33 @@ func (d *decoder) fixed(n int) []byte {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.buf)
-	if n <= 0 {
-		if n == 0 {
-			d.fail(ErrTruncated)
-		} else {
-			d.fail(fmt.Errorf("%w: varint overflow", ErrMalformed))
-		}
+	if !d.consumed(n) {
 		return 0
 	}
-	d.buf = d.buf[n:]
 	return v
 }
 
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.buf)
-	if n <= 0 {
-		if n == 0 {
-			d.fail(ErrTruncated)
-		} else {
-			d.fail(fmt.Errorf("%w: varint overflow", ErrMalformed))
-		}
+	if !d.consumed(n) {
 		return 0
 	}
-	d.buf = d.buf[n:]
 	return v
+}
+
+// consumed advances past a varint of n bytes as encoding/binary reports
+// it (0: truncated, negative: overflow) and reports whether it was valid.
+func (d *decoder) consumed(n int) bool {
+	switch {
+	case n == 0:
+		d.fail(ErrTruncated)
+		return false
+	case n < 0:
+		d.fail(fmt.Errorf("%w: varint overflow", ErrMalformed))
+		return false
+	}
+	d.buf = d.buf[n:]
+	return true
 }
 
 // count reads an element count; each element takes at least min bytes, so a
