@@ -21,6 +21,7 @@ type Config struct {
 	MQTTListen    string
 	MQTTSListen   string
 	MQTTWSListen  string
+	MQTTWSSListen string
 	AWSListen     string
 	MgmtListen    string
 	MetricsListen string
@@ -41,6 +42,9 @@ type Config struct {
 	MQTTSTLSKey  string
 	MgmtTLSCert  string
 	MgmtTLSKey   string
+	// MetricsTLSCert and MetricsTLSKey turn the metrics listener into HTTPS.
+	MetricsTLSCert string
+	MetricsTLSKey  string
 
 	// LogLevel is the minimum level logged; LogFormat is "text" or "json".
 	LogLevel  slog.Level

@@ -73,7 +73,8 @@ func (c *Config) checkPairs() error {
 			return fmt.Errorf("%s is set but %s is not", p[1], p[0])
 		}
 	}
-	if c.TLSCA != "" && c.TLSCert == "" && c.AMQPSTLSCert == "" && c.MQTTSTLSCert == "" && c.MgmtTLSCert == "" {
+	if c.TLSCA != "" && c.TLSCert == "" && c.AMQPSTLSCert == "" && c.MQTTSTLSCert == "" && c.MgmtTLSCert == "" &&
+		c.MetricsTLSCert == "" {
 		return errors.New("tls-ca is set but no certificate is (tls-cert and tls-key)")
 	}
 	return nil
@@ -98,6 +99,10 @@ func (c *Config) path(name string) string {
 		return c.MgmtTLSCert
 	case "mgmt-tls-key":
 		return c.MgmtTLSKey
+	case "metrics-tls-cert":
+		return c.MetricsTLSCert
+	case "metrics-tls-key":
+		return c.MetricsTLSKey
 	}
 	return ""
 }

@@ -29,7 +29,8 @@ func Reference() string {
 	}
 	b.WriteString("\nTLS: `amqps-listen` and `mqtts-listen` start only when a certificate and key are set, ")
 	b.WriteString("their own (`amqps-tls-cert`/`amqps-tls-key`, `mqtts-tls-cert`/`mqtts-tls-key`) or the shared `tls-cert`/`tls-key`. ")
-	b.WriteString("`mgmt-listen` serves HTTPS only with `mgmt-tls-cert`/`mgmt-tls-key`. ")
+	b.WriteString("`mqtt-wss-listen` (wss://, off by default) needs the shared `tls-cert`/`tls-key`. ")
+	b.WriteString("`mgmt-listen` and `metrics-listen` serve HTTPS only with their own `mgmt-tls-cert`/`mgmt-tls-key` and `metrics-tls-cert`/`metrics-tls-key`. ")
 	b.WriteString("With `tls-cert`/`tls-key`, `aws-listen` accepts TLS as well as plain HTTP on its one port, told apart by each connection's first byte (as LocalStack on 4566), so `https://` and `http://` endpoint URLs both work. ")
 	b.WriteString("With `tls-ca`, client certificates are verified when a client presents one. TLS 1.2 is the minimum.\n")
 	return b.String()

@@ -88,6 +88,7 @@ var settings = []setting{
 	addr("mqtt-listen", ":1883", "MQTT", func(c *Config) *string { return &c.MQTTListen }),
 	addr("mqtts-listen", ":8883", "MQTT over TLS (needs a certificate and key)", func(c *Config) *string { return &c.MQTTSListen }),
 	addr("mqtt-ws-listen", ":15675", "MQTT over WebSocket (path /ws)", func(c *Config) *string { return &c.MQTTWSListen }),
+	addr("mqtt-wss-listen", "", "MQTT over secure WebSocket, wss:// at /ws (needs tls-cert and tls-key; RabbitMQ uses :15676)", func(c *Config) *string { return &c.MQTTWSSListen }),
 	addr("aws-listen", ":4566", "AWS gateway (SQS, SNS, Kinesis)", func(c *Config) *string { return &c.AWSListen }),
 	addr("mgmt-listen", ":15672", "management HTTP API", func(c *Config) *string { return &c.MgmtListen }),
 	addr("metrics-listen", ":15692", "Prometheus metrics (/metrics)", func(c *Config) *string { return &c.MetricsListen }),
@@ -102,6 +103,8 @@ var settings = []setting{
 	path("mqtts-tls-key", "private key for mqtts-tls-cert", func(c *Config) *string { return &c.MQTTSTLSKey }),
 	path("mgmt-tls-cert", "certificate that turns mgmt-listen into HTTPS (tls-cert is not used there)", func(c *Config) *string { return &c.MgmtTLSCert }),
 	path("mgmt-tls-key", "private key for mgmt-tls-cert", func(c *Config) *string { return &c.MgmtTLSKey }),
+	path("metrics-tls-cert", "certificate that turns metrics-listen into HTTPS (tls-cert is not used there)", func(c *Config) *string { return &c.MetricsTLSCert }),
+	path("metrics-tls-key", "private key for metrics-tls-cert", func(c *Config) *string { return &c.MetricsTLSKey }),
 
 	{"log-level", kindLevel, "warn", "minimum log level: debug, info, warn or error", field(func(c *Config) *slog.Level { return &c.LogLevel }, parseLevel)},
 	{"log-format", kindFormat, "text", "log format on stderr: text or json", field(func(c *Config) *string { return &c.LogFormat }, parseFormat)},
@@ -171,4 +174,5 @@ var tlsPairs = [][2]string{
 	{"amqps-tls-cert", "amqps-tls-key"},
 	{"mqtts-tls-cert", "mqtts-tls-key"},
 	{"mgmt-tls-cert", "mgmt-tls-key"},
+	{"metrics-tls-cert", "metrics-tls-key"},
 }

@@ -47,6 +47,7 @@ const (
 	MQTT    = "mqtt"
 	MQTTS   = "mqtts"
 	MQTTWS  = "mqtt-ws"
+	MQTTWSS = "mqtt-wss"
 	AWS     = "aws"
 	Mgmt    = "mgmt"
 	Metrics = "metrics"
@@ -63,8 +64,9 @@ type Listener struct {
 // Listeners returns the enabled listeners in a fixed order, their TLS
 // configuration loaded. A listener is enabled when its address is not
 // empty; AMQPS and MQTTS also need a certificate and key (their own or
-// tls-cert/tls-key) and are left out without one. The management listener
-// serves HTTPS only with mgmt-tls-cert and mgmt-tls-key.
+// tls-cert/tls-key) and are left out without one, as is MQTTWSS without
+// tls-cert/tls-key. The management and metrics listeners serve HTTPS only
+// with their own mgmt-tls-cert/-key and metrics-tls-cert/-key.
 func (c *Config) Listeners() ([]Listener, error) {
 	type spec struct {
 		name, addr, cert, key string
@@ -76,9 +78,10 @@ func (c *Config) Listeners() ([]Listener, error) {
 		{MQTT, c.MQTTListen, "", "", false},
 		{MQTTS, c.MQTTSListen, or(c.MQTTSTLSCert, c.TLSCert), or(c.MQTTSTLSKey, c.TLSKey), true},
 		{MQTTWS, c.MQTTWSListen, "", "", false},
+		{MQTTWSS, c.MQTTWSSListen, c.TLSCert, c.TLSKey, true},
 		{AWS, c.AWSListen, "", "", false},
 		{Mgmt, c.MgmtListen, c.MgmtTLSCert, c.MgmtTLSKey, false},
-		{Metrics, c.MetricsListen, "", "", false},
+		{Metrics, c.MetricsListen, c.MetricsTLSCert, c.MetricsTLSKey, false},
 	}
 	var out []Listener
 	for _, s := range specs {

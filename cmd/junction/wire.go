@@ -79,6 +79,8 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 	svcs[config.MQTT] = faceService{mqttStop, mqttSrv.Serve, mqtt.ErrServerClosed}
 	svcs[config.MQTTS] = svcs[config.MQTT]
 	svcs[config.MQTTWS] = faceService{mqttStop, mqttSrv.ServeWebSocket, mqtt.ErrServerClosed}
+	// wss: the same WebSocket serve on a TLS-wrapped listener.
+	svcs[config.MQTTWSS] = svcs[config.MQTTWS]
 	awsTLS, err := config.TLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA) // https:// on aws-listen too
 	if err != nil {
 		return fail(fmt.Errorf("aws-listen: %w", err))
@@ -129,7 +131,7 @@ func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttS
 // listenerProtocols are RabbitMQ's protocol names of the listeners.
 var listenerProtocols = map[string]string{
 	config.AMQP: "amqp", config.AMQPS: "amqp/ssl", config.MQTT: "mqtt", config.MQTTS: "mqtt/ssl",
-	config.MQTTWS: "http/web-mqtt", config.AWS: "aws", config.Mgmt: "http", config.Metrics: "http/prometheus",
+	config.MQTTWS: "http/web-mqtt", config.MQTTWSS: "https/web-mqtt", config.AWS: "aws", config.Mgmt: "http", config.Metrics: "http/prometheus",
 }
 
 // mgmtListeners describes the bound listeners for the management API.
