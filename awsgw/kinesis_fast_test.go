@@ -93,7 +93,7 @@ func TestKinesisSeqDigits(t *testing.T) {
 		idx   int
 		off   uint64
 	}{{0, 0, 0}, {1795802334633, 3, 6500}, {999_999_999_999, 9_999_999_999, math.MaxUint64 - 1}, {5, -1, 7}} {
-		want := fmt.Sprintf("49%012d%010d%012d%020d", c.epoch%seqEpochMod, c.idx, 0, c.off)
+		want := fmt.Sprintf("49%012d%010d%012d%020d", c.epoch%seqEpochMod, c.idx, seqGen, c.off)
 		require.Equal(t, want, kinesisSeq(c.epoch, c.idx, c.off))
 	}
 	require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, newUUID())

@@ -156,7 +156,7 @@ func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut 
 			errs[i] = err
 			continue
 		}
-		outs[i] = recordOut{SequenceNumber: kinesisSeq(epoch, shardIndex(part.ID()), off), ShardId: part.ID()}
+		outs[i] = recordOut{SequenceNumber: recordSeq(epoch, shardIndex(part.ID()), off), ShardId: part.ID()}
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -234,7 +234,7 @@ func (k *kinesisService) iteratorStart(t *kstream, part *stream.Partition, p par
 		return 0, errKinesisInvalidArg("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "+
 			"(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", typ)
 	}
-	ep, idx, off, ok := parseKinesisSeq(seq)
+	ep, idx, pos, ok := parseKinesisSeq(seq)
 	switch {
 	case !ok:
 		return 0, errKinesisInvalidArg("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
@@ -246,8 +246,9 @@ func (k *kinesisService) iteratorStart(t *kstream, part *stream.Partition, p par
 		return 0, errKinesisInvalidArg("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.",
 			seq, id, t.name, t.account)
 	}
-	if typ == "AFTER_SEQUENCE_NUMBER" && off < endOffsetSeq {
-		off++
+	off := pos // AFTER_SEQUENCE_NUMBER
+	if typ == "AT_SEQUENCE_NUMBER" {
+		off = max(pos, 1) - 1
 	}
 	return min(off, next), nil
 }
@@ -340,7 +341,7 @@ func (k *kinesisService) getRecords(req *request, p params) (any, *apiError) {
 		if recs[i].Arrived < cutoff {
 			continue // past retention
 		}
-		r := recordOf(&recs[i], kinesisSeq(epoch, idx, recs[i].Offset), t.meta.Encryption)
+		r := recordOf(&recs[i], recordSeq(epoch, idx, recs[i].Offset), t.meta.Encryption)
 		nbytes += len(r.Data)
 		out.Records = append(out.Records, r)
 	}

@@ -15,14 +15,25 @@ import (
 //
 // A sequence number is 56 decimal digits, the length AWS's have:
 //
-//	"49" | epoch (12) | shard index (10) | 000000000000 (12) | offset (20)
+//	"49" | epoch (12) | shard index (10) | 000000000001 (12) | position (20)
 //
 // where epoch is the stream's creation time in milliseconds modulo 10^12
 // (so a number from a deleted stream of the same name is told apart) and
-// offset is the record's offset in the shard's core stream. Numbers grow
-// with the offset within a shard, and a child shard (higher index) has
-// higher numbers than its parents. A closed shard's EndingSequenceNumber
-// carries the largest offset.
+// position is a place in the shard's core stream: the record at offset o
+// has position o+1, and position p (a shard's StartingSequenceNumber, or
+// the continuation number of a subscription that has pushed nothing yet)
+// stands before the record at offset p. So, as on AWS, every record's
+// number is above its shard's StartingSequenceNumber, AT_SEQUENCE_NUMBER
+// of a position reads from the record at offset max(p,1)-1 and
+// AFTER_SEQUENCE_NUMBER from the one at offset p. Numbers grow with the
+// offset within a shard, and a child shard (higher index) has higher
+// numbers than its parents. A closed shard's EndingSequenceNumber carries
+// the largest position.
+//
+// The 12-digit block was all zeros before (generation 0), with the
+// record's offset itself in the last 20 digits, which made a shard's
+// StartingSequenceNumber equal its first record's number. Those numbers
+// (in consumers' checkpoints) are still read as they were meant.
 //
 // An iterator is base64 of (version, issue time, vhost, stream, epoch,
 // shard index, offset) and an HMAC-SHA256 over them with a key kept in
@@ -32,22 +43,31 @@ import (
 const (
 	seqEpochMod  = 1_000_000_000_000
 	seqLen       = 56
-	endOffsetSeq = math.MaxUint64 // the offset an EndingSequenceNumber carries
+	endOffsetSeq = math.MaxUint64 // the position an EndingSequenceNumber carries
+	seqGen       = 1              // the 12-digit block of numbers made now
+	seqGenLegacy = 0              // the block of numbers made before (offset, not position)
 	iterVersion  = 1
 	iterMACLen   = 16
 )
 
-// seqNumber formats the sequence number of offset off in shard idx.
-func kinesisSeq(epoch uint64, idx int, off uint64) string {
+// recordSeq formats the sequence number of the record at offset off in
+// shard idx.
+func recordSeq(epoch uint64, idx int, off uint64) string {
+	return kinesisSeq(epoch, idx, off+1)
+}
+
+// kinesisSeq formats the sequence number of position pos (see above) in
+// shard idx.
+func kinesisSeq(epoch uint64, idx int, pos uint64) string {
 	if idx < 0 || idx > 9_999_999_999 {
-		return fmt.Sprintf("49%012d%010d%012d%020d", epoch%seqEpochMod, idx, 0, off)
+		return fmt.Sprintf("49%012d%010d%012d%020d", epoch%seqEpochMod, idx, seqGen, pos)
 	}
 	var b [seqLen]byte
 	b[0], b[1] = '4', '9'
 	putDigits(b[2:14], epoch%seqEpochMod)
 	putDigits(b[14:24], uint64(idx))
-	putDigits(b[24:36], 0)
-	putDigits(b[36:56], off)
+	putDigits(b[24:36], seqGen)
+	putDigits(b[36:56], pos)
 	return string(b[:])
 }
 
@@ -60,9 +80,11 @@ func putDigits(dst []byte, v uint64) {
 	}
 }
 
-// parseSeq reads a sequence number made by seqNumber.
-func parseKinesisSeq(s string) (epoch uint64, idx int, off uint64, ok bool) {
-	if len(s) != seqLen || s[:2] != "49" || s[24:36] != "000000000000" {
+// parseKinesisSeq reads a sequence number made by kinesisSeq, or by the
+// generation before it, and returns its position: AT_SEQUENCE_NUMBER
+// reads from offset max(pos,1)-1, AFTER_SEQUENCE_NUMBER from offset pos.
+func parseKinesisSeq(s string) (epoch uint64, idx int, pos uint64, ok bool) {
+	if len(s) != seqLen || s[:2] != "49" {
 		return 0, 0, 0, false
 	}
 	for _, c := range s {
@@ -70,13 +92,20 @@ func parseKinesisSeq(s string) (epoch uint64, idx int, off uint64, ok bool) {
 			return 0, 0, 0, false
 		}
 	}
+	gen, _ := strconv.ParseUint(s[24:36], 10, 64)
+	if gen != seqGen && gen != seqGenLegacy {
+		return 0, 0, 0, false
+	}
 	epoch, _ = strconv.ParseUint(s[2:14], 10, 64)
 	i, _ := strconv.ParseUint(s[14:24], 10, 64)
-	off, err := strconv.ParseUint(s[36:], 10, 64)
-	if err != nil {
-		off = math.MaxUint64 // beyond any offset
+	pos, err := strconv.ParseUint(s[36:], 10, 64)
+	switch {
+	case err != nil:
+		pos = math.MaxUint64 // beyond any offset
+	case gen == seqGenLegacy && pos < math.MaxUint64:
+		pos++ // an offset: the record's position is one more
 	}
-	return epoch, int(i), off, i <= math.MaxInt32
+	return epoch, int(i), pos, i <= math.MaxInt32
 }
 
 // iterator is the decoded content of a shard iterator.

@@ -241,14 +241,14 @@ func (x *subSession) push(force bool) (sent, more, end, ok bool) {
 	cutoff := now.Add(-time.Duration(x.t.meta.Retention) * time.Hour).UnixNano()
 	for i := range recs {
 		if recs[i].Arrived >= cutoff {
-			ev.Records = append(ev.Records, recordOf(&recs[i], kinesisSeq(epoch, idx, recs[i].Offset), x.t.meta.Encryption))
+			ev.Records = append(ev.Records, recordOf(&recs[i], recordSeq(epoch, idx, recs[i].Offset), x.t.meta.Encryption))
 		}
 	}
 	x.off = next
 	if e := x.part.Info().EndOffset; e != nil && next >= *e {
 		ev.ChildShards, end = childShards(x.t.ps, x.part.ID()), true
 	} else {
-		cont := kinesisSeq(epoch, idx, max(next, 1)-1) // the last record pushed: resume AFTER it
+		cont := kinesisSeq(epoch, idx, next) // after the last record pushed: resume AFTER it
 		ev.ContinuationSequenceNumber = &cont
 		_, last := st.Bounds()
 		if more = next < last; more {

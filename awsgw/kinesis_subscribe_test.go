@@ -236,3 +236,67 @@ func TestSubscribeToShardEndsAtShutdown(t *testing.T) {
 	}
 	require.Less(t, time.Since(start), 2*time.Second)
 }
+
+// TestKinesisEmptyShardContinuation: on a shard never written, the
+// continuation number of a subscription and the shard's
+// StartingSequenceNumber stand before the first record, as on AWS:
+// resuming AFTER either reads that record instead of skipping it, and
+// every record's number is above them.
+func TestKinesisEmptyShardContinuation(t *testing.T) {
+	_, kc, _, arn := subscribeEnv(t, Config{})
+	out, err := subscribe(kc, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	require.NoError(t, err)
+	es := out.GetStream()
+	ev := nextEvent(t, es)
+	require.Empty(t, ev.Records)
+	require.NotNil(t, ev.ContinuationSequenceNumber)
+	cont := *ev.ContinuationSequenceNumber
+	es.Close()
+
+	desc, err := kc.DescribeStream(ctx(), &kinesis.DescribeStreamInput{StreamName: aws.String("s")})
+	require.NoError(t, err)
+	start := *desc.StreamDescription.Shards[0].SequenceNumberRange.StartingSequenceNumber
+	require.Equal(t, start, cont)
+
+	seqs := putN(t, kc, 0, 2)
+	require.NotEqual(t, cont, seqs[0])
+	require.Less(t, cont, seqs[0]) // same length: string order is numeric order
+	require.Less(t, seqs[0], seqs[1])
+
+	shard := "shardId-000000000000"
+	for _, c := range []struct {
+		typ  types.ShardIteratorType
+		seq  string
+		want []string
+	}{
+		{types.ShardIteratorTypeAfterSequenceNumber, cont, []string{"r0", "r1"}},
+		{types.ShardIteratorTypeAtSequenceNumber, start, []string{"r0", "r1"}},
+		{types.ShardIteratorTypeAtSequenceNumber, seqs[0], []string{"r0", "r1"}},
+		{types.ShardIteratorTypeAfterSequenceNumber, seqs[0], []string{"r1"}},
+		{types.ShardIteratorTypeAtSequenceNumber, seqs[1], []string{"r1"}},
+		{types.ShardIteratorTypeAfterSequenceNumber, seqs[1], nil},
+	} {
+		got, err := kc.GetRecords(ctx(), &kinesis.GetRecordsInput{ShardIterator: iter(t, kc, "s", shard, c.typ, aws.String(c.seq), nil)})
+		require.NoError(t, err)
+		var data []string
+		for _, r := range got.Records {
+			data = append(data, string(r.Data))
+		}
+		require.Equal(t, c.want, data, "%s %s", c.typ, c.seq)
+	}
+
+	// A subscription (of another consumer: the first holds the shard for
+	// 5 s) resuming AFTER the empty shard's continuation number gets the
+	// first record.
+	reg, err := kc.RegisterStreamConsumer(ctx(), &kinesis.RegisterStreamConsumerInput{
+		StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/s"), ConsumerName: aws.String("e")})
+	require.NoError(t, err)
+	out, err = subscribe(kc, *reg.Consumer.ConsumerARN, types.StartingPosition{
+		Type: types.ShardIteratorTypeAfterSequenceNumber, SequenceNumber: aws.String(cont)})
+	require.NoError(t, err)
+	es2 := out.GetStream()
+	defer es2.Close()
+	data, last := readRecords(t, es2, 2)
+	require.Equal(t, []string{"r0", "r1"}, data)
+	require.Equal(t, seqs[1], last)
+}

@@ -101,18 +101,24 @@ func TestKinesisSerialization(t *testing.T) {
 }
 
 func TestKinesisSequenceNumbers(t *testing.T) {
-	s := kinesisSeq(123456789012345, 7, 42)
+	s := recordSeq(123456789012345, 7, 42)
 	require.Len(t, s, 56)
-	ep, idx, off, ok := parseKinesisSeq(s)
+	ep, idx, pos, ok := parseKinesisSeq(s)
 	require.True(t, ok)
 	require.Equal(t, uint64(123456789012345%seqEpochMod), ep)
 	require.Equal(t, 7, idx)
-	require.Equal(t, uint64(42), off)
-	require.Less(t, kinesisSeq(1, 0, 99), kinesisSeq(1, 1, 0))
-	_, _, off, ok = parseKinesisSeq(kinesisSeq(1, 2, endOffsetSeq))
+	require.Equal(t, uint64(43), pos) // AFTER reads from offset 43, AT from 42
+	require.Less(t, recordSeq(1, 0, 99), kinesisSeq(1, 1, 0))
+	require.Less(t, kinesisSeq(1, 0, 0), recordSeq(1, 0, 0)) // a shard's start is below its first record
+	_, _, pos, ok = parseKinesisSeq(kinesisSeq(1, 2, endOffsetSeq))
 	require.True(t, ok)
-	require.Equal(t, uint64(endOffsetSeq), off)
-	for _, bad := range []string{"", "0", "59" + s[2:], s[:55] + "x"} {
+	require.Equal(t, uint64(endOffsetSeq), pos)
+	// A number of the generation before (the offset itself, middle block
+	// of zeros) still names the same record.
+	_, _, pos, ok = parseKinesisSeq("49" + s[2:24] + "000000000000" + "00000000000000000042")
+	require.True(t, ok)
+	require.Equal(t, uint64(43), pos)
+	for _, bad := range []string{"", "0", "59" + s[2:], s[:55] + "x", s[:24] + "000000000002" + s[36:]} {
 		_, _, _, ok = parseKinesisSeq(bad)
 		require.False(t, ok, bad)
 	}
