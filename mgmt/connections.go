@@ -170,28 +170,18 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request, u *aut
 }
 
 // connectionRoutes registers the connection, channel and consumer
-// endpoints. The AMQP face exposes connections only: channels and
-// consumers are listed empty until it exposes them.
+// endpoints (channels.go for the last two).
 func (s *Server) connectionRoutes(r router) {
 	r.list("GET /api/connections", s.listConnections)
 	r.handle("GET /api/connections/{name}", s.getConnection)
 	r.handle("DELETE /api/connections/{name}", s.deleteConnection)
-	r.list("GET /api/connections/{name}/channels", s.listEmpty)
+	r.list("GET /api/connections/{name}/channels", s.listConnChannels)
 	r.list("GET /api/vhosts/{vhost}/connections", s.listVhostConnections)
-	r.list("GET /api/channels", s.listEmpty)
-	r.list("GET /api/vhosts/{vhost}/channels", s.listEmpty)
-	r.list("GET /api/consumers", s.listEmpty)
-	r.list("GET /api/consumers/{vhost}", s.listEmpty)
-}
-
-// listEmpty answers a listing Junction has nothing for yet with [].
-func (s *Server) listEmpty(w http.ResponseWriter, r *http.Request, u *auth.User) {
-	if hasVhostParam(r) {
-		if _, ok := s.vhostFor(w, r, u, false); !ok {
-			return
-		}
-	}
-	s.writeJSON(w, http.StatusOK, []any{})
+	r.list("GET /api/channels", s.listChannels)
+	r.handle("GET /api/channels/{name}", s.getChannel)
+	r.list("GET /api/vhosts/{vhost}/channels", s.listChannels)
+	r.list("GET /api/consumers", s.listConsumers)
+	r.list("GET /api/consumers/{vhost}", s.listConsumers)
 }
 
 // listVhostConnections serves GET /api/vhosts/{vhost}/connections.
@@ -207,4 +197,14 @@ func (s *Server) listVhostConnections(w http.ResponseWriter, r *http.Request, u 
 		}
 	}
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// listEmpty answers a listing Junction has nothing for with [].
+func (s *Server) listEmpty(w http.ResponseWriter, r *http.Request, u *auth.User) {
+	if hasVhostParam(r) {
+		if _, ok := s.vhostFor(w, r, u, false); !ok {
+			return
+		}
+	}
+	s.writeJSON(w, http.StatusOK, []any{})
 }

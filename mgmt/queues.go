@@ -53,7 +53,7 @@ type queueJSON struct {
 	OperatorPolicy             *string        `json:"operator_policy"`
 	EffectivePolicyDefinition  map[string]any `json:"effective_policy_definition"`
 	ExclusiveConsumerTag       *string        `json:"exclusive_consumer_tag"`
-	ConsumerDetails            []any          `json:"consumer_details,omitempty"`
+	ConsumerDetails            []consumerJSON `json:"consumer_details,omitempty"`
 }
 
 // queueTypeName is RabbitMQ's name for a queue type.
@@ -180,7 +180,12 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request, u *auth.User) 
 	if !ok {
 		return
 	}
-	qj.ConsumerDetails = []any{}
+	qj.ConsumerDetails = s.consumers(u, v.Name(), qj.Name)
+	for _, cs := range qj.ConsumerDetails {
+		if cs.Exclusive {
+			qj.ExclusiveConsumerTag = &cs.ConsumerTag
+		}
+	}
 	s.writeJSON(w, http.StatusOK, qj)
 }
 

@@ -1,0 +1,136 @@
+package mgmt_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+
+	rmq "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestChannelsAndConsumers opens channels and consumers with amqp091-go
+// and reads them back with rabbit-hole and plain HTTP.
+func TestChannelsAndConsumers(t *testing.T) {
+	e := start(t)
+	rh := e.client(t, "guest", "guest")
+	conn := e.dial(t, "guest", "guest", "app")
+	ch1, err := conn.Channel()
+	require.NoError(t, err)
+	_, err = ch1.QueueDeclare("work", false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, ch1.Qos(7, 0, false))
+	require.NoError(t, ch1.Qos(20, 0, true))
+	_, err = ch1.Consume("work", "c1", false, false, false, false, rmq.Table{"x-priority": int32(5)})
+	require.NoError(t, err)
+	ch2, err := conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, ch2.Confirm(false))
+	_, err = ch2.Consume("work", "c2", true, false, false, false, nil)
+	require.NoError(t, err)
+
+	var chans []struct {
+		Name           string `json:"name"`
+		Number         int    `json:"number"`
+		User           string `json:"user"`
+		Vhost          string `json:"vhost"`
+		PrefetchCount  int    `json:"prefetch_count"`
+		GlobalPrefetch int    `json:"global_prefetch_count"`
+		ConsumerCount  int    `json:"consumer_count"`
+		State          string `json:"state"`
+		ConnDetails    struct {
+			Name     string `json:"name"`
+			PeerHost string `json:"peer_host"`
+			PeerPort int    `json:"peer_port"`
+		} `json:"connection_details"`
+	}
+	conns, err := rh.ListConnections()
+	require.NoError(t, err)
+	require.Len(t, conns, 1)
+	connName := conns[0].Name
+	e.getJSON(t, "/api/channels", &chans)
+	require.Len(t, chans, 2)
+	assert.Equal(t, connName+" (1)", chans[0].Name)
+	assert.Equal(t, 1, chans[0].Number)
+	assert.Equal(t, "guest", chans[0].User)
+	assert.Equal(t, "/", chans[0].Vhost)
+	assert.Equal(t, 7, chans[0].PrefetchCount)
+	assert.Equal(t, 20, chans[0].GlobalPrefetch)
+	assert.Equal(t, 1, chans[0].ConsumerCount)
+	assert.Equal(t, "running", chans[0].State)
+	assert.Equal(t, connName, chans[0].ConnDetails.Name)
+	assert.Equal(t, "127.0.0.1", chans[0].ConnDetails.PeerHost)
+	assert.NotZero(t, chans[0].ConnDetails.PeerPort)
+	assert.Equal(t, 2, chans[1].Number)
+
+	// rabbit-hole's view, and the per-connection and per-vhost listings.
+	rc, err := rh.ListChannels()
+	require.NoError(t, err)
+	require.Len(t, rc, 2)
+	one, err := rh.GetChannel(connName + " (1)")
+	require.NoError(t, err)
+	assert.Equal(t, 1, one.ConsumerCount)
+	e.getJSON(t, "/api/connections/"+url.PathEscape(connName)+"/channels", &chans)
+	assert.Len(t, chans, 2)
+	e.getJSON(t, "/api/vhosts/%2F/channels", &chans)
+	assert.Len(t, chans, 2)
+	code, _ := e.call(t, "GET", "/api/vhosts/nope/channels", "guest", "guest", nil)
+	assert.Equal(t, http.StatusNotFound, code)
+	code, _ = e.call(t, "GET", "/api/channels/"+url.PathEscape(connName+" (9)"), "guest", "guest", nil)
+	assert.Equal(t, http.StatusNotFound, code)
+
+	cons, err := rh.ListConsumers()
+	require.NoError(t, err)
+	require.Len(t, cons, 2)
+	assert.Equal(t, "c1", cons[0].ConsumerTag)
+	assert.Equal(t, "work", cons[0].Queue.Name)
+	assert.Equal(t, "/", cons[0].Queue.Vhost)
+	assert.Equal(t, 7, cons[0].PrefetchCount)
+	assert.EqualValues(t, 5, cons[0].Arguments["x-priority"])
+	assert.Equal(t, connName+" (1)", cons[0].ChannelDetails.Name)
+	assert.Equal(t, connName, cons[0].ChannelDetails.ConnectionName)
+	assert.Equal(t, "c2", cons[1].ConsumerTag)
+	assert.Equal(t, 2, cons[1].ChannelDetails.Number)
+	var raw []map[string]any
+	e.getJSON(t, "/api/consumers/%2F", &raw)
+	require.Len(t, raw, 2)
+	assert.Equal(t, true, raw[0]["ack_required"])
+	assert.Equal(t, false, raw[1]["ack_required"])
+	assert.Equal(t, true, raw[0]["active"])
+
+	q, err := rh.GetQueue("/", "work")
+	require.NoError(t, err)
+	require.NotNil(t, q.ConsumerDetails)
+	require.Len(t, *q.ConsumerDetails, 2)
+	assert.Equal(t, "c1", (*q.ConsumerDetails)[0].ConsumerTag)
+
+	// Publishing with confirms and delivering without acks show in the
+	// channels' counters.
+	require.NoError(t, ch2.Publish("", "work", false, false, rmq.Publishing{Body: []byte("x")}))
+	require.Eventually(t, func() bool {
+		e.getJSON(t, "/api/channels", &raw)
+		return len(raw) == 2 && raw[0]["messages_unacknowledged"] == float64(1) && raw[1]["confirm"] == true
+	}, 10*time.Second, 20*time.Millisecond, "channels: %v", raw)
+
+	// Cancelling and closing are seen.
+	require.NoError(t, ch1.Cancel("c1", false))
+	require.NoError(t, ch2.Close())
+	require.Eventually(t, func() bool {
+		e.getJSON(t, "/api/channels", &chans)
+		e.getJSON(t, "/api/consumers", &raw)
+		return len(chans) == 1 && chans[0].ConsumerCount == 0 && len(raw) == 0
+	}, 10*time.Second, 20*time.Millisecond)
+}
+
+// getJSON GETs path as guest and decodes the 200 answer into v.
+func (e *env) getJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	code, body := e.call(t, "GET", path, "guest", "guest", nil)
+	require.Equal(t, http.StatusOK, code, "%s: %s", path, body)
+	reflect.ValueOf(v).Elem().SetZero()
+	require.NoError(t, json.Unmarshal(body, v), "%s", body)
+}
