@@ -71,7 +71,7 @@ func (ch *channel) handleFrame(f amqp091.Frame) error {
 	switch f.Type {
 	case amqp091.FrameMethod:
 		if ch.state != expectMethod {
-			return hardErr(amqp091.UnexpectedFrame, "expected content header for class 60, got non content header frame instead")
+			return ch.unexpectedFrame()
 		}
 		m, err := ch.c.dec.DecodeMethod(f.Payload)
 		if err != nil {
@@ -80,16 +80,28 @@ func (ch *channel) handleFrame(f amqp091.Frame) error {
 		return ch.check(ch.dispatch(m), m)
 	case amqp091.FrameHeader:
 		if ch.state != expectHeader {
-			return hardErr(amqp091.UnexpectedFrame, "expected method frame, got non method frame instead")
+			return ch.unexpectedFrame()
 		}
 		return ch.check(ch.handleHeader(f.Payload), nil)
 	case amqp091.FrameBody:
 		if ch.state != expectBody {
-			return hardErr(amqp091.UnexpectedFrame, "expected method frame, got non method frame instead")
+			return ch.unexpectedFrame()
 		}
 		return ch.check(ch.handleBody(f.Payload), nil)
 	}
 	return hardErr(amqp091.FrameError, "unexpected frame type %d", f.Type)
+}
+
+// unexpectedFrame is the 505 for a frame the channel's state does not
+// expect, worded by what it expects, as rabbit_command_assembler does.
+func (ch *channel) unexpectedFrame() *replyError {
+	switch ch.state {
+	case expectHeader:
+		return hardErr(amqp091.UnexpectedFrame, "expected content header for class 60, got non content header frame instead")
+	case expectBody:
+		return hardErr(amqp091.UnexpectedFrame, "expected content body, got non content body frame instead")
+	}
+	return hardErr(amqp091.UnexpectedFrame, "expected method frame, got non method frame instead")
 }
 
 // check turns a handler's error into a channel close (soft) or returns it
@@ -170,6 +182,9 @@ func (ch *channel) dispatch(m amqp091.Method) error {
 	case *amqp091.BasicQos:
 		return ch.qos(m)
 	case *amqp091.BasicConsume:
+		if err := ch.checkConsumerMax(m.ConsumerTag); err != nil {
+			return err
+		}
 		return ch.consume(m)
 	case *amqp091.BasicCancel:
 		return ch.cancel(m)
@@ -230,6 +245,28 @@ func (ch *channel) dispatch(m amqp091.Method) error {
 		return nil
 	}
 	return hardErr(amqp091.CommandInvalid, "unexpected method '%s' on channel %d", m.Name(), ch.id)
+}
+
+// checkConsumerMax refuses a new consumer past consumer_max_per_channel
+// with 530, as rabbit_channel does; a reused tag gets its own error.
+func (ch *channel) checkConsumerMax(tag string) error {
+	limit := ch.c.s.cfg.ConsumerMaxPerChannel
+	if limit <= 0 || len(ch.consumers) < limit {
+		return nil
+	}
+	live := 0
+	for t, cs := range ch.consumers {
+		if t == tag && !ch.isGone(cs) {
+			return nil // consume answers "attempt to reuse consumer tag"
+		}
+		if !ch.isGone(cs) {
+			live++
+		}
+	}
+	if live >= limit {
+		return hardErr(amqp091.NotAllowed, "reached maximum (%d) of consumers per channel", limit)
+	}
+	return nil
 }
 
 // reply sends a method unless the client asked for nowait.

@@ -27,6 +27,17 @@ type Config struct {
 	// ConsumerTimeout closes a channel with 406 when a delivery stays
 	// unacknowledged longer. Default 30 min; negative disables it.
 	ConsumerTimeout time.Duration
+	// ConnectionMax bounds the open connections of the server (RabbitMQ's
+	// connection_max); past it connection.open gets 530. 0: no limit.
+	ConnectionMax int
+	// ConnectionMaxPerUser bounds the open connections of one user (a
+	// RabbitMQ user limit max-connections, set for every user); past it
+	// connection.open gets 530. 0: no limit.
+	ConnectionMaxPerUser int
+	// ConsumerMaxPerChannel bounds the consumers of one channel
+	// (RabbitMQ's consumer_max_per_channel); past it basic.consume gets
+	// 530. 0: no limit.
+	ConsumerMaxPerChannel int
 	// Version is the server version announced in connection.start.
 	Version string
 	// ClusterName is announced in connection.start. Default "junction@" +

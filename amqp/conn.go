@@ -33,6 +33,7 @@ type conn struct {
 	chanMax     uint16
 	clientProps clientCaps
 	cleaned     bool // cleanup ran
+	admitted    bool // counted in Server.open: released when serve ends
 
 	certUser    string        // the CN of a verified TLS client certificate: SASL EXTERNAL is offered
 	mechanism   string        // SASL mechanism, for the management API
@@ -134,6 +135,9 @@ func (c *conn) serve() {
 		close(c.stop)
 		c.wg.Wait()
 		c.nc.Close()
+		if c.admitted {
+			c.s.open.release(c.user)
+		}
 	}()
 	if err := c.handshake(); err != nil {
 		c.log().Debug("handshake failed", "err", err)
@@ -315,6 +319,42 @@ func (c *conn) handleNewChannel(f amqp091.Frame) bool {
 	c.wmu.Unlock()
 	c.signal()
 	return false
+}
+
+// openConns counts the open connections, in total and per user, for
+// connection_max and the users' max-connections.
+type openConns struct {
+	mu      sync.Mutex // guards total and perUser
+	total   int
+	perUser map[string]int
+}
+
+// admit counts a connection of user about to open, or refuses it as
+// rabbit_reader's connection.open does: 530 NOT_ALLOWED when the server
+// or the user is at its limit.
+func (o *openConns) admit(user string, cfg *Config) *replyError {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if cfg.ConnectionMax > 0 && o.total >= cfg.ConnectionMax {
+		return hardErr(amqp091.NotAllowed, "connection refused: node connection limit (%d) is reached", cfg.ConnectionMax)
+	}
+	if cfg.ConnectionMaxPerUser > 0 && o.perUser[user] >= cfg.ConnectionMaxPerUser {
+		return hardErr(amqp091.NotAllowed, "connection refused for user '%s': user connection limit (%d) is reached",
+			user, cfg.ConnectionMaxPerUser)
+	}
+	o.total++
+	o.perUser[user]++
+	return nil
+}
+
+// release uncounts a connection that admit counted.
+func (o *openConns) release(user string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.total--
+	if o.perUser[user]--; o.perUser[user] <= 0 {
+		delete(o.perUser, user)
+	}
 }
 
 // codecErr turns a codec error into the connection error it causes.

@@ -46,6 +46,12 @@ func (c *conn) handshake() error {
 	if err != nil {
 		return err
 	}
+	if re := c.s.open.admit(c.user, &c.s.cfg); re != nil {
+		re.classID, re.methodID = open.ClassID(), open.MethodID()
+		c.closeConn(re)
+		return re
+	}
+	c.admitted = true
 	vh, err := c.s.broker.OpenVhost(c.user, open.VirtualHost, ConnInfo{ID: c.id, Name: c.name, Remote: c.nc.RemoteAddr()})
 	if err != nil {
 		re := replyFor(err, object{vhost: open.VirtualHost, user: c.user})

@@ -27,6 +27,7 @@ type Server struct {
 	wg        sync.WaitGroup // accept loops and connections
 
 	replyTo replyRegistry // direct reply-to consumers of every connection
+	open    openConns     // open connections, for connection_max (conn.go)
 
 	// Resource alarms (blocked.go). alarmMu guards alarm, alarmClear and
 	// each conn's blockedSent; alarmOn is read without it by readers.
@@ -50,6 +51,7 @@ func NewServer(broker Broker, cfg Config) *Server {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		replyTo:   replyRegistry{m: map[string]*consumer{}},
+		open:      openConns{perUser: map[string]int{}},
 	}
 	if cfg.Alarms != nil {
 		s.alarmCancel = cfg.Alarms.Subscribe(s.onAlarm)

@@ -25,21 +25,27 @@ type Config struct {
 	Clock queue.Clock
 	// Logger receives the core's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxQueuesPerVhost bounds the queues (streams included) a vhost may
+	// hold, as a RabbitMQ vhost limit max-queues set on every vhost: past
+	// it a declare fails with ErrPrecondition. 0: no limit. Queues
+	// recovered at boot are not refused.
+	MaxQueuesPerVhost int
 }
 
 // Broker is the core: vhosts of exchanges, bindings, queues and streams, and
 // the user store, recovered from and persisted to the store. Every face talks
 // to it and to nothing else of the core.
 type Broker struct {
-	st       store.Store
-	users    *auth.Store
-	clock    queue.Clock
-	log      *slog.Logger
-	retain   *stream.Retainer
-	nextID   atomic.Uint64 // last message id handed out
-	counters counters      // message totals (inspect.go)
-	closing  atomic.Bool
-	pager    pager // pages transient messages out under memory pressure (pressure.go)
+	st        store.Store
+	users     *auth.Store
+	clock     queue.Clock
+	log       *slog.Logger
+	retain    *stream.Retainer
+	nextID    atomic.Uint64 // last message id handed out
+	counters  counters      // message totals (inspect.go)
+	maxQueues int           // Config.MaxQueuesPerVhost
+	closing   atomic.Bool
+	pager     pager // pages transient messages out under memory pressure (pressure.go)
 
 	mu     sync.RWMutex // guards vhosts
 	vhosts map[string]*Vhost
@@ -51,7 +57,7 @@ func Open(cfg Config) (*Broker, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("core: no store")
 	}
-	b := &Broker{st: cfg.Store, clock: cfg.Clock, log: cfg.Logger, vhosts: map[string]*Vhost{}}
+	b := &Broker{st: cfg.Store, clock: cfg.Clock, log: cfg.Logger, vhosts: map[string]*Vhost{}, maxQueues: cfg.MaxQueuesPerVhost}
 	if b.clock == nil {
 		b.clock = queue.SystemClock{}
 	}

@@ -80,6 +80,9 @@ func (v *Vhost) DeclareStream(name string, maxAge time.Duration, maxBytes int64)
 	if err := checkName("queue", name, v.name); err != nil {
 		return nil, false, err
 	}
+	if err := v.checkQueueLimit(name); err != nil {
+		return nil, false, err
+	}
 	s := stream.Create(v.b.st, queueKey(v.name, name), v.streamOptions(maxAge, maxBytes))
 	if err := v.putDef(kindStream, name, streamDef{Name: name, MaxAge: maxAge, MaxBytes: maxBytes}); err != nil {
 		s.Close()

@@ -132,6 +132,9 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 	if err := checkName("queue", d.Name, v.name); err != nil {
 		return nil, false, err
 	}
+	if err := v.checkQueueLimit(d.Name); err != nil {
+		return nil, false, err
+	}
 	declared, err := queue.ParseQueueArgs(v.name, d.Name, d.Args)
 	if err != nil {
 		return nil, false, classify(err)
@@ -156,6 +159,15 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 	v.declared[d.Name] = declaration{declared, d.Args}
 	v.routes.AddDest(route.Dest{Kind: route.DestQueue, Name: d.Name})
 	return q, true, nil
+}
+
+// checkQueueLimit refuses a new queue past MaxQueuesPerVhost, with
+// rabbit_queue_type's text (AMQP 406). Callers hold v.mu.
+func (v *Vhost) checkQueueLimit(name string) error {
+	if n := v.b.maxQueues; n > 0 && len(v.queues)+len(v.streams) >= n {
+		return errorf(ErrPrecondition, "cannot declare queue '%s': queue limit in vhost '%s' (%d) is reached", name, v.name, n)
+	}
+	return nil
 }
 
 func (v *Vhost) newQueue(cfg queue.Config) *queue.Queue {
