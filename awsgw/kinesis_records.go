@@ -126,14 +126,69 @@ func (k *kinesisService) putTyped(t *kstream, recs []recordIn, asJSON bool) (any
 
 // appendRecords appends recs to t's shards and waits until every
 // accepted record is durable. Records over a shard's write limit fail
-// with ProvisionedThroughputExceededException.
+// with ProvisionedThroughputExceededException. The records for one shard
+// go to it as one batch (one stored value: see stream.AppendBatch).
 func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut {
 	outs := make([]recordOut, len(recs))
-	errs := make([]error, len(recs))
-	epoch := t.epoch()
 	now := k.now()
+	groups, arena := k.groupRecords(t, recs, outs, now)
 	var wg sync.WaitGroup
-	var buf []byte
+	for _, g := range groups {
+		data := make([][]byte, len(g.idx))
+		for j := range data {
+			data[j] = arena[g.starts[j]:g.ends[j]:g.ends[j]]
+		}
+		wg.Add(1)
+		first, err := g.part.Stream().AppendBatch(stream.KindMessage, data, func(err error) { g.err = err; wg.Done() })
+		if err != nil {
+			wg.Done()
+			g.retry = data // sealed by a split or merge meanwhile: route again, one by one
+			continue
+		}
+		g.first = first
+	}
+	wg.Wait()
+	epoch := t.epoch()
+	for _, g := range groups {
+		if g.retry != nil {
+			k.appendEach(t, recs, outs, g.idx, g.retry, epoch)
+			continue
+		}
+		idx := shardIndex(g.part.ID())
+		for j, i := range g.idx {
+			if g.err != nil {
+				outs[i] = recordOut{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+				continue
+			}
+			outs[i] = recordOut{SequenceNumber: recordSeq(epoch, idx, g.first+uint64(j)), ShardId: g.part.ID()}
+		}
+	}
+	return outs
+}
+
+// shardBatch is the records of one PutRecords bound for one shard.
+type shardBatch struct {
+	part   *stream.Partition
+	idx    []int // indexes in the request, in order
+	starts []int // each record's encoded message in the arena
+	ends   []int
+	first  uint64 // offset of the first record, once appended
+	err    error  // set by the append's done
+	retry  [][]byte
+}
+
+// groupRecords routes and admits each record and encodes it as a core
+// message into one arena, grouping them by shard in request order.
+// Records refused get their outs entry.
+func (k *kinesisService) groupRecords(t *kstream, recs []recordIn, outs []recordOut, now time.Time) ([]*shardBatch, []byte) {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].data) + 2*len(recs[i].key) + len(recs[i].explicit) + 64
+	}
+	arena := make([]byte, 0, size)
+	var groups []*shardBatch
+	var meta message.AWSMeta
+	m := message.Message{Origin: message.FaceKinesis, Arrived: now.UnixNano(), AWS: &meta}
 	for i, r := range recs {
 		part, err := t.ps.PartitionFor(r.hash)
 		if err != nil {
@@ -145,26 +200,47 @@ func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut 
 				ErrorMessage: throughputText(part.ID(), t.name, t.account)}
 			continue
 		}
-		m := &message.Message{RoutingKey: r.key, Body: r.data, Origin: message.FaceKinesis, Arrived: now.UnixNano(),
-			AWS: &message.AWSMeta{PartitionKey: r.key, ExplicitHashKey: r.explicit}}
-		buf = message.Marshal(buf[:0], m)
+		var g *shardBatch
+		for _, x := range groups {
+			if x.part == part {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			g = &shardBatch{part: part}
+			groups = append(groups, g)
+		}
+		m.RoutingKey, m.Body = r.key, r.data
+		meta = message.AWSMeta{PartitionKey: r.key, ExplicitHashKey: r.explicit}
+		start := len(arena)
+		arena = message.Marshal(arena, &m)
+		g.idx, g.starts, g.ends = append(g.idx, i), append(g.starts, start), append(g.ends, len(arena))
+	}
+	return groups, arena
+}
+
+// appendEach appends records one by one, each to the shard that owns it
+// now (Partitioned.Append retries past a concurrent split or merge).
+func (k *kinesisService) appendEach(t *kstream, recs []recordIn, outs []recordOut, idx []int, data [][]byte, epoch uint64) {
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for j, i := range idx {
 		wg.Add(1)
-		i := i
-		part, off, err := t.ps.Append(r.hash, stream.KindMessage, buf, func(err error) { errs[i] = err; wg.Done() })
+		part, off, err := t.ps.Append(recs[i].hash, stream.KindMessage, data[j], func(err error) { errs[j] = err; wg.Done() })
 		if err != nil {
 			wg.Done()
-			errs[i] = err
+			errs[j] = err
 			continue
 		}
 		outs[i] = recordOut{SequenceNumber: recordSeq(epoch, shardIndex(part.ID()), off), ShardId: part.ID()}
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
+	for j, i := range idx {
+		if errs[j] != nil {
 			outs[i] = recordOut{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
 		}
 	}
-	return outs
 }
 
 // shardIDRe takes the number from a shard id as Kinesis accepts it

@@ -14,8 +14,8 @@
 //	s/esc(ns) 0x00 key                face state record
 //	m/msgID (8 bytes big-endian)      encoded message, stored once
 //	q/esc(queue) 0x00 seq (8 bytes)   queue entry (see entry.go)
-//	r/esc(stream) 0x00 offset (8)     stream record
-//	r/esc(stream) 0x00                stream trim mark (first offset kept)
+//	g/esc(stream) 0x00 offset (8)     stream segment: records up to offset (segment.go)
+//	g/esc(stream) 0x00                stream trim mark (first offset kept)
 //	p/esc(queue) 0x00 seq (8 bytes)   transient message paged out (page.go), dropped at Open
 //
 // # Writes

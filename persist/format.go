@@ -11,11 +11,12 @@ import (
 
 // FormatVersion is the key layout this code writes. A store written by a
 // newer version is refused; an older one is migrated step by step.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // migrations[v] upgrades a store from format v to v+1.
 var migrations = map[uint32]func(*badger.DB) error{
 	0: migrateV0,
+	1: migrateStreamsV1, // segment.go
 }
 
 // prefixQueueV0 is where format 0 kept queue entries: "e/" instead of "q/",

@@ -12,7 +12,7 @@ const (
 	prefixState  = "s/"
 	prefixMsg    = "m/"
 	prefixQueue  = "q/"
-	prefixRecord = "r/"
+	prefixRecord = "g/" // stream segments (segment.go); format 1 kept records under "r/"
 	prefixPaged  = "p/"
 )
 

@@ -7,9 +7,53 @@ import (
 	"github.com/junctionmq/junction/core/store"
 )
 
-// Append adds rec at offset to stream. rec must not change until done is called.
+// Append adds rec at offset to stream, as a segment of one record (see
+// segment.go). rec may change once Append returns.
 func (db *DB) Append(stream string, offset uint64, rec []byte, done store.Done) {
-	db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: offset}, data: rec, done: done})
+	db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: offset}, data: encodeSegment(offset, [][]byte{rec}), done: done})
+}
+
+// AppendBatch adds recs at offsets first, first+1, ... to stream as one
+// segment (several if they pass segMaxBytes), so a batch costs one key
+// and one value. done is called once, when every record is durable or
+// with the first failure. recs may change once AppendBatch returns.
+func (db *DB) AppendBatch(stream string, first uint64, recs [][]byte, done store.Done) {
+	if len(recs) == 0 {
+		if done != nil {
+			done(nil)
+		}
+		return
+	}
+	if segmentLen(recs) <= segMaxBytes {
+		last := first + uint64(len(recs)) - 1
+		db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: last}, data: encodeSegment(first, recs), done: done})
+		return
+	}
+	// Several segments: the writer calls Dones in submission order, so
+	// the last one runs after the others and reports the first failure.
+	var failed error
+	runs := 0
+	splitSegments(first, recs, func(uint64, [][]byte) { runs++ })
+	splitSegments(first, recs, func(from uint64, run [][]byte) {
+		runs--
+		last := from + uint64(len(run)) - 1
+		d := func(err error) {
+			if failed == nil {
+				failed = err
+			}
+		}
+		if runs == 0 {
+			d = func(err error) {
+				if failed == nil {
+					failed = err
+				}
+				if done != nil {
+					done(failed)
+				}
+			}
+		}
+		db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: last}, data: encodeSegment(from, run), done: d})
+	})
 }
 
 // Trim deletes stream's records below offset; StreamBounds then reports
@@ -24,12 +68,14 @@ func (db *DB) DropStream(stream string, done store.Done) {
 }
 
 // Records calls fn for committed records of stream from offset on, in
-// order, until fn returns false.
+// order, until fn returns false. rec is valid only during the call.
 func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []byte) bool) error {
 	prefix := namePrefix(prefixRecord, stream)
 	err := db.bdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
+		// Segments are keyed by their last offset: the first at or after
+		// from holds from (or starts after it, when from was trimmed).
 		for it.Seek(binary.BigEndian.AppendUint64(prefix, from)); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.Key()
@@ -38,8 +84,12 @@ func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []b
 			}
 			more := true
 			err := item.Value(func(v []byte) error {
-				more = fn(binary.BigEndian.Uint64(k[len(prefix):]), v)
-				return nil
+				seg, err := parseSegment(binary.BigEndian.Uint64(k[len(prefix):]), v)
+				if err != nil {
+					return err
+				}
+				more, err = seg.each(from, fn)
+				return err
 			})
 			if err != nil || !more {
 				return err
@@ -70,10 +120,21 @@ func (db *DB) StreamBounds(stream string) (first, next uint64, err error) {
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		for it.Seek(binary.BigEndian.AppendUint64(prefix, first)); it.Valid(); it.Next() {
-			if k := it.Item().Key(); len(k) == len(prefix)+8 {
-				first = binary.BigEndian.Uint64(k[len(prefix):])
-				break
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(prefix)+8 {
+				continue
 			}
+			err := item.Value(func(v []byte) error {
+				seg, err := parseSegment(binary.BigEndian.Uint64(k[len(prefix):]), v)
+				first = max(first, seg.first)
+				return err
+			})
+			if err != nil {
+				it.Close()
+				return err
+			}
+			break
 		}
 		it.Close()
 		it = txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})

@@ -53,6 +53,28 @@ func encodeRecord(off uint64, ts int64, kind Kind, data []byte) (enc []byte, r R
 	return enc, Record{Offset: off, Arrived: ts, Kind: kind, Data: enc[headerLen:]}
 }
 
+// encodeRecords returns the stored forms of data's records, at offsets
+// from first on, in one allocation.
+func encodeRecords(first uint64, ts int64, kind Kind, data [][]byte) [][]byte {
+	size := 0
+	for _, d := range data {
+		size += headerLen + len(d)
+	}
+	buf := make([]byte, size)
+	encs := make([][]byte, len(data))
+	for i, d := range data {
+		enc := buf[: headerLen+len(d) : headerLen+len(d)]
+		buf = buf[len(enc):]
+		enc[0] = recordVersion
+		enc[1] = byte(kind)
+		binary.BigEndian.PutUint64(enc[2:], first+uint64(i))
+		binary.BigEndian.PutUint64(enc[10:], uint64(ts))
+		copy(enc[headerLen:], d)
+		encs[i] = enc
+	}
+	return encs
+}
+
 // decodeRecord parses a stored record found at off. Data aliases enc.
 func decodeRecord(off uint64, enc []byte) (Record, error) {
 	if len(enc) < headerLen || enc[0] != recordVersion {

@@ -64,11 +64,25 @@ type Stream struct {
 	wmu     sync.Mutex    // guards wch, armed and pending; taken after mu
 	wch     chan struct{} // closed when durable advances, or on seal/close/trim
 	armed   bool          // someone holds wch
-	pending []store.Done  // callers' dones in offset order, from head on
+	pending []pendingAppend
 	head    int
 
 	trimMu   sync.Mutex // serializes retention runs
 	onCommit store.Done // s.commit, allocated once
+	batches  batchStore // st, if it stores a batch as one value
+}
+
+// pendingAppend is one store write not yet durable: n records and the
+// caller's done, in offset order from Stream.head on.
+type pendingAppend struct {
+	done store.Done
+	n    uint64
+}
+
+// batchStore is a store that keeps a batch of records as one value
+// (persist.DB: one segment, one key).
+type batchStore interface {
+	AppendBatch(stream string, first uint64, recs [][]byte, done store.Done)
 }
 
 // Open opens the stream name in st, recovering its bounds, tail cache and
@@ -113,6 +127,7 @@ func newStream(st store.Store, name string, opts Options) *Stream {
 		wch:  make(chan struct{}),
 	}
 	s.onCommit = s.commit
+	s.batches, _ = st.(batchStore)
 	return s
 }
 
@@ -194,13 +209,68 @@ func (s *Stream) Append(kind Kind, data []byte, done store.Done) (uint64, error)
 	s.idx.add(off, ts, s.cumNext)
 	s.cumNext += uint64(len(data))
 	s.wmu.Lock()
-	s.pending = append(s.pending, done)
+	s.pending = append(s.pending, pendingAppend{done: done, n: 1})
 	s.wmu.Unlock()
 	// The store only queues the write, so calling it under mu keeps offsets
 	// in submission order without holding the lock across I/O.
 	s.st.Append(s.name, off, enc, s.onCommit)
 	s.mu.Unlock()
 	return off, nil
+}
+
+// AppendBatch adds one record per element of data, at consecutive offsets
+// with one arrival time, and returns the first offset. The store writes
+// the batch as one value when it can (a Kinesis PutRecords's records for
+// one shard: one key, one value). done, if not nil, is called once, when
+// every record is durable (or failed), as for Append. The records become
+// readable together. data is copied.
+func (s *Stream) AppendBatch(kind Kind, data [][]byte, done store.Done) (uint64, error) {
+	s.mu.Lock()
+	if err := s.appendable(); err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	first := s.next
+	if len(data) == 0 {
+		s.mu.Unlock()
+		if done != nil {
+			done(nil)
+		}
+		return first, nil
+	}
+	ts := max(s.now().UnixNano(), s.lastTS)
+	s.lastTS = ts
+	encs := encodeRecords(first, ts, kind, data)
+	for i, enc := range encs {
+		off := first + uint64(i)
+		r := Record{Offset: off, Arrived: ts, Kind: kind, Data: enc[headerLen:]}
+		s.tail.push(r)
+		s.idx.add(off, ts, s.cumNext)
+		s.cumNext += uint64(len(r.Data))
+	}
+	s.next += uint64(len(data))
+	s.wmu.Lock()
+	if s.batches != nil {
+		s.pending = append(s.pending, pendingAppend{done: done, n: uint64(len(data))})
+	} else {
+		for i := range encs {
+			p := pendingAppend{n: 1}
+			if i == len(encs)-1 {
+				p.done = done
+			}
+			s.pending = append(s.pending, p)
+		}
+	}
+	s.wmu.Unlock()
+	if s.batches != nil {
+		s.batches.AppendBatch(s.name, first, encs, s.onCommit)
+	} else {
+		for i, enc := range encs {
+			s.st.Append(s.name, first+uint64(i), enc, s.onCommit)
+		}
+	}
+	s.mu.Unlock()
+	return first, nil
 }
 
 // appendable reports why the stream takes no appends. Call with mu held.
@@ -219,11 +289,11 @@ func (s *Stream) appendable() error {
 
 // commit is the store's Done for every append. The store completes
 // operations in submission order, so each call is for the oldest pending
-// offset.
+// append.
 func (s *Stream) commit(err error) {
 	s.wmu.Lock()
-	done := s.pending[s.head]
-	s.pending[s.head] = nil
+	p := s.pending[s.head]
+	s.pending[s.head] = pendingAppend{}
 	s.head++
 	if s.head == len(s.pending) {
 		s.pending, s.head = s.pending[:0], 0
@@ -231,12 +301,12 @@ func (s *Stream) commit(err error) {
 	if err != nil {
 		s.fail(err)
 	} else if s.failed.Load() == nil {
-		s.durable.Add(1)
+		s.durable.Add(p.n)
 		s.wakeLocked()
 	}
 	s.wmu.Unlock()
-	if done != nil {
-		done(err)
+	if p.done != nil {
+		p.done(err)
 	}
 }
 
