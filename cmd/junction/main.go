@@ -3,6 +3,16 @@
 //
 //	junction serve [flags]   run the broker (see config/REFERENCE.md)
 //	junction version         print the version
+//
+// and, through the management HTTP API (--url, --user, --password,
+// --vhost, --json; admin*.go):
+//
+//	junction list queues|exchanges|bindings|users|vhosts|permissions|connections|channels|consumers
+//	junction declare queue|exchange|binding|user|vhost|permission ...
+//	junction delete queue|exchange|binding|user|vhost|permission|connection ...
+//	junction close connection NAME
+//	junction export [FILE] / junction import FILE
+//	junction publish --exchange X --routing-key K --payload P / junction get QUEUE
 package main
 
 import (
@@ -41,11 +51,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:    usageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return fmt.Errorf("unknown command %q (try serve, version or --help)", c.Args().First())
+				return fmt.Errorf("unknown command %q (try serve, version, list, declare or --help)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			{
 				Name:         "serve",
 				Usage:        "run the broker",
@@ -70,7 +80,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					return err
 				},
 			},
-		},
+		}, adminCommands()...),
 	}
 }
 
