@@ -47,9 +47,12 @@ func (s *Server) authenticate(cl *mochi.Client, pk packets.Packet) byte {
 	if pk.Connect.WillFlag && !s.allowed(user, vhost, cl.ID, pk.Connect.WillTopic, true) {
 		return s.refuse(cl, user, "will topic not authorized", errNotAuthorized.Code)
 	}
+	if s.crossVhostSession(cl, vhost) {
+		return s.refuse(cl, user, "client id in use by a session of another vhost", errIDNotValid.Code)
+	}
 	cl.Properties.Username = []byte(vhost + ":" + user)
 	if cc := connOf(cl.Net.Conn); cc != nil {
-		cc.vhost, cc.user = vhost, user
+		cc.vhost, cc.user, cc.roots = vhost, user, rootsOf(vhost)
 	}
 	return 0
 }
@@ -82,9 +85,10 @@ func (s *Server) identity(cl *mochi.Client) (vhost, user string) {
 }
 
 // allowedClient checks a publish (write) or a subscribe or delivery (read)
-// of cl on topic; a connected client's decisions are cached on its
-// connection (aclCache).
+// of cl on topic (rooted in its vhost or not, see vhost.go); a connected
+// client's decisions are cached on its connection (aclCache).
 func (s *Server) allowedClient(cl *mochi.Client, topic string, write bool) bool {
+	topic = userFilter(topic)
 	cc := connOf(cl.Net.Conn)
 	if cc == nil || cc.user == "" {
 		vhost, user := s.identity(cl)

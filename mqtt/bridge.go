@@ -71,6 +71,8 @@ type vhostBridge struct {
 	refs map[string]int // binding key → subscriptions (guarded by bridge.mu)
 	ch   chan queue.Delivery
 	cl   *mochi.Client // the inline client that injects into mochi
+	// roots are the vhost's topic roots in mochi's tree (vhost.go).
+	roots vhostRoots
 }
 
 func newBridge(s *Server) *bridge {
@@ -85,7 +87,10 @@ func (notFromMQTT) Match(m *message.Message) bool { return m.Origin != message.F
 
 // add records a subscription of a session in vhost and binds its key when
 // it is the first subscription with that key.
+//
+// Filters may be rooted in their vhost or not (vhost.go).
 func (b *bridge) add(clientID, vhost, filter string) {
+	filter = userFilter(filter)
 	f, ok := plainFilter(filter)
 	if !ok || !bridgeable(f) {
 		return
@@ -124,6 +129,7 @@ func (b *bridge) add(clientID, vhost, filter string) {
 // remove forgets a subscription and unbinds its key with its last
 // subscription.
 func (b *bridge) remove(clientID, filter string) {
+	filter = userFilter(filter)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cs := b.subs[clientID]
@@ -189,7 +195,7 @@ func (b *bridge) vhostLocked(name string) (*vhostBridge, error) {
 	}
 	win := b.s.cfg.BridgePrefetch
 	vb := &vhostBridge{b: b, v: v, q: q, refs: map[string]int{},
-		ch: make(chan queue.Delivery, win)}
+		ch: make(chan queue.Delivery, win), roots: rootsOf(name)}
 	vb.cl = b.s.m.NewClient(nil, mochi.LocalListener, "junction-bridge:"+name, true)
 	vb.cl.Properties.ProtocolVersion = 5
 	vb.sub, err = q.Consume(vb, queue.ConsumeOptions{Tag: "mqtt-bridge",
@@ -220,7 +226,7 @@ func (vb *vhostBridge) inject() {
 			// mochi delivered it already; only a binding without the
 			// Matcher could let it in.
 		case validTopicName(topic):
-			pk := fromCore(d.Msg, topic, time.Now())
+			pk := fromCore(d.Msg, vb.roots.topic(topic), time.Now())
 			if err := vb.b.s.m.InjectPacket(vb.cl, pk); err != nil {
 				vb.b.s.log.Warn("mqtt bridge inject failed", "topic", topic, "error", err)
 			}

@@ -31,6 +31,7 @@ type clientConn struct {
 	// vhost and user are the authenticated identity (set once by
 	// authenticate, before any publish or subscribe of the connection).
 	vhost, user string
+	roots       vhostRoots // the vhost's topic roots (vhost.go)
 	acl         aclCache
 	stalled     atomic.Bool // outboundWait gave up on this subscriber
 

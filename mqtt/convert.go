@@ -25,7 +25,7 @@ func toCore(exchange string, pk packets.Packet) *message.Message {
 	qos := pk.FixedHeader.Qos
 	m := &message.Message{
 		Exchange:   exchange,
-		RoutingKey: TopicToKey(pk.TopicName),
+		RoutingKey: TopicToKey(userTopic(pk.TopicName)),
 		Body:       pk.Payload,
 		Origin:     message.FaceMQTT,
 	}
@@ -38,7 +38,7 @@ func toCore(exchange string, pk packets.Packet) *message.Message {
 	pp := &pk.Properties
 	p.Headers = make(message.Table, 0, 1+len(pp.User))
 	p.Headers = append(p.Headers, message.Field{Key: headerQoS, Value: int8(qos)})
-	meta := &message.MQTTMeta{Topic: pk.TopicName, QoS: qos, Retain: pk.FixedHeader.Retain}
+	meta := &message.MQTTMeta{Topic: userTopic(pk.TopicName), QoS: qos, Retain: pk.FixedHeader.Retain}
 	m.MQTT = meta
 	if pp.ContentType != "" {
 		p.Flags |= message.FlagContentType

@@ -47,6 +47,9 @@
 //     instead waits in OnACLCheck (called right before each queueing) until
 //     the queue has room, unless the subscriber has been stalled for 5 s
 //     (then copies are dropped, counted in Stats.MessagesDropped).
+//   - vhost.go: vhost isolation in mochi's one topic tree: every topic name
+//     and filter of a client is rooted under an internal first level naming
+//     its vhost, on the way in, and stripped on the way out.
 //   - server.go, websocket.go: listeners (TCP, TLS, WebSocket at /ws with an
 //     origin check) and shutdown.
 //
@@ -57,9 +60,8 @@
 // mochi.InjectPacket → MQTT sessions → Ack.
 //
 // Known limits:
-//   - mochi has one topic tree: vhosts select permissions and the core vhost
-//     messages are exchanged with, but MQTT clients of different vhosts that
-//     subscribe to the same topic see each other's MQTT publishes.
+//   - Client ids are global (mochi's): a CONNECT whose client id names a
+//     session of another vhost is refused with 0x85.
 //   - A QoS 1/2 publish that a session with a full in-flight window
 //     (Config.MaxInflight) would drop is refused: PUBACK/PUBREC 0x97 in
 //     MQTT 5, a closed connection without acknowledgement in 3.1.1; counted

@@ -37,6 +37,9 @@ func (h *faceHook) Provides(b byte) bool {
 		mochi.OnUnsubscribed,
 		mochi.OnClientExpired,
 		mochi.OnSelectSubscribers,
+		mochi.OnSubscribe,
+		mochi.OnUnsubscribe,
+		mochi.OnWill,
 	}, []byte{b})
 }
 
@@ -97,6 +100,10 @@ func (h *faceHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 // accepted MQTT 5 one advertises the server's capabilities (MQTT 5
 // 3.2.2.3), which mochi leaves out.
 func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Publish {
+		pk.TopicName = userTopic(pk.TopicName) // vhost.go
+		return pk
+	}
 	if pk.FixedHeader.Type == packets.Puback && (pk.ReasonCode == 0x01 || pk.ReasonCode == 0x02) {
 		// mochi acknowledges a QoS 1 publish with the granted-QoS code
 		// 0x01, which is no PUBACK reason code (MQTT 5 3.4.2.1); strict

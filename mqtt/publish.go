@@ -26,6 +26,9 @@ import (
 func (h *faceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	if !cl.Net.Inline {
 		h.s.throttle(cl)
+		if pk.TopicName != "" {
+			pk.TopicName = h.s.roots(cl).topic(pk.TopicName) // vhost.go
+		}
 	}
 	// The copies for persistent sessions are written alongside the core's
 	// copy, so both usually share one group commit.

@@ -43,11 +43,14 @@ type stateHook struct {
 	// is established: mochi's event loop clears cl.Properties.Will of a
 	// delayed will without a lock, so it is not read again later.
 	wills map[string]mochi.Will
+	// loadedUsers are the usernames of the sessions loaded at start
+	// ("vhost:user"), for the records stored before vhost isolation.
+	loadedUsers map[string]string
 }
 
 func newStateHook(st store.Store, log *slog.Logger) *stateHook {
 	return &stateHook{st: st, w: newStateWriter(st, log), log: log, stored: map[string]struct{}{},
-		wills: map[string]mochi.Will{}}
+		wills: map[string]mochi.Will{}, loadedUsers: map[string]string{}}
 }
 
 // ID names the hook in mochi's logs.

@@ -17,6 +17,7 @@ func (h *stateHook) StoredClients() ([]storage.Client, error) {
 			return nil
 		}
 		out = append(out, c)
+		h.loadedUsers[c.ID] = string(c.Username)
 		h.stored[c.ID] = struct{}{}
 		h.wills[c.ID] = mochi.Will(c.Will)
 		return nil
@@ -33,15 +34,44 @@ func (h *stateHook) StoredSubscriptions() ([]storage.Subscription, error) {
 			h.log.Warn("mqtt subscription record unreadable; skipped", "key", key, "error", err)
 			return nil
 		}
-		out = append(out, s)
+		out = append(out, h.rootSubscription(key, s))
 		return nil
 	})
 	return out, err
 }
 
-// StoredRetainedMessages loads the retained messages.
+// rootSubscription roots a subscription stored before vhost isolation
+// (vhost.go) in its session's vhost, rewriting its record.
+func (h *stateHook) rootSubscription(key string, s storage.Subscription) storage.Subscription {
+	if userFilter(s.Filter) != s.Filter || isSys(s.Filter) || h.copies == nil {
+		return s
+	}
+	vhost, _ := h.copies.s.splitUsername(h.loadedUsers[s.Client])
+	s.Filter = rootsOf(vhost).filter(s.Filter)
+	s.ID = subKey(s.Client, s.Filter)
+	if h.put(nsSub, s.ID, s) {
+		h.w.del(nsSub, key)
+	}
+	return s
+}
+
+// StoredRetainedMessages loads the retained messages. One stored before
+// vhost isolation (vhost.go) is moved to the default vhost.
 func (h *stateHook) StoredRetainedMessages() ([]storage.Message, error) {
-	return h.messages(nsRetained)
+	out, err := h.messages(nsRetained)
+	for i, m := range out {
+		if userTopic(m.TopicName) != m.TopicName || isSys(m.TopicName) || h.copies == nil {
+			continue
+		}
+		old := m.TopicName
+		m.TopicName = rootsOf(h.copies.s.cfg.DefaultVhost).topic(old)
+		m.ID = m.TopicName
+		if h.put(nsRetained, m.TopicName, m) {
+			h.w.del(nsRetained, old)
+		}
+		out[i] = m
+	}
+	return out, err
 }
 
 // StoredInflightMessages loads the in-flight messages of persistent
