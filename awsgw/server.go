@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/junctionmq/junction/core"
+	"github.com/junctionmq/junction/httplimit"
 )
 
 // Config configures the gateway.
@@ -37,6 +38,12 @@ type Config struct {
 	// (1,000 records and 1 MiB/s in, 5 GetRecords calls and 2 MiB/s out),
 	// which are enforced by default as AWS does. For local development.
 	KinesisNoLimits bool
+	// HTTP bounds request headers and the time to send a request or idle
+	// between requests (zero fields: httplimit's defaults).
+	HTTP httplimit.Limits
+	// MaxConnections bounds the connections open at once (0: no limit);
+	// one past it is answered 503 ServiceUnavailable and closed.
+	MaxConnections int
 	// TLS, when set, makes the listener accept TLS as well as plain HTTP
 	// on the same port, told apart by each connection's first byte (as
 	// LocalStack does on 4566), so that https:// endpoints work too.
@@ -101,13 +108,12 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.hs = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		ConnState:         s.trackFresh,
+		Handler:     s,
+		BaseContext: func(net.Listener) context.Context { return s.baseCtx },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState:   s.trackFresh,
 	}
+	cfg.HTTP.Apply(s.hs)
 	s.fresh = map[net.Conn]struct{}{}
 	// net/http's Shutdown waits up to 5 s for a connection that never sent
 	// a request (an SDK's spare dial): close those at once instead.
@@ -153,6 +159,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.serving = true
 	s.mu.Unlock()
+	ln = httplimit.LimitListener(ln, s.cfg.MaxConnections, refuseBusy)
 	if s.cfg.TLS != nil {
 		ln = newSniffListener(ln, s.cfg.TLS)
 	}
@@ -173,6 +180,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// busyResponse answers a connection past Config.MaxConnections: 503, which
+// the AWS SDKs retry with backoff, with AWS's error type header.
+const busyResponse = "HTTP/1.1 503 Service Unavailable\r\n" +
+	"Content-Type: text/plain\r\nX-Amzn-ErrorType: ServiceUnavailable\r\n" +
+	"Content-Length: 40\r\nConnection: close\r\n\r\n" +
+	"Too many connections; try again later.\r\n"
+
+// refuseBusy answers a connection over the limit.
+func refuseBusy(c net.Conn) { _, _ = io.WriteString(c, busyResponse) }
 
 // protocol is a request's wire protocol.
 type protocol uint8
@@ -220,6 +237,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.body = body
+	// The body is in: a long poll or an event stream may now outlive the
+	// read timeout, which only bounds a slow sender.
+	httplimit.ClearReadDeadline(w)
 	if aerr := s.classify(req, r); aerr != nil {
 		s.writeError(w, req, aerr)
 		return

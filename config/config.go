@@ -66,6 +66,24 @@ type Config struct {
 	// HandshakeTimeout bounds a client's protocol (and TLS) handshake.
 	HandshakeTimeout time.Duration
 
+	// Limits on what AMQP clients hold (0: no limit): open connections,
+	// in total and per user, and consumers per channel.
+	AMQPConnectionMax         int64
+	AMQPConnectionMaxPerUser  int64
+	AMQPConsumerMaxPerChannel int64
+	// MaxQueuesPerVhost bounds the queues of each vhost (0: no limit).
+	MaxQueuesPerVhost int64
+
+	// AWSMaxConnections bounds the AWS gateway's open connections (0: no
+	// limit); AWSMaxBodySize its request bodies.
+	AWSMaxConnections int64
+	AWSMaxBodySize    int64
+	// Limits of every HTTP listener: request line and headers, the time to
+	// send a request, keep-alive idling.
+	HTTPMaxHeaderSize int64
+	HTTPReadTimeout   time.Duration
+	HTTPIdleTimeout   time.Duration
+
 	// MemoryHighWatermark is the fraction of RAM above which publishers
 	// are blocked and transient messages paged out.
 	MemoryHighWatermark float64

@@ -57,6 +57,8 @@ func TestDefaults(t *testing.T) {
 		ConsumerTimeout: 30 * time.Minute, HandshakeTimeout: 10 * time.Second,
 		MemoryHighWatermark: 0.4, DiskFreeLimit: 50e6, LoopbackUsers: []string{"guest"},
 		MQTTDefaultUser: "guest", MQTTSysInterval: 10 * time.Second, MQTTMaxPacketSize: 16 << 20,
+		AWSMaxBodySize: 8 << 20, HTTPMaxHeaderSize: 64 << 10, HTTPReadTimeout: 30 * time.Second,
+		HTTPIdleTimeout: 2 * time.Minute,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Defaults() = %+v\nwant %+v", *c, want)

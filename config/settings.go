@@ -75,6 +75,10 @@ func size(name, def, usage string, get func(*Config) *int64) setting {
 	return setting{name, kindSize, def, usage, field(get, ParseSize)}
 }
 
+func count(name, usage string, get func(*Config) *int64) setting {
+	return setting{name, kindInt, "0", usage + "; 0 is no limit", field(get, parseCount)}
+}
+
 func boolean(name, def, usage string, get func(*Config) *bool) setting {
 	return setting{name, kindBool, def, usage, field(get, parseBool)}
 }
@@ -116,12 +120,21 @@ var settings = []setting{
 	size("max-message-size", "16MiB", "largest message body accepted", func(c *Config) *int64 { return &c.MaxMessageSize }),
 	dur("consumer-timeout", "30m", "how long a delivery may stay unacknowledged; 0s turns it off", func(c *Config) *time.Duration { return &c.ConsumerTimeout }),
 	dur("handshake-timeout", "10s", "time allowed for a client's TLS and protocol handshake", func(c *Config) *time.Duration { return &c.HandshakeTimeout }),
+	count("amqp-connection-max", "most AMQP connections open at once (RabbitMQ's connection_max; then connection.close 530)", func(c *Config) *int64 { return &c.AMQPConnectionMax }),
+	count("amqp-connection-max-per-user", "most AMQP connections open at once per user (RabbitMQ's user limit max-connections; then 530)", func(c *Config) *int64 { return &c.AMQPConnectionMaxPerUser }),
+	count("amqp-consumer-max-per-channel", "most consumers on one AMQP channel (RabbitMQ's consumer_max_per_channel; then 530)", func(c *Config) *int64 { return &c.AMQPConsumerMaxPerChannel }),
+	count("max-queues-per-vhost", "most queues and streams in one vhost (RabbitMQ's vhost limit max-queues; then AMQP 406)", func(c *Config) *int64 { return &c.MaxQueuesPerVhost }),
 
 	{"memory-high-watermark", kindFraction, "0.4", "fraction of RAM above which publishers are blocked", field(func(c *Config) *float64 { return &c.MemoryHighWatermark }, parseFraction)},
 	size("disk-free-limit", "50MB", "free disk space below which publishers are blocked", func(c *Config) *int64 { return &c.DiskFreeLimit }),
 	{"loopback-users", kindList, "guest", "comma-separated users that may connect only from loopback", field(func(c *Config) *[]string { return &c.LoopbackUsers }, parseList)},
 
 	boolean("aws-accept-any-key", "false", "AWS gateway accepts any access key without checking signatures", func(c *Config) *bool { return &c.AWSAcceptAnyKey }),
+	count("aws-max-connections", "most AWS gateway connections open at once (then 503 ServiceUnavailable)", func(c *Config) *int64 { return &c.AWSMaxConnections }),
+	size("aws-max-body-size", "8MiB", "largest AWS gateway request body (then 413 RequestEntityTooLarge)", func(c *Config) *int64 { return &c.AWSMaxBodySize }),
+	size("http-max-header-size", "64KiB", "largest request line and headers on the HTTP listeners: AWS, management, metrics, WebSocket (then 431)", func(c *Config) *int64 { return &c.HTTPMaxHeaderSize }),
+	dur("http-read-timeout", "30s", "time allowed to send an HTTP request, headers and body (slow senders are cut off)", func(c *Config) *time.Duration { return &c.HTTPReadTimeout }),
+	dur("http-idle-timeout", "2m", "how long an idle keep-alive HTTP connection is kept", func(c *Config) *time.Duration { return &c.HTTPIdleTimeout }),
 	boolean("kinesis-no-limits", "false", "Kinesis streams ignore AWS's per-shard throughput limits (1,000 records and 1 MiB/s in, 5 reads and 2 MiB/s out)", func(c *Config) *bool { return &c.KinesisNoLimits }),
 	boolean("mqtt-allow-anonymous", "false", "MQTT clients may connect without a username", func(c *Config) *bool { return &c.MQTTAllowAnonymous }),
 	{"mqtt-default-user", kindString, "guest", "user that anonymous MQTT clients act as", field(func(c *Config) *string { return &c.MQTTDefaultUser }, asIs)},

@@ -16,7 +16,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +24,7 @@ import (
 	"github.com/junctionmq/junction/alarm"
 	"github.com/junctionmq/junction/amqp"
 	"github.com/junctionmq/junction/core"
+	"github.com/junctionmq/junction/httplimit"
 	"github.com/junctionmq/junction/mqtt"
 	"github.com/junctionmq/junction/persist"
 )
@@ -37,6 +37,9 @@ type Sources struct {
 	MQTT   *mqtt.Server
 	Store  *persist.DB
 	Alarms *alarm.Monitor
+	// HTTP bounds the scrapers' request headers and the time to send a
+	// request or idle (zero fields: httplimit's defaults).
+	HTTP httplimit.Limits
 }
 
 // Server serves /metrics.
@@ -56,7 +59,9 @@ func New(src Sources) *Server {
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return &Server{reg: reg, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	hs := &http.Server{Handler: mux}
+	src.HTTP.Apply(hs)
+	return &Server{reg: reg, http: hs}
 }
 
 // Registry returns the registry the server exposes.

@@ -29,6 +29,7 @@ import (
 	"github.com/junctionmq/junction/amqp"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/httplimit"
 )
 
 // Server is the management HTTP server.
@@ -61,6 +62,7 @@ type options struct {
 	listeners func() []Listener
 	alarms    func() []Alarm
 	conns     func() int // connections of the other faces (MQTT), for totals
+	http      httplimit.Limits
 }
 
 // Option configures a Server.
@@ -82,6 +84,10 @@ func WithAlarms(f func() []Alarm) Option { return func(o *options) { o.alarms = 
 // (MQTT clients) in the overview's object totals.
 func WithConnections(f func() int) Option { return func(o *options) { o.conns = f } }
 
+// WithHTTPLimits sets the limits on request headers and on the time to
+// send a request or idle between requests (default: httplimit's).
+func WithHTTPLimits(l httplimit.Limits) Option { return func(o *options) { o.http = l } }
+
 // New returns a management server for the broker b and its AMQP face
 // amqpSrv (nil when AMQP is off: no connections are listed).
 func New(b *core.Broker, amqpSrv *amqp.Server, log *slog.Logger, opts ...Option) *Server {
@@ -98,10 +104,10 @@ func New(b *core.Broker, amqpSrv *amqp.Server, log *slog.Logger, opts ...Option)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.http = &http.Server{
-		Handler:           slashSegments(mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Handler:  slashSegments(mux),
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	s.opts.http.Apply(s.http)
 	return s
 }
 

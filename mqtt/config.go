@@ -3,6 +3,8 @@ package mqtt
 import (
 	"math"
 	"time"
+
+	"github.com/junctionmq/junction/httplimit"
 )
 
 // Config configures the MQTT face. The zero value is usable: every field has
@@ -29,6 +31,9 @@ type Config struct {
 	AllowedOrigins []string
 	// WebSocketPath is the HTTP path of the WebSocket endpoint; "" means /ws.
 	WebSocketPath string
+	// HTTP bounds the WebSocket upgrade request: headers, the time to send
+	// it, keep-alive idling before it (zero fields: httplimit's defaults).
+	HTTP httplimit.Limits
 
 	// Version is the broker version published in $SYS/broker/version;
 	// "" means "junction".

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -35,7 +34,8 @@ func (s *Server) ServeWebSocket(ln net.Listener) error {
 	mux.HandleFunc(s.cfg.WebSocketPath, func(w http.ResponseWriter, r *http.Request) {
 		s.serveWebSocket(id, up, w, r)
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: mux}
+	s.cfg.HTTP.Apply(hs) // the upgrade's hijack clears the read deadline
 	s.log.Info("mqtt websocket listening", "listener", id, "addr", ln.Addr().String(), "path", s.cfg.WebSocketPath)
 	err = hs.Serve(ln)
 	if s.closing.Load() || errors.Is(err, http.ErrServerClosed) {

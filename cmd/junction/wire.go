@@ -18,6 +18,7 @@ import (
 	"github.com/junctionmq/junction/config"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/httplimit"
 	"github.com/junctionmq/junction/metrics"
 	"github.com/junctionmq/junction/mgmt"
 	"github.com/junctionmq/junction/mqtt"
@@ -39,7 +40,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 	b, err := core.Open(core.Config{Store: st, Logger: log, Auth: auth.Options{
 		KeyFile:       filepath.Join(cfg.DataDir, "auth.key"),
 		LoopbackUsers: cfg.LoopbackUsers,
-	}})
+	}, MaxQueuesPerVhost: int(cfg.MaxQueuesPerVhost)})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("data-dir %s: %w", cfg.DataDir, err)
@@ -61,16 +62,21 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		MaxMessageSize:   uint64(cfg.MaxMessageSize),
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		ConsumerTimeout:  cfg.ConsumerTimeout,
+		ConnectionMax:    int(cfg.AMQPConnectionMax),
 		Version:          version,
 		Logger:           log,
 		Alarms:           alarms,
+
+		ConnectionMaxPerUser:  int(cfg.AMQPConnectionMaxPerUser),
+		ConsumerMaxPerChannel: int(cfg.AMQPConsumerMaxPerChannel),
 	})
+	httpLimits := httpLimitsOf(cfg)
 	amqpStop := &stopOnce{stop: amqpSrv.Close}
 	amqpSvc := faceService{amqpStop, amqpSrv.Serve, amqp.ErrServerClosed}
 	svcs := services{config.AMQP: amqpSvc, config.AMQPS: amqpSvc}
 	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser,
 		Version: version, SysInterval: cfg.MQTTSysInterval, MaxConnections: cfg.MQTTMaxConnections,
-		MaxPacketSize: cfg.MQTTMaxPacketSize, RateLimit: float64(cfg.MQTTRateLimit), RateBurst: int(cfg.MQTTRateBurst)}, log)
+		MaxPacketSize: cfg.MQTTMaxPacketSize, HTTP: httpLimits, RateLimit: float64(cfg.MQTTRateLimit), RateBurst: int(cfg.MQTTRateBurst)}, log)
 	if err != nil {
 		return fail(fmt.Errorf("mqtt: %w", err))
 	}
@@ -86,12 +92,13 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		return fail(fmt.Errorf("aws-listen: %w", err))
 	}
 	aws, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: cfg.AWSAcceptAnyKey,
-		KinesisNoLimits: cfg.KinesisNoLimits, TLS: awsTLS}, log)
+		KinesisNoLimits: cfg.KinesisNoLimits, TLS: awsTLS, HTTP: httpLimits,
+		MaxConnections: int(cfg.AWSMaxConnections), MaxBodyBytes: cfg.AWSMaxBodySize}, log)
 	if err != nil {
 		return fail(fmt.Errorf("aws gateway: %w", err))
 	}
 	svcs[config.AWS] = aws
-	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv, mqttSrv, alarms, listeners, log)
+	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv, mqttSrv, alarms, httpLimits, listeners, log)
 	alarms.Start()
 	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
@@ -104,9 +111,10 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 // startManagement creates the management API and the Prometheus metrics
 // server over the broker, its store, faces and alarms.
 func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttSrv *mqtt.Server, alarms *alarm.Monitor,
-	listeners map[string]net.Listener, log *slog.Logger) (*mgmt.Server, *metrics.Server) {
+	httpLimits httplimit.Limits, listeners map[string]net.Listener, log *slog.Logger) (*mgmt.Server, *metrics.Server) {
 	opts := []mgmt.Option{
 		mgmt.WithVersion(version),
+		mgmt.WithHTTPLimits(httpLimits),
 		mgmt.WithListeners(func() []mgmt.Listener { return mgmtListeners(listeners) }),
 		mgmt.WithAlarms(func() []mgmt.Alarm {
 			var out []mgmt.Alarm
@@ -124,8 +132,14 @@ func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttS
 		opts = append(opts, mgmt.WithConnections(func() int { return int(mqttSrv.Stats().Connected) }))
 	}
 	m := mgmt.New(b, amqpSrv, log, opts...)
-	p := metrics.New(metrics.Sources{Broker: b, AMQP: amqpSrv, MQTT: mqttSrv, Store: st, Alarms: alarms})
+	p := metrics.New(metrics.Sources{Broker: b, AMQP: amqpSrv, MQTT: mqttSrv, Store: st, Alarms: alarms, HTTP: httpLimits})
 	return m, p
+}
+
+// httpLimitsOf returns the limits of every HTTP listener.
+func httpLimitsOf(cfg *config.Config) httplimit.Limits {
+	return httplimit.Limits{MaxHeaderBytes: int(cfg.HTTPMaxHeaderSize), ReadTimeout: cfg.HTTPReadTimeout,
+		IdleTimeout: cfg.HTTPIdleTimeout}
 }
 
 // listenerProtocols are RabbitMQ's protocol names of the listeners.
