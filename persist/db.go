@@ -56,6 +56,10 @@ type DB struct {
 	waiters int // ops in pending with a Done callback
 	closed  bool
 	wake    chan struct{} // signals the writer; capacity 1
+	pendEnq map[entryRef]int // Enqueue ops in pending → their index (see submit)
+	early   []store.Done     // Dones of Enqueues cancelled in pending, for runEarly
+
+	earlyWake chan struct{} // signals runEarly; capacity 1
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	refs    map[uint64]int32             // msgID → number of queue entries
@@ -81,11 +85,12 @@ type Stats struct {
 	Batches        uint64 // batches committed (one write and one sync each)
 	Ops            uint64 // operations submitted to the writer
 	CancelledPairs uint64 // Enqueue+Remove pairs that met in a batch and skipped the disk
+	CancelledEarly uint64 // of those, pairs that met before the writer took the Enqueue (confirmed at once)
 	GCRuns         uint64 // value-log GC passes
 }
 
 type counters struct {
-	batches, ops, cancelled, gcRuns atomic.Uint64
+	batches, ops, cancelled, cancelledEarly, gcRuns atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -94,6 +99,7 @@ func (db *DB) Stats() Stats {
 		Batches:        db.stats.batches.Load(),
 		Ops:            db.stats.ops.Load(),
 		CancelledPairs: db.stats.cancelled.Load(),
+		CancelledEarly: db.stats.cancelledEarly.Load(),
 		GCRuns:         db.stats.gcRuns.Load(),
 	}
 }
@@ -119,7 +125,8 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bdb: bdb, opts: opts, log: opts.Logger, lock: lock,
-		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1),
+		pendEnq: make(map[entryRef]int), earlyWake: make(chan struct{}, 1)}
 	if !opts.InMemory {
 		db.disk = diskGuard{path: dir, limit: opts.DiskFreeLimit}
 		if db.disk.limit == 0 {
@@ -133,8 +140,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	db.cancel = cancel
-	db.wg.Add(1)
+	db.wg.Add(2)
 	go db.runWriter(ctx)
+	go db.runEarly(ctx)
 	if opts.GCInterval > 0 && !opts.InMemory {
 		db.wg.Add(1)
 		go db.runGC(ctx)

@@ -24,6 +24,7 @@ const (
 	opPageOut     // store.Pager: a transient message paged out (page.go)
 	opRemovePaged // one page deleted
 	opDropPaged   // a queue's pages deleted
+	opCancelled   // an enqueue removed before the writer took it: nothing to write
 )
 
 // op is one submitted write. For streams, e.Seq holds the offset.
@@ -37,6 +38,14 @@ type op struct {
 }
 
 // submit queues o for the writer. It never blocks on I/O.
+//
+// A Remove of an entry whose Enqueue is still pending (the writer has not
+// taken it yet: a consumer acknowledged the message while the previous
+// batch was being synced) cancels that Enqueue before it reaches the disk,
+// and the Enqueue's Done is called at once, by the early goroutine: the
+// message has been handled, as RabbitMQ's message store confirms a
+// persistent message consumed before it was written. The Remove is still
+// queued, for an older copy of the entry the index may hold.
 func (db *DB) submit(o op) {
 	db.mu.Lock()
 	if db.closed {
@@ -45,6 +54,13 @@ func (db *DB) submit(o op) {
 			o.done(store.ErrClosed)
 		}
 		return
+	}
+	early := false
+	switch o.kind {
+	case opEnqueue:
+		db.pendEnq[entryRef{o.name, o.e.Seq}] = len(db.pending)
+	case opRemove:
+		early = db.cancelPendingLocked(entryRef{o.name, o.e.Seq})
 	}
 	db.pending = append(db.pending, o)
 	if o.done != nil {
@@ -55,6 +71,62 @@ func (db *DB) submit(o op) {
 	select {
 	case db.wake <- struct{}{}:
 	default:
+	}
+	if early {
+		select {
+		case db.earlyWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// cancelPendingLocked turns the pending Enqueue of ref, if any, into a
+// no-op and moves its Done to the early list; it reports whether it did.
+// Called with db.mu held.
+func (db *DB) cancelPendingLocked(ref entryRef) bool {
+	i, ok := db.pendEnq[ref]
+	if !ok {
+		return false
+	}
+	delete(db.pendEnq, ref)
+	p := &db.pending[i]
+	db.stats.cancelled.Add(1)
+	db.stats.cancelledEarly.Add(1)
+	done := p.done
+	*p = op{kind: opCancelled}
+	if done == nil {
+		return false
+	}
+	db.waiters--
+	db.early = append(db.early, done)
+	return true
+}
+
+// runEarly calls the Dones of cancelled Enqueues (see submit) outside
+// db.mu, in the order they were cancelled. On ctx cancellation it calls
+// what is left and returns.
+func (db *DB) runEarly(ctx context.Context) {
+	defer db.wg.Done()
+	var spare []store.Done
+	for {
+		stopping := false
+		select {
+		case <-db.earlyWake:
+		case <-ctx.Done():
+			stopping = true
+		}
+		db.mu.Lock()
+		list := db.early
+		db.early = spare[:0]
+		db.mu.Unlock()
+		for _, done := range list {
+			done(nil)
+		}
+		clear(list)
+		spare = list
+		if stopping {
+			return
+		}
 	}
 }
 
@@ -95,6 +167,7 @@ func (db *DB) runWriter(ctx context.Context) {
 		}
 		batch := db.pending
 		db.pending, db.waiters = spare[:0], 0
+		clear(db.pendEnq)
 		db.mu.Unlock()
 		if lingering && !expired {
 			linger.Stop()

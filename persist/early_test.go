@@ -1,0 +1,90 @@
+package persist
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/junctionmq/junction/core/store"
+	"github.com/stretchr/testify/require"
+)
+
+// A Remove that meets its Enqueue while the Enqueue still waits for the
+// writer cancels it: the Enqueue's Done is called at once, before any
+// sync, and neither the entry nor its body ever reaches the disk. An
+// Enqueue the writer has already taken is not cancelled: its Remove is a
+// delete in the next batch.
+func TestCancelEarly(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, Options{})
+
+	// Hold the writer inside its next commit: it takes the pending slice,
+	// then blocks on writeMu before writing.
+	db.writeMu.Lock()
+	taken := make(chan error, 1)
+	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), func(err error) { taken <- err })
+	require.Eventually(t, func() bool {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return len(db.pending) == 0
+	}, 10*time.Second, time.Millisecond, "the writer never took the first enqueue")
+
+	early := make(chan error, 1)
+	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), func(err error) { early <- err })
+	db.Enqueue("q", store.Entry{Seq: 3, MsgID: 3}, []byte("three"), nil)
+	db.Remove("q", 2, nil)
+	db.Remove("q", 1, nil) // taken already: not cancelled
+
+	// The cancelled enqueue is confirmed while the writer is still held.
+	select {
+	case err := <-early:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled enqueue was not confirmed while the writer was busy")
+	}
+	select {
+	case <-taken:
+		t.Fatal("the taken enqueue was confirmed before its commit")
+	default:
+	}
+	db.writeMu.Unlock()
+	require.NoError(t, <-taken)
+	require.NoError(t, db.Flush())
+
+	st := db.Stats()
+	require.EqualValues(t, 1, st.CancelledEarly)
+	require.EqualValues(t, 1, st.CancelledPairs)
+	g := messages(t, db, "q")
+	require.Len(t, g, 1)
+	require.EqualValues(t, 3, g[0].e.Seq)
+	require.Equal(t, "three", g[0].data)
+	for _, id := range []uint64{1, 2} {
+		_, err := db.bdb.NewTransaction(false).Get(msgKey(id))
+		require.True(t, errors.Is(err, badger.ErrKeyNotFound), "body %d: %v", id, err)
+	}
+
+	require.NoError(t, db.Close())
+	db = openT(t, dir, Options{})
+	g = messages(t, db, "q")
+	require.Len(t, g, 1)
+	require.EqualValues(t, 3, g[0].e.Seq)
+}
+
+// Close calls the Done of an enqueue cancelled just before it.
+func TestCancelEarlyAtClose(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{})
+	db.writeMu.Lock()
+	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
+	require.Eventually(t, func() bool {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return len(db.pending) == 0
+	}, 10*time.Second, time.Millisecond)
+	done := make(chan error, 1)
+	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), func(err error) { done <- err })
+	db.Remove("q", 2, nil)
+	db.writeMu.Unlock()
+	require.NoError(t, db.Close())
+	require.NoError(t, <-done)
+}
