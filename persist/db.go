@@ -55,7 +55,7 @@ type DB struct {
 	pending []op
 	waiters int // ops in pending with a Done callback
 	closed  bool
-	wake    chan struct{} // signals the writer; capacity 1
+	wake    chan struct{}    // signals the writer; capacity 1
 	pendEnq map[entryRef]int // Enqueue ops in pending → their index (see submit)
 	early   []store.Done     // Dones of Enqueues cancelled in pending, for runEarly
 
