@@ -8,7 +8,10 @@
 // users.go (users, permissions, topic permissions), queues.go and
 // messages.go (get, purge), exchanges.go (and publish), bindings.go,
 // policies.go, definitions.go, health.go (health checks, aliveness test),
-// connections.go (AMQP connections, channels, consumers). Authorisation
+// connections.go (AMQP connections, channels, consumers), faces.go
+// (Junction's own: MQTT clients, SQS, SNS and Kinesis resources, per-face
+// figures). The web console (package console) is served at "/" and
+// "/console/". Authorisation
 // (auth.go) follows rabbit_mgmt_util: administrator may do everything,
 // monitoring reads everything, management sees the vhosts it has
 // permissions in, policymaker manages policies there.
@@ -30,6 +33,7 @@ import (
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
 	"github.com/junctionmq/junction/httplimit"
+	"github.com/junctionmq/junction/mgmt/console"
 )
 
 // Server is the management HTTP server.
@@ -62,6 +66,7 @@ type options struct {
 	listeners func() []Listener
 	alarms    func() []Alarm
 	conns     func() int // connections of the other faces (MQTT), for totals
+	faces     faceSources
 	http      httplimit.Limits
 }
 
@@ -124,7 +129,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.policyRoutes(r)
 	s.definitionRoutes(r)
 	s.healthRoutes(r)
+	s.faceRoutes(r)
 	mux.HandleFunc("/api/", s.auth(s.notFound))
+	// The web console: static files, no credentials needed to load them;
+	// the page then calls /api/... with the user's basic auth.
+	mux.Handle("/", console.Handler())
 }
 
 // slashMarker stands in for a path segment that is an escaped slash

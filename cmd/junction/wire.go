@@ -98,7 +98,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		return fail(fmt.Errorf("aws gateway: %w", err))
 	}
 	svcs[config.AWS] = aws
-	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv, mqttSrv, alarms, httpLimits, listeners, log)
+	svcs[config.Mgmt], svcs[config.Metrics] = startManagement(b, st, amqpSrv, mqttSrv, aws, alarms, httpLimits, listeners, log)
 	alarms.Start()
 	stopServices := startServices(ctx, svcs, listeners)
 	return func(ctx context.Context) error {
@@ -110,8 +110,8 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 
 // startManagement creates the management API and the Prometheus metrics
 // server over the broker, its store, faces and alarms.
-func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttSrv *mqtt.Server, alarms *alarm.Monitor,
-	httpLimits httplimit.Limits, listeners map[string]net.Listener, log *slog.Logger) (*mgmt.Server, *metrics.Server) {
+func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttSrv *mqtt.Server, aws *awsgw.Server,
+	alarms *alarm.Monitor, httpLimits httplimit.Limits, listeners map[string]net.Listener, log *slog.Logger) (*mgmt.Server, *metrics.Server) {
 	opts := []mgmt.Option{
 		mgmt.WithVersion(version),
 		mgmt.WithHTTPLimits(httpLimits),
@@ -129,7 +129,11 @@ func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttS
 		}),
 	}
 	if mqttSrv != nil {
-		opts = append(opts, mgmt.WithConnections(func() int { return int(mqttSrv.Stats().Connected) }))
+		opts = append(opts, mgmt.WithConnections(func() int { return int(mqttSrv.Stats().Connected) }),
+			mgmt.WithMQTT(mqttSrv))
+	}
+	if aws != nil {
+		opts = append(opts, mgmt.WithAWS(aws))
 	}
 	m := mgmt.New(b, amqpSrv, log, opts...)
 	p := metrics.New(metrics.Sources{Broker: b, AMQP: amqpSrv, MQTT: mqttSrv, Store: st, Alarms: alarms, HTTP: httpLimits})

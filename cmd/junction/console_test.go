@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	paho "github.com/eclipse/paho.mqtt.golang"
+	rmq "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/junctionmq/junction/config"
+	"github.com/junctionmq/junction/mgmt/console"
+)
+
+// consoleBroker is the whole wiring (startBroker) with AMQP, MQTT, the AWS
+// gateway and the management listener on 127.0.0.1:0.
+type consoleBroker struct {
+	broker
+	mgmtURL string
+}
+
+func startConsoleBroker(t *testing.T) *consoleBroker {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	listeners := map[string]net.Listener{}
+	for _, name := range []string{config.AMQP, config.MQTT, config.AWS, config.Mgmt} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		listeners[name] = ln
+	}
+	stop, err := startBroker(context.Background(), cfg, listeners)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, stop(ctx))
+	})
+	return &consoleBroker{
+		broker: broker{
+			amqpURL:  "amqp://guest:guest@" + listeners[config.AMQP].Addr().String() + "/",
+			mqttAddr: "tcp://" + listeners[config.MQTT].Addr().String(),
+			awsURL:   "http://" + listeners[config.AWS].Addr().String(),
+		},
+		mgmtURL: "http://" + listeners[config.Mgmt].Addr().String(),
+	}
+}
+
+// apiCall sends one management request as guest and returns the status
+// and body.
+func (b *consoleBroker) apiCall(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, b.mgmtURL+path, rd)
+	require.NoError(t, err)
+	req.SetBasicAuth("guest", "guest")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, data
+}
+
+// consoleAPI is the console's table of endpoints ("key: 'METHOD /path'").
+var consoleAPI = regexp.MustCompile(`(?m)^\s*(\w+): '(GET|POST|PUT|DELETE) (/api/[^']*)',$`)
+
+// TestConsoleEndpointsExist requests every endpoint of the console's API
+// table against the whole broker as an administrator: none may be missing
+// (404) or refuse the method (405), and the script may name no /api/ path
+// outside that table. It also checks that the management listener serves
+// the page without credentials while the API still asks for them.
+func TestConsoleEndpointsExist(t *testing.T) {
+	b := startConsoleBroker(t)
+	ch := b.amqp(t)
+	_, err := ch.QueueDeclare("console-paths", true, false, false, false, nil)
+	require.NoError(t, err)
+
+	js, err := fs.ReadFile(console.Files(), "console.js")
+	require.NoError(t, err)
+	entries := consoleAPI.FindAllStringSubmatch(string(js), -1)
+	require.NotEmpty(t, entries)
+	assert.Equal(t, strings.Count(string(js), "'/api/")+strings.Count(string(js), " /api/"), len(entries),
+		"every /api/ path of console.js is in its API table")
+
+	names := map[string]string{"queueGet": "console-paths", "publish": "amq.default"}
+	bodies := map[string]any{
+		"queueGet": map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
+		"publish":  map[string]any{"routing_key": "console-paths", "payload": "p", "payload_encoding": "string", "properties": map[string]any{}},
+	}
+	for _, e := range entries {
+		key, method, tmpl := e[1], e[2], e[3]
+		t.Run(key, func(t *testing.T) {
+			path := strings.NewReplacer("{vhost}", "%2F", "{name}", names[key]).Replace(tmpl)
+			require.NotContains(t, path, "{", "a placeholder the test does not fill")
+			code, body := b.apiCall(t, method, path, bodies[key])
+			require.Equal(t, http.StatusOK, code, "%s %s: %s", method, path, body)
+			require.True(t, json.Valid(body), "%s %s answers JSON", method, path)
+		})
+	}
+
+	for _, p := range []string{"/", "/console/", "/console/console.js", "/console/console.css"} {
+		res, err := http.Get(b.mgmtURL + p)
+		require.NoError(t, err)
+		_ = res.Body.Close()
+		assert.Equal(t, http.StatusOK, res.StatusCode, p)
+		assert.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'self'", p)
+	}
+	res, err := http.Get(b.mgmtURL + "/api/overview")
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "the API still needs credentials")
+}
+
+// TestConsoleFaceEndpoints: Junction's own endpoints list what the faces
+// hold, as the console shows them: an MQTT session with its subscription,
+// an SQS queue created through SQS, and the per-face figures.
+func TestConsoleFaceEndpoints(t *testing.T) {
+	b := startConsoleBroker(t)
+	m := b.mqtt(t, "console-sensor")
+	tok := m.Subscribe("plant/+/temp", 1, func(paho.Client, paho.Message) {})
+	require.True(t, tok.WaitTimeout(10*time.Second))
+	require.NoError(t, tok.Error())
+	_, err := b.sqs(t).CreateQueue(context.Background(), sqsCreate("console-orders"))
+	require.NoError(t, err)
+
+	code, body := b.apiCall(t, "GET", "/api/junction/mqtt/clients", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var clients []struct {
+		ClientID      string `json:"client_id"`
+		Vhost, User   string
+		Connected     bool `json:"connected"`
+		Subscriptions []struct {
+			Filter string `json:"filter"`
+			QoS    int    `json:"qos"`
+		} `json:"subscriptions"`
+	}
+	require.NoError(t, json.Unmarshal(body, &clients))
+	require.Len(t, clients, 1)
+	assert.Equal(t, "console-sensor", clients[0].ClientID)
+	assert.True(t, clients[0].Connected)
+	require.Len(t, clients[0].Subscriptions, 1)
+	assert.Equal(t, "plant/+/temp", clients[0].Subscriptions[0].Filter)
+	assert.Equal(t, 1, clients[0].Subscriptions[0].QoS)
+
+	code, body = b.apiCall(t, "GET", "/api/junction/sqs/queues", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var queues []struct {
+		Name, Vhost, Account string
+	}
+	require.NoError(t, json.Unmarshal(body, &queues))
+	require.Len(t, queues, 1)
+	assert.Equal(t, "console-orders", queues[0].Name)
+	assert.Equal(t, "/", queues[0].Vhost)
+	assert.Equal(t, "000000000000", queues[0].Account)
+
+	code, body = b.apiCall(t, "GET", "/api/junction/faces", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var faces struct {
+		MQTT struct {
+			Connected     int `json:"connected"`
+			Subscriptions int `json:"subscriptions"`
+		} `json:"mqtt"`
+		AWS struct {
+			SQSQueues int `json:"sqs_queues"`
+		} `json:"aws"`
+	}
+	require.NoError(t, json.Unmarshal(body, &faces))
+	assert.Equal(t, 1, faces.MQTT.Connected)
+	assert.Equal(t, 1, faces.AWS.SQSQueues)
+}
+
+func sqsCreate(name string) *sqs.CreateQueueInput {
+	return &sqs.CreateQueueInput{QueueName: aws.String(name)}
+}
+
+func sqsDelete(url, handle *string) *sqs.DeleteMessageInput {
+	return &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: handle}
+}
+
+// chromium finds the browser the end-to-end test drives, or skips it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("JUNCTION_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium is not installed (apt-get install -y chromium, as .ci/run does): the console's browser test needs it")
+	return ""
+}
+
+// page drives one headless Chromium tab through the DevTools protocol.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu         sync.Mutex
+	exceptions []string // uncaught page exceptions
+}
+
+func openBrowser(t *testing.T) *page {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Flag("headless", "new"),
+		chromedp.NoSandbox, // the tests run as root
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	p := &page{t: t, ctx: ctx}
+	// The first action starts the browser; it must not run under a timeout.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			p.mu.Lock()
+			d := e.ExceptionDetails
+			text := d.Text
+			if d.Exception != nil {
+				text += " " + d.Exception.Description
+			}
+			p.exceptions = append(p.exceptions, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, text))
+			p.mu.Unlock()
+		}
+	}))
+	return p
+}
+
+// do runs steps with a generous deadline (the machine may be busy).
+func (p *page) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+	defer cancel()
+	require.NoError(p.t, chromedp.Do(ctx, steps...))
+}
+
+// eval evaluates a JavaScript expression in the page (DevTools evaluation,
+// which the console's CSP does not restrict).
+func (p *page) eval(expr string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	require.NoError(p.t, err)
+	return v
+}
+
+// waitFor polls the expression until it is "true"; what describes the
+// condition for the failure message.
+func (p *page) waitFor(what, expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if p.eval(fmt.Sprintf("String(Boolean(%s))", expr)) == "true" {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("console: %s never happened; page text: %s", what, p.eval("document.body.innerText"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// textOf is an expression for the text of the element with id.
+func textOf(id string) string {
+	return fmt.Sprintf("(document.getElementById(%q) || {}).textContent || ''", id)
+}
+
+// TestConsoleInChromium drives the console in headless Chromium against
+// the whole broker: log in, see a queue declared over AMQP, publish to it
+// from the page and read the message over SQS, then get a message published
+// over AMQP from the page.
+func TestConsoleInChromium(t *testing.T) {
+	p := openBrowser(t)
+	b := startConsoleBroker(t)
+	ch := b.amqp(t)
+	const queue = "console-e2e"
+	_, err := ch.QueueDeclare(queue, true, false, false, false, nil)
+	require.NoError(t, err)
+
+	// Log in: the credentials go to sessionStorage, never into the URL.
+	p.do(chromedp.Navigate(b.mgmtURL+"/"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "guest"),
+		chromedp.SendKeys(chromedp.ID("password"), "guest"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("nav")))
+	p.waitFor("overview tiles", `document.querySelectorAll('#tiles .tile').length > 0`)
+	assert.NotContains(t, p.eval("location.href"), "guest")
+	assert.Equal(t, "guest", p.eval(`sessionStorage.getItem('junction.user')`))
+
+	// The queue declared over AMQP is listed.
+	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/queues"]`)))
+	p.waitFor("the AMQP queue listed", `[...document.querySelectorAll('#queue-table td')].some(td => td.textContent === '`+queue+`')`)
+
+	// Publish from the exchanges page to the default exchange, routed to
+	// the queue by its name.
+	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/exchanges"]`)))
+	p.waitFor("the exchange list in the publish form", `document.querySelector('#pub-exchange option[value="amq.direct"]')`)
+	p.do(chromedp.SetValue(chromedp.ID("pub-exchange"), ""),
+		chromedp.SendKeys(chromedp.ID("pub-key"), queue),
+		chromedp.SendKeys(chromedp.ID("pub-payload"), "hello from the console"),
+		chromedp.Click(chromedp.ID("pub-submit")))
+	p.waitFor("the publish confirmed", textOf("pub-result")+` === 'Message published.'`)
+
+	// A real SQS client reads what the page published.
+	c := b.sqs(t)
+	msg := receiveOne(t, c, b.queueURL(queue))
+	assert.Equal(t, "hello from the console", aws.ToString(msg.Body))
+	_, err = c.DeleteMessage(context.Background(), sqsDelete(b.queueURL(queue), msg.ReceiptHandle))
+	require.NoError(t, err)
+
+	// A message published over AMQP is read from the page (Get messages).
+	require.NoError(t, ch.PublishWithContext(context.Background(), "", queue, false, false,
+		rmq.Publishing{ContentType: "text/plain", Body: []byte("hello from AMQP")}))
+	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/queues"]`)))
+	p.waitFor("the queue listed again", `[...document.querySelectorAll('#queue-table td')].some(td => td.textContent === '`+queue+`')`)
+	p.eval(`[...document.querySelectorAll('#queue-table td')].find(td => td.textContent === '` + queue + `').click(), ''`)
+	p.do(chromedp.WaitVisible(chromedp.ID("get-submit")),
+		chromedp.Click(chromedp.ID("get-submit")))
+	p.waitFor("the message got from the page", `[...document.querySelectorAll('.message-payload')].some(e => e.textContent === 'hello from AMQP')`)
+
+	// Every other page renders without a failure.
+	for _, name := range []string{"bindings", "connections", "mqtt", "aws", "users", "overview"} {
+		p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/` + name + `"]`)))
+		p.waitFor(name+" page refreshed", `document.getElementById('page').dataset.refreshed === '`+name+`'`)
+	}
+	p.mu.Lock()
+	assert.Empty(t, p.exceptions, "uncaught exceptions in the page")
+	p.mu.Unlock()
+}

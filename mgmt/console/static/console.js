@@ -1,0 +1,704 @@
+// Junction web console: a single page over the management API, with no
+// build step and no dependencies. Credentials are kept in sessionStorage
+// (cleared when the tab closes or on log out) and sent as basic auth on
+// each request; they never appear in a URL. Every DOM update goes through
+// el() and text nodes, never HTML parsing, so names and payloads from the
+// broker cannot inject markup.
+'use strict';
+
+// API lists every endpoint the console calls, as "METHOD /path" with
+// {vhost} and {name} placeholders. The management tests request each one
+// against a live broker, so keep every path the page uses in this table.
+const API = {
+  whoami: 'GET /api/whoami',
+  overview: 'GET /api/overview',
+  vhosts: 'GET /api/vhosts',
+  queues: 'GET /api/queues',
+  queueGet: 'POST /api/queues/{vhost}/{name}/get',
+  exchanges: 'GET /api/exchanges',
+  publish: 'POST /api/exchanges/{vhost}/{name}/publish',
+  bindings: 'GET /api/bindings',
+  connections: 'GET /api/connections',
+  channels: 'GET /api/channels',
+  consumers: 'GET /api/consumers',
+  users: 'GET /api/users',
+  permissions: 'GET /api/permissions',
+  faces: 'GET /api/junction/faces',
+  mqttClients: 'GET /api/junction/mqtt/clients',
+  sqsQueues: 'GET /api/junction/sqs/queues',
+  snsTopics: 'GET /api/junction/sns/topics',
+  snsSubscriptions: 'GET /api/junction/sns/subscriptions',
+  kinesisStreams: 'GET /api/junction/kinesis/streams',
+};
+
+const POLL_MS = 5000;     // refresh period of the visible page
+const HISTORY = 60;       // chart points kept (5 minutes at POLL_MS)
+const AUTH_KEY = 'junction.auth';
+const USER_KEY = 'junction.user';
+
+const state = {
+  auth: sessionStorage.getItem(AUTH_KEY),
+  user: sessionStorage.getItem(USER_KEY),
+  timer: null,
+  page: null,
+  prev: null,                 // last counters sample, for client-side rates
+  series: {},                 // chart name -> {label -> [values]}
+  times: [],
+  selectedQueue: null,        // {vhost, name} on the queues page
+};
+
+// ---- DOM helpers -----------------------------------------------------
+
+function $(id) { return document.getElementById(id); }
+
+// el builds an element: el('td', {class: 'num'}, 'text', childNode).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function fmtNum(n) {
+  if (typeof n !== 'number' || !isFinite(n)) return n === undefined || n === null ? '' : String(n);
+  if (Number.isInteger(n)) return n.toLocaleString('en');
+  return n.toLocaleString('en', { maximumFractionDigits: 1 });
+}
+
+// table renders rows under columns [{label, get(row), num}]; onClick(row)
+// makes rows clickable; key(row) marks the selected row.
+function table(columns, rows, opts = {}) {
+  if (!rows || rows.length === 0) return el('p', { class: 'empty' }, opts.empty || 'None.');
+  const head = el('tr', {}, columns.map(c => el('th', { class: c.num ? 'num' : null }, c.label)));
+  const body = rows.map(r => el('tr', {
+    class: [opts.onClick ? 'clickable' : '', opts.selected && opts.selected(r) ? 'selected' : ''].join(' ').trim() || null,
+    onclick: opts.onClick ? () => opts.onClick(r) : null,
+  }, columns.map(c => {
+    const v = c.get(r);
+    return el('td', { class: c.num ? 'num' : null }, c.num ? fmtNum(v) : v);
+  })));
+  return el('table', { id: opts.id }, el('thead', {}, head), el('tbody', {}, body));
+}
+
+function replace(id, node) {
+  const old = $(id);
+  if (old) old.replaceChildren(node);
+}
+
+function setStatus(text, cls) {
+  const s = $('status');
+  s.textContent = text || '';
+  s.className = 'status ' + (cls || '');
+}
+
+// ---- API -------------------------------------------------------------
+
+// api calls API[key] with the path parameters and an optional JSON body.
+async function api(key, params = {}, body) {
+  const [method, tmpl] = API[key].split(' ');
+  const path = tmpl.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(params[k]));
+  const res = await fetch(path, {
+    method,
+    // credentials 'omit': no cookies and no browser basic-auth prompt on a
+    // 401; the Authorization header below is the only credential sent.
+    credentials: 'omit',
+    cache: 'no-store',
+    headers: Object.assign({ Authorization: 'Basic ' + state.auth },
+      body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  if (text) { try { data = JSON.parse(text); } catch (e) { data = text; } }
+  // A 401 for bad credentials ends the session; one for a missing tag or
+  // permission (a monitoring user opening Users) is shown on the page.
+  if (res.status === 401 && key !== 'whoami' && data && data.reason === 'Login failed') {
+    logout('Your credentials are no longer accepted; log in again.');
+  }
+  if (!res.ok) {
+    const why = data && typeof data === 'object' ? (data.reason || data.error) : data;
+    throw new Error(why || (res.status + ' ' + res.statusText));
+  }
+  return data;
+}
+
+// ---- login -----------------------------------------------------------
+
+async function login(ev) {
+  ev.preventDefault();
+  const name = $('username').value;
+  const token = btoa(unescape(encodeURIComponent(name + ':' + $('password').value)));
+  state.auth = token;
+  $('login-error').textContent = '';
+  try {
+    const me = await api('whoami');
+    sessionStorage.setItem(AUTH_KEY, token);
+    sessionStorage.setItem(USER_KEY, me.name);
+    state.user = me.name;
+    $('password').value = '';
+    if (!location.hash || location.hash === '#/login') location.hash = '#/overview';
+    showApp();
+  } catch (e) {
+    state.auth = null;
+    $('login-error').textContent = 'Login failed: ' + e.message;
+  }
+}
+
+function logout(why) {
+  sessionStorage.removeItem(AUTH_KEY);
+  sessionStorage.removeItem(USER_KEY);
+  state.auth = state.user = null;
+  stopPolling();
+  $('app-view').hidden = $('nav').hidden = $('who').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = typeof why === 'string' ? why : '';
+  $('username').focus();
+}
+
+function showApp() {
+  $('login-view').hidden = true;
+  $('app-view').hidden = $('nav').hidden = $('who').hidden = false;
+  $('who-name').textContent = state.user;
+  route();
+}
+
+// ---- routing and polling ---------------------------------------------
+
+const PAGES = {
+  overview: { render: renderOverview, refresh: refreshOverview },
+  queues: { render: renderQueues, refresh: refreshQueues },
+  exchanges: { render: renderExchanges, refresh: refreshExchanges },
+  bindings: { render: renderBindings, refresh: refreshBindings },
+  connections: { render: renderConnections, refresh: refreshConnections },
+  mqtt: { render: renderMQTT, refresh: refreshMQTT },
+  aws: { render: renderAWS, refresh: refreshAWS },
+  users: { render: renderUsers, refresh: refreshUsers },
+};
+
+function route() {
+  if (!state.auth) return;
+  const name = (location.hash.replace(/^#\/?/, '') || 'overview').split('/')[0];
+  const page = PAGES[name] ? name : 'overview';
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.classList.toggle('active', a.getAttribute('href') === '#/' + page);
+  }
+  state.page = page;
+  setStatus('');
+  $('page').dataset.refreshed = '';
+  $('page').replaceChildren(PAGES[page].render());
+  poll();
+}
+
+function stopPolling() {
+  if (state.timer) clearTimeout(state.timer);
+  state.timer = null;
+}
+
+// poll refreshes the visible page now and every POLL_MS; the overview's
+// counters are sampled whatever the page, so the charts have history.
+async function poll() {
+  stopPolling();
+  const page = state.page;
+  try {
+    await PAGES[page].refresh();
+    if (page !== 'overview') await sample();
+    if (state.page === page) {
+      setStatus('Updated ' + new Date().toLocaleTimeString('en-GB'));
+      $('page').dataset.refreshed = page; // for tests: the page has its data
+    }
+  } catch (e) {
+    if (state.auth) setStatus('Refresh failed: ' + e.message, 'error');
+  }
+  if (state.auth && state.page === page) state.timer = setTimeout(poll, POLL_MS);
+}
+
+// ---- overview: tiles and charts ---------------------------------------
+
+const CHARTS = {
+  rates: { title: 'Message rates (msg/s)', colors: ['#2a6fdb', '#1e8a4c', '#d08a00', '#9b3fc1', '#c0362c'] },
+  depth: { title: 'Queue depth (messages)', colors: ['#2a6fdb', '#d08a00', '#1e8a4c'] },
+  conns: { title: 'Connections per face', colors: ['#2a6fdb', '#1e8a4c'] },
+};
+
+function renderOverview() {
+  return el('div', {},
+    el('h1', {}, 'Overview'),
+    el('div', { class: 'tiles', id: 'tiles' }),
+    el('div', { class: 'row' }, Object.entries(CHARTS).map(([name, c]) => el('div', { class: 'card' },
+      el('h2', {}, c.title),
+      el('canvas', { class: 'chart', id: 'chart-' + name }),
+      el('div', { class: 'legend', id: 'legend-' + name })))),
+    el('h2', {}, 'Listeners'),
+    el('div', { id: 'listeners' }));
+}
+
+function tile(label, n) {
+  return el('div', { class: 'tile' }, el('div', { class: 'n' }, fmtNum(n)), el('div', { class: 'l' }, label));
+}
+
+// rate prefers the API's own rate (message_stats.<k>_details.rate) and
+// otherwise divides the counter's growth since the last sample.
+function rate(now, prev, dt, get, apiRate) {
+  if (typeof apiRate === 'number') return apiRate;
+  const a = get(now), b = prev ? get(prev) : undefined;
+  if (typeof a !== 'number' || typeof b !== 'number' || dt <= 0) return null;
+  return Math.max(0, (a - b) / dt);
+}
+
+// sample reads the overview and the faces' figures, appends a point to
+// every chart series and returns what it read.
+async function sample() {
+  const [ov, faces] = await Promise.all([api('overview'), api('faces')]);
+  const now = { t: Date.now() / 1000, ov, faces };
+  const prev = state.prev;
+  const dt = prev ? now.t - prev.t : 0;
+  const ms = ov.message_stats || {};
+  const detail = k => (ms[k + '_details'] || {}).rate;
+  const mq = faces.mqtt || {};
+  const points = {
+    rates: {
+      'publish (all faces)': rate(now, prev, dt, s => (s.ov.message_stats || {}).publish, detail('publish')),
+      'deliver/get': rate(now, prev, dt, s => (s.ov.message_stats || {}).deliver_get, detail('deliver_get')),
+      'MQTT in': rate(now, prev, dt, s => (s.faces.mqtt || {}).messages_in),
+      'MQTT out': rate(now, prev, dt, s => (s.faces.mqtt || {}).messages_out),
+      'unroutable': rate(now, prev, dt, s => (s.ov.message_stats || {}).drop_unroutable, detail('drop_unroutable')),
+    },
+    depth: {
+      ready: (ov.queue_totals || {}).messages_ready,
+      unacknowledged: (ov.queue_totals || {}).messages_unacknowledged,
+      total: (ov.queue_totals || {}).messages,
+    },
+    conns: {
+      AMQP: (faces.amqp || {}).connections,
+      MQTT: mq.connected,
+    },
+  };
+  state.prev = now;
+  state.times.push(now.t);
+  if (state.times.length > HISTORY) state.times.shift();
+  for (const [chart, pts] of Object.entries(points)) {
+    const series = state.series[chart] || (state.series[chart] = {});
+    for (const [label, v] of Object.entries(pts)) {
+      const s = series[label] || (series[label] = []);
+      s.push(typeof v === 'number' ? v : null);
+      if (s.length > HISTORY) s.shift();
+    }
+  }
+  return now;
+}
+
+async function refreshOverview() {
+  const { ov, faces } = await sample();
+  const qt = ov.queue_totals || {}, ot = ov.object_totals || {}, mq = faces.mqtt || {}, aws = faces.aws || {};
+  replace('tiles', el('div', { class: 'tiles' },
+    tile('queues', ot.queues), tile('messages', qt.messages), tile('ready', qt.messages_ready),
+    tile('unacknowledged', qt.messages_unacknowledged), tile('exchanges', ot.exchanges),
+    tile('consumers', ot.consumers), tile('AMQP connections', (faces.amqp || {}).connections),
+    tile('MQTT clients', mq.connected), tile('MQTT sessions', mq.sessions),
+    tile('SQS queues', aws.sqs_queues), tile('SNS topics', aws.sns_topics),
+    tile('Kinesis streams', aws.kinesis_streams)));
+  for (const name of Object.keys(CHARTS)) drawChart(name);
+  replace('listeners', table([
+    { label: 'Protocol', get: l => l.protocol },
+    { label: 'Address', get: l => l.ip_address },
+    { label: 'Port', get: l => l.port, num: true },
+  ], (ov.listeners || []).concat((ov.contexts || []).map(c => ({ protocol: c.description, ip_address: '', port: Number(c.port) })))));
+  $('who-name').textContent = state.user + ' · ' + (ov.product_name || 'Junction') + ' ' + (ov.product_version || '');
+}
+
+// drawChart draws the chart's series as lines on its canvas, scaled to
+// the largest value, with a few gridlines and a legend of latest values.
+function drawChart(name) {
+  const canvas = $('chart-' + name);
+  if (!canvas) return;
+  const series = state.series[name] || {};
+  const colors = CHARTS[name].colors;
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 300, h = canvas.clientHeight || 200;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  const g = canvas.getContext('2d');
+  g.scale(dpr, dpr);
+  g.clearRect(0, 0, w, h);
+  const labels = Object.keys(series);
+  let max = 0;
+  for (const l of labels) for (const v of series[l]) if (v !== null && v > max) max = v;
+  max = niceMax(max);
+  const left = 48, right = 8, top = 8, bottom = 18;
+  const pw = w - left - right, ph = h - top - bottom;
+  g.font = '11px system-ui, sans-serif';
+  g.fillStyle = '#667085';
+  g.strokeStyle = '#e4e7ec';
+  g.lineWidth = 1;
+  for (let i = 0; i <= 4; i++) {
+    const y = top + ph - (ph * i) / 4;
+    g.beginPath(); g.moveTo(left, y); g.lineTo(left + pw, y); g.stroke();
+    g.fillText(fmtNum((max * i) / 4), 4, y + 4);
+  }
+  g.fillText(Math.round((HISTORY * POLL_MS) / 60000) + ' min', left, h - 4);
+  const legend = [];
+  labels.forEach((l, i) => {
+    const vals = series[l];
+    const color = colors[i % colors.length];
+    g.strokeStyle = color;
+    g.lineWidth = 2;
+    g.beginPath();
+    let pen = false;
+    vals.forEach((v, j) => {
+      if (v === null) { pen = false; return; }
+      const x = left + pw - ((vals.length - 1 - j) * pw) / (HISTORY - 1);
+      const y = top + ph - (v / max) * ph;
+      if (pen) g.lineTo(x, y); else g.moveTo(x, y);
+      pen = true;
+    });
+    g.stroke();
+    const last = vals.length ? vals[vals.length - 1] : null;
+    const swatch = el('i');
+    swatch.style.background = color; // CSSOM, which the CSP allows (style attributes it does not)
+    legend.push(el('span', {}, swatch, l + ': ' + (last === null ? '–' : fmtNum(last))));
+  });
+  replace('legend-' + name, el('span', { class: 'legend' }, legend));
+}
+
+function niceMax(v) {
+  if (v <= 0) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+// ---- queues: list, get messages, publish -------------------------------
+
+function renderQueues() {
+  return el('div', {},
+    el('h1', {}, 'Queues'),
+    el('div', { id: 'queues' }),
+    el('div', { id: 'queue-detail' }));
+}
+
+async function refreshQueues() {
+  const qs = await api('queues');
+  const sel = state.selectedQueue;
+  replace('queues', table([
+    { label: 'Virtual host', get: q => q.vhost },
+    { label: 'Name', get: q => q.name },
+    { label: 'Type', get: q => q.type },
+    { label: 'Features', get: q => [q.durable ? 'D' : '', q.auto_delete ? 'AD' : '', q.exclusive ? 'Excl' : ''].filter(Boolean).join(' ') },
+    { label: 'State', get: q => q.state },
+    { label: 'Ready', get: q => q.messages_ready, num: true },
+    { label: 'Unacked', get: q => q.messages_unacknowledged, num: true },
+    { label: 'Total', get: q => q.messages, num: true },
+    { label: 'Consumers', get: q => q.consumers, num: true },
+    { label: 'In/s', get: q => ((q.message_stats || {}).publish_details || {}).rate, num: true },
+    { label: 'Out/s', get: q => ((q.message_stats || {}).deliver_get_details || {}).rate, num: true },
+  ], qs, {
+    id: 'queue-table',
+    empty: 'No queues.',
+    onClick: q => selectQueue(q),
+    selected: q => sel && sel.vhost === q.vhost && sel.name === q.name,
+  }));
+}
+
+function selectQueue(q) {
+  state.selectedQueue = { vhost: q.vhost, name: q.name };
+  replace('queue-detail', el('div', { class: 'row' },
+    el('div', { class: 'card' }, el('h2', {}, 'Get messages from ' + q.name), getForm(q)),
+    el('div', { class: 'card' }, el('h2', {}, 'Publish to ' + q.name),
+      publishForm({ vhost: q.vhost, exchange: '', routingKey: q.name, fixed: true }))));
+  refreshQueues().catch(() => {});
+}
+
+function getForm(q) {
+  const result = el('div', { id: 'get-result' });
+  const form = el('form', { id: 'get-form' },
+    el('label', {}, 'Messages', el('input', { id: 'get-count', type: 'number', min: 1, value: 1 })),
+    el('label', {}, 'Ack mode', el('select', { id: 'get-ackmode' },
+      el('option', { value: 'ack_requeue_true' }, 'Nack, requeue (leave in queue)'),
+      el('option', { value: 'ack_requeue_false' }, 'Ack (remove from queue)'),
+      el('option', { value: 'reject_requeue_true' }, 'Reject, requeue'),
+      el('option', { value: 'reject_requeue_false' }, 'Reject, no requeue'))),
+    el('label', {}, 'Encoding', el('select', { id: 'get-encoding' },
+      el('option', { value: 'auto' }, 'Auto (string, or base64 if not UTF-8)'),
+      el('option', { value: 'base64' }, 'base64'))),
+    el('button', { id: 'get-submit', type: 'submit' }, 'Get messages'),
+    result);
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    result.replaceChildren(el('p', { class: 'empty' }, 'Getting…'));
+    try {
+      const msgs = await api('queueGet', q, {
+        count: Math.max(1, Number($('get-count').value) || 1),
+        ackmode: $('get-ackmode').value,
+        encoding: $('get-encoding').value,
+        truncate: 50000,
+      });
+      result.replaceChildren(msgs.length === 0 ? el('p', { class: 'empty' }, 'Queue is empty.') : el('div', {}, msgs.map(showMessage)));
+      refreshQueues().catch(() => {});
+    } catch (e) {
+      result.replaceChildren(el('p', { class: 'error' }, 'Get failed: ' + e.message));
+    }
+  });
+  return form;
+}
+
+function showMessage(m, i) {
+  const props = m.properties || {};
+  return el('div', { class: 'msg get-message' },
+    el('div', {}, el('strong', {}, 'Message ' + (i + 1)), ' ',
+      el('span', { class: 'tag' }, 'exchange: ' + (m.exchange || '(default)')),
+      el('span', { class: 'tag' }, 'routing key: ' + m.routing_key),
+      m.redelivered ? el('span', { class: 'tag' }, 'redelivered') : null,
+      el('span', { class: 'tag' }, m.payload_bytes + ' bytes, ' + m.payload_encoding),
+      el('span', { class: 'tag' }, m.message_count + ' left')),
+    Object.keys(props).length ? el('pre', { class: 'payload' }, JSON.stringify(props, null, 1)) : null,
+    el('pre', { class: 'payload message-payload' }, m.payload));
+}
+
+// publishForm publishes to an exchange; with fixed it publishes to one
+// queue through the default exchange.
+function publishForm(d) {
+  const result = el('p', { id: 'pub-result', role: 'status' });
+  const vhostField = d.fixed ? null : el('label', {}, 'Virtual host', el('select', { id: 'pub-vhost', onchange: () => fillExchanges() }));
+  const exchangeField = d.fixed ? null : el('label', {}, 'Exchange', el('select', { id: 'pub-exchange' }));
+  const form = el('form', { id: 'pub-form' },
+    vhostField, exchangeField,
+    el('label', {}, 'Routing key', el('input', { id: 'pub-key', value: d.routingKey || '', readonly: d.fixed || null })),
+    el('label', {}, 'Delivery mode', el('select', { id: 'pub-mode' },
+      el('option', { value: '1' }, '1 – transient'), el('option', { value: '2' }, '2 – persistent'))),
+    el('label', {}, 'Headers (JSON object)', el('input', { id: 'pub-headers', placeholder: '{"k": "v"}' })),
+    el('label', {}, 'Payload', el('textarea', { id: 'pub-payload' })),
+    el('button', { id: 'pub-submit', type: 'submit' }, 'Publish message'),
+    result);
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    const vhost = d.fixed ? d.vhost : $('pub-vhost').value;
+    const exchange = d.fixed ? '' : $('pub-exchange').value;
+    const props = { delivery_mode: Number($('pub-mode').value) };
+    const hdrs = $('pub-headers').value.trim();
+    if (hdrs) {
+      try { props.headers = JSON.parse(hdrs); } catch (e) {
+        result.className = 'error';
+        result.textContent = 'Headers are not valid JSON.';
+        return;
+      }
+    }
+    result.className = '';
+    result.textContent = 'Publishing…';
+    try {
+      const r = await api('publish', { vhost, name: exchange || 'amq.default' }, {
+        routing_key: $('pub-key').value, payload: $('pub-payload').value, payload_encoding: 'string', properties: props,
+      });
+      result.className = r.routed ? 'ok' : 'error';
+      result.textContent = r.routed ? 'Message published.' : 'Message published, but not routed to any queue.';
+    } catch (e) {
+      result.className = 'error';
+      result.textContent = 'Publish failed: ' + e.message;
+    }
+  });
+  return form;
+}
+
+// ---- exchanges and bindings --------------------------------------------
+
+function renderExchanges() {
+  return el('div', {},
+    el('h1', {}, 'Exchanges'),
+    el('div', { id: 'exchanges' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Publish a message'), publishForm({ routingKey: '' })));
+}
+
+let knownExchanges = [];
+
+async function refreshExchanges() {
+  const xs = await api('exchanges');
+  knownExchanges = xs;
+  replace('exchanges', table([
+    { label: 'Virtual host', get: x => x.vhost },
+    { label: 'Name', get: x => x.name || '(AMQP default)' },
+    { label: 'Type', get: x => x.type },
+    { label: 'Features', get: x => [x.durable ? 'D' : '', x.auto_delete ? 'AD' : '', x.internal ? 'I' : ''].filter(Boolean).join(' ') },
+    { label: 'In/s', get: x => ((x.message_stats || {}).publish_in_details || {}).rate, num: true },
+    { label: 'Out/s', get: x => ((x.message_stats || {}).publish_out_details || {}).rate, num: true },
+  ], xs, { id: 'exchange-table', empty: 'No exchanges.' }));
+  const vs = $('pub-vhost');
+  if (vs && vs.options.length === 0) {
+    const vhosts = [...new Set(xs.map(x => x.vhost))].sort();
+    vs.replaceChildren(...vhosts.map(v => el('option', { value: v }, v)));
+    fillExchanges();
+  }
+}
+
+// fillExchanges lists the chosen vhost's exchanges in the publish form.
+function fillExchanges() {
+  const sel = $('pub-exchange');
+  if (!sel) return;
+  const vhost = $('pub-vhost').value;
+  const keep = sel.value;
+  sel.replaceChildren(...knownExchanges.filter(x => x.vhost === vhost && !x.internal)
+    .map(x => el('option', { value: x.name }, x.name || '(AMQP default)')));
+  if (keep) sel.value = keep;
+}
+
+function renderBindings() {
+  return el('div', {}, el('h1', {}, 'Bindings'), el('div', { id: 'bindings' }));
+}
+
+async function refreshBindings() {
+  const bs = await api('bindings');
+  replace('bindings', table([
+    { label: 'Virtual host', get: b => b.vhost },
+    { label: 'Source', get: b => b.source || '(AMQP default)' },
+    { label: 'Destination', get: b => b.destination },
+    { label: 'Kind', get: b => b.destination_type },
+    { label: 'Routing key', get: b => b.routing_key },
+    { label: 'Arguments', get: b => b.arguments && Object.keys(b.arguments).length ? JSON.stringify(b.arguments) : '' },
+  ], bs, { id: 'binding-table', empty: 'No bindings.' }));
+}
+
+// ---- connections, channels, consumers ----------------------------------
+
+function renderConnections() {
+  return el('div', {},
+    el('h1', {}, 'Connections'), el('div', { id: 'connections' }),
+    el('h2', {}, 'Channels'), el('div', { id: 'channels' }),
+    el('h2', {}, 'Consumers'), el('div', { id: 'consumers' }));
+}
+
+async function refreshConnections() {
+  const [cs, chs, cons] = await Promise.all([api('connections'), api('channels'), api('consumers')]);
+  replace('connections', table([
+    { label: 'Name', get: c => c.name },
+    { label: 'Protocol', get: c => c.protocol },
+    { label: 'User', get: c => c.user },
+    { label: 'Virtual host', get: c => c.vhost },
+    { label: 'Client', get: c => ((c.client_properties || {}).product || '') + ' ' + ((c.client_properties || {}).version || '') },
+    { label: 'State', get: c => c.state },
+    { label: 'Channels', get: c => c.channels, num: true },
+  ], cs, { id: 'connection-table', empty: 'No AMQP connections.' }));
+  replace('channels', table([
+    { label: 'Channel', get: c => c.name },
+    { label: 'User', get: c => c.user },
+    { label: 'Virtual host', get: c => c.vhost },
+    { label: 'Mode', get: c => c.confirm ? 'confirm' : (c.transactional ? 'tx' : '') },
+    { label: 'Prefetch', get: c => c.prefetch_count, num: true },
+    { label: 'Unacked', get: c => c.messages_unacknowledged, num: true },
+    { label: 'Consumers', get: c => c.consumer_count, num: true },
+  ], chs, { empty: 'No channels.' }));
+  replace('consumers', table([
+    { label: 'Queue', get: c => (c.queue || {}).name },
+    { label: 'Virtual host', get: c => (c.queue || {}).vhost },
+    { label: 'Tag', get: c => c.consumer_tag },
+    { label: 'Channel', get: c => (c.channel_details || {}).name },
+    { label: 'Ack', get: c => c.ack_required ? 'manual' : 'auto' },
+    { label: 'Prefetch', get: c => c.prefetch_count, num: true },
+  ], cons, { empty: 'No consumers.' }));
+}
+
+// ---- faces: MQTT and AWS -----------------------------------------------
+
+function renderMQTT() {
+  return el('div', {}, el('h1', {}, 'MQTT clients and sessions'), el('div', { id: 'mqtt-clients' }));
+}
+
+async function refreshMQTT() {
+  const cs = await api('mqttClients');
+  replace('mqtt-clients', table([
+    { label: 'Client id', get: c => c.client_id },
+    { label: 'Virtual host', get: c => c.vhost },
+    { label: 'User', get: c => c.user },
+    { label: 'Connected', get: c => c.connected ? 'yes' : 'no (session kept)' },
+    { label: 'Remote', get: c => c.remote },
+    { label: 'MQTT', get: c => c.protocol_version === 5 ? '5' : (c.protocol_version === 4 ? '3.1.1' : '3.1') },
+    { label: 'Clean', get: c => c.clean ? 'yes' : 'no' },
+    { label: 'Subscriptions', get: c => (c.subscriptions || []).map(s => s.filter + ' (QoS ' + s.qos + ')').join(', ') },
+    { label: 'In flight', get: c => c.inflight, num: true },
+  ], cs, { id: 'mqtt-table', empty: 'No MQTT sessions.' }));
+}
+
+function renderAWS() {
+  return el('div', {},
+    el('h1', {}, 'SQS queues'), el('div', { id: 'sqs-queues' }),
+    el('h2', {}, 'SNS topics'), el('div', { id: 'sns-topics' }),
+    el('h2', {}, 'SNS subscriptions'), el('div', { id: 'sns-subs' }),
+    el('h2', {}, 'Kinesis streams'), el('div', { id: 'kinesis-streams' }));
+}
+
+async function refreshAWS() {
+  const [qs, ts, ss, ks] = await Promise.all([api('sqsQueues'), api('snsTopics'), api('snsSubscriptions'), api('kinesisStreams')]);
+  replace('sqs-queues', table([
+    { label: 'Queue URL path', get: q => '/' + q.account + '/' + q.name },
+    { label: 'Virtual host', get: q => q.vhost },
+    { label: 'FIFO', get: q => q.fifo ? 'yes' : '' },
+    { label: 'Visible', get: q => q.messages_ready, num: true },
+    { label: 'In flight', get: q => q.messages_unacknowledged, num: true },
+    { label: 'Visibility timeout (s)', get: q => (q.attributes || {}).VisibilityTimeout || '' },
+    { label: 'Dead-letter target', get: q => q.dead_letter_target || '' },
+  ], qs, { id: 'sqs-table', empty: 'No SQS queues.' }));
+  replace('sns-topics', table([
+    { label: 'Topic ARN', get: t => t.arn },
+    { label: 'Virtual host', get: t => t.vhost },
+    { label: 'Subscriptions', get: t => t.subscriptions, num: true },
+  ], ts, { empty: 'No SNS topics.' }));
+  replace('sns-subs', table([
+    { label: 'Topic ARN', get: s => s.topic_arn },
+    { label: 'Protocol', get: s => s.protocol },
+    { label: 'Endpoint', get: s => s.endpoint },
+    { label: 'Status', get: s => s.pending ? 'pending confirmation' : 'confirmed' },
+  ], ss, { empty: 'No SNS subscriptions.' }));
+  replace('kinesis-streams', table([
+    { label: 'Stream ARN', get: k => k.arn },
+    { label: 'Virtual host', get: k => k.vhost },
+    { label: 'Mode', get: k => k.mode },
+    { label: 'Open shards', get: k => k.open_shards, num: true },
+    { label: 'All shards', get: k => k.shards, num: true },
+    { label: 'Retention (h)', get: k => k.retention_hours, num: true },
+    { label: 'Consumers', get: k => k.consumers, num: true },
+  ], ks, { empty: 'No Kinesis streams.' }));
+}
+
+// ---- users and permissions -----------------------------------------------
+
+function renderUsers() {
+  return el('div', {},
+    el('h1', {}, 'Users'), el('div', { id: 'users' }),
+    el('h2', {}, 'Permissions'), el('div', { id: 'permissions' }),
+    el('h2', {}, 'Virtual hosts'), el('div', { id: 'vhosts' }));
+}
+
+async function refreshUsers() {
+  const [us, ps, vs] = await Promise.all([api('users'), api('permissions'), api('vhosts')]);
+  replace('users', table([
+    { label: 'Name', get: u => u.name },
+    { label: 'Tags', get: u => (Array.isArray(u.tags) ? u.tags : String(u.tags || '').split(',')).filter(Boolean).join(', ') },
+  ], us, { empty: 'No users.' }));
+  replace('permissions', table([
+    { label: 'User', get: p => p.user },
+    { label: 'Virtual host', get: p => p.vhost },
+    { label: 'Configure', get: p => p.configure },
+    { label: 'Write', get: p => p.write },
+    { label: 'Read', get: p => p.read },
+  ], ps, { empty: 'No permissions.' }));
+  replace('vhosts', table([
+    { label: 'Name', get: v => v.name },
+    { label: 'Messages', get: v => v.messages, num: true },
+    { label: 'Description', get: v => v.description },
+  ], vs, { empty: 'No virtual hosts.' }));
+}
+
+// ---- start -----------------------------------------------------------------
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', () => logout(''));
+  window.addEventListener('hashchange', route);
+  window.addEventListener('resize', () => { for (const n of Object.keys(CHARTS)) drawChart(n); });
+  if (state.auth) showApp(); else logout('');
+});
