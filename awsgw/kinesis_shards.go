@@ -155,12 +155,64 @@ const (
 	limitPutBytes   = 1 << 20 // bytes/s in
 	limitGetCalls   = 5       // GetRecords/s
 	limitGetBytes   = 2 << 20 // bytes/s out
+	// limitFanoutBytes is what SubscribeToShard pushes per registered
+	// consumer and shard, besides the shard's shared GetRecords limit.
+	limitFanoutBytes = 2 << 20 // bytes/s
 )
 
-// limiter holds a token bucket per shard.
+// limiter holds a token bucket per shard, and one per consumer and shard
+// for SubscribeToShard.
 type limiter struct {
-	mu      sync.Mutex // guards buckets and their contents
+	mu      sync.Mutex // guards buckets, fanout and their contents
 	buckets map[string]*bucket
+	fanout  map[string]*fanoutBucket
+}
+
+// fanoutBucket is one consumer's SubscribeToShard allowance on a shard:
+// up to limitFanoutBytes, refilled at limitFanoutBytes per second. It
+// never goes negative: an event is sent only when it is paid for.
+type fanoutBucket struct {
+	last   time.Time
+	tokens float64
+	sent   int64 // bytes charged in all (for tests and metrics)
+}
+
+// fanoutBucket refills and returns the bucket of key. Call with mu held.
+func (l *limiter) fanoutBucket(key string, now time.Time) *fanoutBucket {
+	b := l.fanout[key]
+	if b == nil {
+		if l.fanout == nil {
+			l.fanout = map[string]*fanoutBucket{}
+		}
+		b = &fanoutBucket{last: now, tokens: limitFanoutBytes}
+		l.fanout[key] = b
+	}
+	if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(limitFanoutBytes, b.tokens+dt*limitFanoutBytes)
+		b.last = now
+	}
+	return b
+}
+
+// fanoutAvail returns the bytes consumer key may be sent now.
+func (l *limiter) fanoutAvail(key string, now time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int(l.fanoutBucket(key, now).tokens)
+}
+
+// fanoutCharge takes n bytes from key's allowance; it reports false,
+// taking nothing, if they are not all there.
+func (l *limiter) fanoutCharge(key string, n int, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.fanoutBucket(key, now)
+	if float64(n) > b.tokens {
+		return false
+	}
+	b.tokens -= float64(n)
+	b.sent += int64(n)
+	return true
 }
 
 // bucket is one shard's allowance. Out bytes may go negative: a large
@@ -195,6 +247,11 @@ func (l *limiter) drop(prefix string) {
 	for key := range l.buckets {
 		if strings.HasPrefix(key, prefix) {
 			delete(l.buckets, key)
+		}
+	}
+	for key := range l.fanout {
+		if strings.HasPrefix(key, prefix) {
+			delete(l.fanout, key)
 		}
 	}
 }

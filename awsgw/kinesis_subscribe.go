@@ -16,7 +16,10 @@ import (
 // HTTP/2 as AWS serves it (TLS with ALPN h2, or cleartext h2c with prior
 // knowledge on the plain port), and HTTP/1.1 works as well. Records are
 // pushed as they become durable: the loop waits on the shard's core
-// stream (Notify), never polls.
+// stream (Notify), never polls. Unless limits are off, each consumer
+// gets at most 2 MiB/s per shard, as on AWS: a token bucket per consumer
+// and shard (limiter.fanout) pays for each event before it is sent, and
+// a subscription behind waits for it to refill.
 //
 // As AWS: the first message is the initial-response event; a
 // subscription lasts 5 minutes, then the response ends; a consumer has
@@ -114,14 +117,15 @@ func (s *Server) subscribeToShard(w http.ResponseWriter, req *request) {
 
 // subSession is one subscription being served.
 type subSession struct {
-	k    *kinesisService
-	req  *request
-	t    *kstream
-	part *stream.Partition
-	off  uint64 // the next offset to push
-	sub  *subscription
-	w    http.ResponseWriter
-	rc   *http.ResponseController
+	k        *kinesisService
+	req      *request
+	t        *kstream
+	part     *stream.Partition
+	off      uint64 // the next offset to push
+	sub      *subscription
+	limitKey string // the consumer's fan-out bucket on this shard
+	w        http.ResponseWriter
+	rc       *http.ResponseController
 }
 
 // startSubscription checks a request and registers its subscription.
@@ -164,7 +168,8 @@ func (k *kinesisService) startSubscription(req *request, reg *subRegistry) (*sub
 	if !ok {
 		return nil, kerr("ResourceInUseException", "Another active subscription exists for this consumer: %s", arn)
 	}
-	return &subSession{k: k, req: req, t: t, part: part, off: off, sub: sub}, nil
+	return &subSession{k: k, req: req, t: t, part: part, off: off, sub: sub,
+		limitKey: shardKey(t, part.ID()) + "\x00" + arn}, nil
 }
 
 // kSubscribeEvent is a SubscribeToShardEvent's payload.
@@ -195,9 +200,12 @@ func (x *subSession) serve() {
 	heartbeat := time.NewTimer(beat)
 	defer heartbeat.Stop()
 	force := true // AWS sends a first event at once, records or not
+	throttle := time.NewTimer(time.Hour)
+	throttle.Stop()
+	defer throttle.Stop()
 	for {
 		wake := x.part.Stream().Notify() // armed before reading: no change is missed
-		sent, more, end, ok := x.push(force)
+		sent, more, wait, end, ok := x.push(force)
 		if !ok || end {
 			return
 		}
@@ -205,11 +213,17 @@ func (x *subSession) serve() {
 			heartbeat.Reset(beat)
 		}
 		force = false
-		if more {
+		var paid <-chan time.Time
+		switch {
+		case wait > 0: // over the consumer's 2 MiB/s: wait until it is paid for
+			throttle.Reset(wait)
+			paid = throttle.C
+		case more:
 			wake = closedCh
 		}
 		select {
 		case <-wake:
+		case <-paid:
 		case <-heartbeat.C:
 			force = true
 			heartbeat.Reset(beat)
@@ -222,19 +236,21 @@ func (x *subSession) serve() {
 				"Another active subscription exists for this consumer: %s", x.sub.key.consumer)))
 			return
 		}
+		throttle.Stop() // since Go 1.23 a stopped timer delivers no stale tick
 	}
 }
 
 // push sends the records from x.off as one event, if there are any or
 // force is set. sent tells an event went out, more that records remain,
-// end that the shard's end was sent, ok false that the stream is over
-// (a write failed or an exception was sent).
-func (x *subSession) push(force bool) (sent, more, end, ok bool) {
+// wait (> 0) that records remain but the consumer's fan-out allowance
+// does not pay for them yet, end that the shard's end was sent, ok false
+// that the stream is over (a write failed or an exception was sent).
+func (x *subSession) push(force bool) (sent, more bool, wait time.Duration, end, ok bool) {
 	st, now := x.part.Stream(), x.k.now()
-	recs, next, err := st.Read(x.off, subscribeMaxRecords, subscribeMaxBytes)
+	recs, next, wait, err := x.read(st, now)
 	if err != nil {
 		x.write(exceptionFrame(x.req.proto, kinesisError(err, x.t.name, x.t.account)))
-		return false, false, false, false
+		return false, false, 0, false, false
 	}
 	ev := &kSubscribeEvent{Records: make([]kRecord, 0, len(recs))}
 	epoch, idx := x.t.epoch(), shardIndex(x.part.ID())
@@ -258,14 +274,54 @@ func (x *subSession) push(force bool) (sent, more, end, ok bool) {
 		}
 	}
 	if len(ev.Records) == 0 && !force && !end {
-		return false, more, false, true
+		return false, more, wait, false, true
 	}
 	frame, err := eventFrame(x.req.proto, "SubscribeToShardEvent", ev)
 	if err != nil {
 		x.write(exceptionFrame(x.req.proto, kerr("InternalFailureException", "Internal service failure.")))
-		return false, false, false, false
+		return false, false, 0, false, false
 	}
-	return true, more, end, x.write(frame)
+	return true, more, wait, end, x.write(frame)
+}
+
+// fanoutMinWait and fanoutMaxWait bound a throttled subscription's sleep
+// (the allowance is checked again after it).
+const (
+	fanoutMinWait = 10 * time.Millisecond
+	fanoutMaxWait = time.Second
+)
+
+// read reads the records of the next event from x.off: up to 1 MiB, and
+// unless limits are off, no more than the consumer's fan-out allowance
+// pays for (each record costs its stored size, which is more than its
+// data and partition key), which it charges. When records remain that
+// the allowance does not pay for, it returns none of them and how long
+// to wait.
+func (x *subSession) read(st *stream.Stream, now time.Time) ([]stream.Record, uint64, time.Duration, error) {
+	if x.k.noLimits {
+		recs, next, err := st.Read(x.off, subscribeMaxRecords, subscribeMaxBytes)
+		return recs, next, 0, err
+	}
+	avail := x.k.lim.fanoutAvail(x.limitKey, now)
+	need := 64 << 10 // unknown: wait for a useful amount
+	if avail > 0 {
+		recs, next, err := st.Read(x.off, subscribeMaxRecords, min(subscribeMaxBytes, avail))
+		if err != nil || len(recs) == 0 {
+			return recs, next, 0, err
+		}
+		cost := 0
+		for i := range recs {
+			cost += recs[i].Size()
+		}
+		if x.k.lim.fanoutCharge(x.limitKey, cost, now) {
+			return recs, next, 0, nil
+		}
+		need = cost // one record larger than what is left
+	} else if _, last := st.Bounds(); x.off >= last {
+		return nil, x.off, 0, nil // nothing to send anyway
+	}
+	wait := time.Duration(float64(need-avail) / limitFanoutBytes * float64(time.Second))
+	return nil, x.off, min(max(wait, fanoutMinWait), fanoutMaxWait), nil
 }
 
 // write sends one framed message and flushes it to the client.

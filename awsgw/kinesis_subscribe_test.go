@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -299,4 +300,90 @@ func TestKinesisEmptyShardContinuation(t *testing.T) {
 	data, last := readRecords(t, es2, 2)
 	require.Equal(t, []string{"r0", "r1"}, data)
 	require.Equal(t, seqs[1], last)
+}
+
+// frozenClock is a clock that moves only when told.
+type frozenClock struct {
+	mu sync.Mutex // guards t
+	t  time.Time
+}
+
+func (c *frozenClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *frozenClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestSubscribeToShardFanoutLimit: with limits on, a consumer gets at
+// most 2 MiB per second of the broker's clock over SubscribeToShard.
+// The clock stands still: 3 MiB are put (in three seconds of it), the
+// subscription pushes what 2 MiB pay for, in events of at most 1 MiB,
+// and the consumer's bucket shows 2 MiB charged and too little left for
+// the next record; once the clock moves a second, the rest comes, in
+// order. No wall-clock rate is measured.
+func TestSubscribeToShardFanoutLimit(t *testing.T) {
+	clock := &frozenClock{t: time.Now()}
+	e := newEnv(t, Config{Now: clock.now})
+	kc := e.kinesisClient(t)
+	createStream(t, kc, "s", 1)
+	reg, err := kc.RegisterStreamConsumer(ctx(), &kinesis.RegisterStreamConsumerInput{
+		StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/s"), ConsumerName: aws.String("c")})
+	require.NoError(t, err)
+	arn := *reg.Consumer.ConsumerARN
+
+	const size, n = 100 << 10, 30
+	for s := 0; s < n/10; s++ { // the shard takes 1 MiB/s in
+		var entries []types.PutRecordsRequestEntry
+		for i := s * 10; i < s*10+10; i++ {
+			data := make([]byte, size)
+			copy(data, fmt.Sprintf("r%02d", i))
+			entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: data})
+		}
+		out, err := kc.PutRecords(ctx(), &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: entries})
+		require.NoError(t, err)
+		require.Zero(t, aws.ToInt32(out.FailedRecordCount))
+		clock.add(time.Second)
+	}
+
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	h2c := kinesisClientAt(e.url, &protoRecorder{rt: tr})
+	out, err := subscribe(h2c, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	require.NoError(t, err)
+	es := out.GetStream()
+	defer es.Close()
+	var got []string
+	recv := func(want int) {
+		for len(got) < want {
+			ev := nextEvent(t, es)
+			bytes := 0
+			for _, r := range ev.Records {
+				bytes += len(r.Data) + len(aws.ToString(r.PartitionKey))
+				got = append(got, string(r.Data[:3]))
+			}
+			require.LessOrEqual(t, bytes, subscribeMaxBytes, "one event")
+		}
+	}
+	recv(20) // 2 MiB pays for 20 records of 100 KiB
+	key := "/\x00s\x00shardId-000000000000\x00" + arn
+	e.srv.kin.lim.mu.Lock()
+	b := *e.srv.kin.lim.fanout[key]
+	e.srv.kin.lim.mu.Unlock()
+	require.LessOrEqual(t, b.sent, int64(limitFanoutBytes), "charged while the clock stood still")
+	require.GreaterOrEqual(t, b.sent, int64(20*size))
+	require.GreaterOrEqual(t, b.tokens, 0.0)
+	require.Less(t, b.tokens, float64(size), "the next record is not paid for")
+	require.Len(t, got, 20, "no record beyond the allowance")
+
+	clock.add(time.Second)
+	recv(n)
+	for i, r := range got {
+		require.Equal(t, fmt.Sprintf("r%02d", i), r)
+	}
 }

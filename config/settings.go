@@ -135,7 +135,7 @@ var settings = []setting{
 	size("http-max-header-size", "64KiB", "largest request line and headers on the HTTP listeners: AWS, management, metrics, WebSocket (then 431)", func(c *Config) *int64 { return &c.HTTPMaxHeaderSize }),
 	dur("http-read-timeout", "30s", "time allowed to send an HTTP request, headers and body (slow senders are cut off)", func(c *Config) *time.Duration { return &c.HTTPReadTimeout }),
 	dur("http-idle-timeout", "2m", "how long an idle keep-alive HTTP connection is kept", func(c *Config) *time.Duration { return &c.HTTPIdleTimeout }),
-	boolean("kinesis-no-limits", "false", "Kinesis streams ignore AWS's per-shard throughput limits (1,000 records and 1 MiB/s in, 5 reads and 2 MiB/s out)", func(c *Config) *bool { return &c.KinesisNoLimits }),
+	boolean("kinesis-no-limits", "false", "Kinesis streams ignore AWS's per-shard throughput limits (1,000 records and 1 MiB/s in, 5 reads and 2 MiB/s out, 2 MiB/s per SubscribeToShard consumer)", func(c *Config) *bool { return &c.KinesisNoLimits }),
 	boolean("mqtt-allow-anonymous", "false", "MQTT clients may connect without a username", func(c *Config) *bool { return &c.MQTTAllowAnonymous }),
 	{"mqtt-default-user", kindString, "guest", "user that anonymous MQTT clients act as", field(func(c *Config) *string { return &c.MQTTDefaultUser }, asIs)},
 	dur("mqtt-sys-interval", "10s", "how often the MQTT $SYS topics are published (whole seconds, at least 1s)", func(c *Config) *time.Duration { return &c.MQTTSysInterval }),
