@@ -181,6 +181,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// bodyErr is the answer to a body that could not be read: too large
+// (413), or not sent within the read timeout (408, as AWS's load
+// balancers answer a slow sender).
+func (s *Server) bodyErr(err error) *apiError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge(s.cfg.MaxBodyBytes)
+	}
+	return newErr(http.StatusRequestTimeout, "RequestTimeout", "RequestTimeout",
+		"Your socket connection to the server was not read from or written to within the timeout period.")
+}
+
 // busyResponse answers a connection past Config.MaxConnections: 503, which
 // the AWS SDKs retry with backoff, with AWS's error type header.
 const busyResponse = "HTTP/1.1 503 Service Unavailable\r\n" +
@@ -233,7 +245,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		s.classify(req, r)
-		s.writeError(w, req, errTooLarge(s.cfg.MaxBodyBytes))
+		s.writeError(w, req, s.bodyErr(err))
 		return
 	}
 	req.body = body
