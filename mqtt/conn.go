@@ -44,7 +44,28 @@ type clientConn struct {
 	rate      tokenBucket   // publish rate limit (read loop only)
 	slot      atomic.Bool   // holds one of Config.MaxConnections
 	release   func()        // gives the slot back
+
+	// Read buffering (read loop only; see Read).
+	rbuf       *[]byte // a pooled buffer with bytes not yet read, or nil
+	rpos, rend int     // the unread bytes of rbuf
+	busy       bool    // the last socket read filled its buffer
 }
+
+// Read buffering and idle memory. mochi reads a client through a
+// bufio.Reader of mochiReadBuffer bytes, which it keeps for the life of the
+// connection. clientConn does the bulk buffering instead: while a client
+// keeps sending (the last socket read filled its buffer), it reads the
+// socket into a pooled buffer of readBufferSize bytes and serves mochi from
+// it; once that buffer is drained it goes back to the pool, and the next
+// socket read goes straight into mochi's small buffer. An idle connection
+// therefore waits for its next packet holding no large buffer, and a busy
+// one reads up to readBufferSize bytes per system call.
+const (
+	mochiReadBuffer = 256
+	readBufferSize  = 16 << 10
+)
+
+var readPool = sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}
 
 // maxHeldCap is the largest held-back buffer kept between flushes (idle
 // connections keep none bigger).
@@ -52,8 +73,17 @@ const maxHeldCap = 512
 
 func newClientConn(c net.Conn) *clientConn { return &clientConn{Conn: c} }
 
-// Read flushes what is held back, then reads.
+// Read serves what the pooled buffer holds; otherwise it flushes what is
+// held back, then reads from the socket.
 func (c *clientConn) Read(p []byte) (int, error) {
+	if c.rbuf != nil {
+		n := copy(p, (*c.rbuf)[c.rpos:c.rend])
+		if c.rpos += n; c.rpos == c.rend {
+			readPool.Put(c.rbuf)
+			c.rbuf = nil
+		}
+		return n, nil
+	}
 	c.mu.Lock()
 	if len(c.pending) > 0 {
 		if err := c.flushLocked(); err != nil {
@@ -63,12 +93,35 @@ func (c *clientConn) Read(p []byte) (int, error) {
 	}
 	c.reading = true
 	c.mu.Unlock()
-	n, err := c.Conn.Read(p)
-	c.checkSize(p[:n])
+	n, err := c.readSocket(p)
 	c.mu.Lock()
 	c.reading = false
 	c.mu.Unlock()
 	return n, err
+}
+
+// readSocket reads from the socket: into a pooled buffer while the client
+// is busy (the rest is kept for the next Reads), else straight into p.
+func (c *clientConn) readSocket(p []byte) (int, error) {
+	if !c.busy || len(p) >= readBufferSize {
+		n, err := c.Conn.Read(p)
+		c.checkSize(p[:n])
+		c.busy = n == len(p) && n > 0
+		return n, err
+	}
+	b := readPool.Get().(*[]byte)
+	n, err := c.Conn.Read(*b)
+	c.checkSize((*b)[:n])
+	c.busy = n == len(*b)
+	m := copy(p, (*b)[:n])
+	if m < n {
+		// An error comes again on the next socket read, once the
+		// buffered bytes are read.
+		c.rbuf, c.rpos, c.rend = b, m, n
+		return m, nil
+	}
+	readPool.Put(b)
+	return m, err
 }
 
 // Write holds an acknowledgement back while the read loop is busy; any other

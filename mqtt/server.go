@@ -64,7 +64,10 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{b: b, cfg: cfg, log: log, lns: map[string]net.Listener{}}
 	s.m = mochi.New(&mochi.Options{
 		Capabilities: s.capabilities(),
-		Logger:       log.With("component", "mochi"),
+		// clientConn buffers busy clients (conn.go): mochi's own
+		// per-connection read buffer can be small.
+		ClientNetReadBufferSize: mochiReadBuffer,
+		Logger:                  log.With("component", "mochi"),
 		// The face publishes $SYS itself (sys.go).
 		SysTopicResendInterval: mochiSysInterval,
 	})
