@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/junctionmq/junction/core/route"
+	"github.com/junctionmq/junction/persist"
 )
 
 // Collector reads the broker's figures at scrape time.
@@ -38,10 +39,13 @@ var (
 	storeOps        = desc("store_ops_total", "Operations submitted to the store writer.")
 	storeCancelled  = desc("store_cancelled_pairs_total", "Enqueue and remove pairs that met in one batch and skipped the disk.")
 	storeGC         = desc("store_gc_runs_total", "Value-log garbage collection passes.")
+	storeEarly      = desc("store_cancelled_early_total", "Enqueue and remove pairs that met before the writer took the enqueue (confirmed without a write).")
+	storeSize       = desc("store_size_bytes", "The store's size on disk (LSM tree and value log).")
+	storeCommit     = desc("store_commit_seconds", "Duration of each store batch commit (write and sync).")
 	alarmInEffect   = desc("alarm", "A resource alarm in effect (1) or not (0).", "resource")
 	allDescriptions = []*prometheus.Desc{connections, mqttSessions, mqttReceived, mqttSent, queueReady, queueUnacked,
 		queueDelayed, queueBytes, queueConsumers, streamRecords, published, unroutable, deadLettered,
-		storeBatches, storeOps, storeCancelled, storeGC, alarmInEffect}
+		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSize, storeCommit, alarmInEffect}
 )
 
 // Describe sends every description.
@@ -118,6 +122,14 @@ func (c *Collector) collectCore(ch chan<- prometheus.Metric) {
 		counter(ch, storeOps, float64(st.Ops))
 		counter(ch, storeCancelled, float64(st.CancelledPairs))
 		counter(ch, storeGC, float64(st.GCRuns))
+		counter(ch, storeEarly, float64(st.CancelledEarly))
+		gauge(ch, storeSize, float64(c.src.Store.Size()))
+		lat := c.src.Store.CommitLatency()
+		buckets := make(map[float64]uint64, len(lat.Buckets))
+		for i, le := range persist.CommitBuckets {
+			buckets[le] = lat.Buckets[i]
+		}
+		ch <- prometheus.MustNewConstHistogram(storeCommit, lat.Count, lat.Sum.Seconds(), buckets)
 	}
 	if c.src.Alarms != nil {
 		st := c.src.Alarms.State()

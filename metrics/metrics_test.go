@@ -149,3 +149,39 @@ func TestQueueDepth(t *testing.T) {
 		}
 	}
 }
+
+// Every durable publish is committed by the store writer: the commit
+// latency histogram counts the batches, and the store's size is reported.
+func TestStoreCommitLatency(t *testing.T) {
+	b, url := start(t)
+	v, _ := b.Vhost("/")
+	if _, _, err := v.DeclareQueue(core.QueueDecl{Name: "durable", Durable: true}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		confirmed := make(chan bool, 1)
+		m := &message.Message{RoutingKey: "durable", Body: []byte("x")}
+		m.Props.Flags, m.Props.DeliveryMode = message.FlagDeliveryMode, 2
+		if _, err := v.Publish(m, func(ack bool) { confirmed <- ack }); err != nil {
+			t.Fatal(err)
+		}
+		if !<-confirmed {
+			t.Fatal("publish nacked")
+		}
+	}
+	fams := scrape(t, url)
+	h := fams["junction_store_commit_seconds"]
+	if h == nil || len(h.GetMetric()) != 1 || h.GetMetric()[0].GetHistogram() == nil {
+		t.Fatalf("junction_store_commit_seconds missing or not a histogram: %v", h)
+	}
+	hist := h.GetMetric()[0].GetHistogram()
+	if hist.GetSampleCount() == 0 || hist.GetSampleCount() > 5 {
+		t.Fatalf("commit count = %d, want 1..5 (one per batch)", hist.GetSampleCount())
+	}
+	if n := len(hist.GetBucket()); n != len(persist.CommitBuckets)+1 { // and +Inf
+		t.Fatalf("%d buckets, want %d", n, len(persist.CommitBuckets)+1)
+	}
+	if value(fams, "junction_store_size_bytes", nil) < 0 {
+		t.Fatal("junction_store_size_bytes missing")
+	}
+}

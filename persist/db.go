@@ -73,9 +73,10 @@ type DB struct {
 
 	disk diskGuard // owned by the writer; see diskfree.go
 
-	stats  counters
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the writer and GC goroutines
+	stats     counters
+	commitLat latencyHist
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // the writer and GC goroutines
 }
 
 var _ store.Store = (*DB)(nil)

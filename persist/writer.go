@@ -293,6 +293,8 @@ func (db *DB) write(muts []mutation) error {
 	if n == 0 {
 		return nil
 	}
+	start := time.Now()
+	defer func() { db.commitLat.observe(time.Since(start)) }()
 	if err := wb.Flush(); err != nil {
 		return err
 	}
