@@ -42,11 +42,16 @@ var exchangeTypes = []nameDesc{
 	{"topic", "AMQP topic exchange, as per the AMQP specification", true},
 }
 
-// queueTotals is the overview's queue_totals.
+// queueTotals is the overview's queue_totals, with the rates of change
+// of each (rates.go).
 type queueTotals struct {
 	Messages        int `json:"messages"`
 	MessagesReady   int `json:"messages_ready"`
 	MessagesUnacked int `json:"messages_unacknowledged"`
+
+	MessagesDetails        details `json:"messages_details"`
+	MessagesReadyDetails   details `json:"messages_ready_details"`
+	MessagesUnackedDetails details `json:"messages_unacknowledged_details"`
 }
 
 // objectTotals is the overview's object_totals.
@@ -107,13 +112,16 @@ func (s *Server) totals(u *auth.User) (queueTotals, objectTotals) {
 // getOverview serves GET /api/overview.
 func (s *Server) getOverview(w http.ResponseWriter, r *http.Request, u *auth.User) {
 	qt, ot := s.totals(u)
+	stats, dr := s.rates.overview()
+	qt.MessagesDetails, qt.MessagesReadyDetails = dr["messages_details"], dr["messages_ready_details"]
+	qt.MessagesUnackedDetails = dr["messages_unacknowledged_details"]
 	listeners, contexts := s.listenerViews()
 	s.writeJSON(w, http.StatusOK, map[string]any{
 		"management_version":            rabbitVersion,
 		"rabbitmq_version":              rabbitVersion,
 		"product_name":                  "Junction",
 		"product_version":               s.opts.version,
-		"rates_mode":                    "none",
+		"rates_mode":                    "basic",
 		"statistics_level":              "coarse",
 		"erlang_version":                runtime.Version(),
 		"erlang_full_version":           runtime.Version(),
@@ -123,7 +131,7 @@ func (s *Server) getOverview(w http.ResponseWriter, r *http.Request, u *auth.Use
 		"disable_stats":                 false,
 		"enable_queue_totals":           true,
 		"exchange_types":                exchangeTypes,
-		"message_stats":                 s.messageStats(),
+		"message_stats":                 stats,
 		"churn_rates":                   map[string]any{},
 		"queue_totals":                  qt,
 		"object_totals":                 ot,
@@ -132,14 +140,6 @@ func (s *Server) getOverview(w http.ResponseWriter, r *http.Request, u *auth.Use
 		"contexts":                      contexts,
 		"is_op_policy_updating_enabled": true,
 	})
-}
-
-// messageStats is the overview's message_stats, from the core's totals
-// (publish counts every face's publishes; drop_unroutable those no queue
-// took).
-func (s *Server) messageStats() map[string]any {
-	n := s.b.Counters()
-	return map[string]any{"publish": n.Published, "drop_unroutable": n.Unroutable}
 }
 
 // listenerViews returns the overview's listeners (non-HTTP) and contexts
@@ -208,7 +208,7 @@ func (s *Server) node() map[string]any {
 		"gc_num":                  ms.NumGC,
 		"processors":              runtime.NumCPU(),
 		"uptime":                  s.uptimeMillis(),
-		"rates_mode":              "none",
+		"rates_mode":              "basic",
 		"exchange_types":          exchangeTypes,
 		"partitions":              []string{},
 		"cluster_links":           []any{},

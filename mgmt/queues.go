@@ -54,6 +54,13 @@ type queueJSON struct {
 	EffectivePolicyDefinition  map[string]any `json:"effective_policy_definition"`
 	ExclusiveConsumerTag       *string        `json:"exclusive_consumer_tag"`
 	ConsumerDetails            []consumerJSON `json:"consumer_details,omitempty"`
+
+	// Rates (rates.go): message_stats and the depth rates, once the
+	// queue has been sampled.
+	MessageStats                  map[string]any `json:"message_stats,omitempty"`
+	MessagesDetails               *details       `json:"messages_details,omitempty"`
+	MessagesReadyDetails          *details       `json:"messages_ready_details,omitempty"`
+	MessagesUnacknowledgedDetails *details       `json:"messages_unacknowledged_details,omitempty"`
 }
 
 // queueTypeName is RabbitMQ's name for a queue type.
@@ -79,6 +86,10 @@ func (s *Server) formatQueue(v *core.Vhost, q *queue.Queue) queueJSON {
 		MessageBytesReady: st.ReadyBytes, MessageBytesUnacknowledged: st.Bytes - st.ReadyBytes,
 		Consumers: st.Consumers}
 	s.addPolicy(&out, v, cfg.Name, cfg.Args.Type)
+	if stats, dr, ok := s.rates.queue(q); ok {
+		md, rd, ud := dr["messages_details"], dr["messages_ready_details"], dr["messages_unacknowledged_details"]
+		out.MessageStats, out.MessagesDetails, out.MessagesReadyDetails, out.MessagesUnacknowledgedDetails = stats, &md, &rd, &ud
+	}
 	return out
 }
 

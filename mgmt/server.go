@@ -45,6 +45,7 @@ type Server struct {
 	http  *http.Server
 	opts  options
 	start time.Time
+	rates *rates // message rates (rates.go)
 }
 
 // Listener is one of the broker's bound listeners, as /api/overview and
@@ -68,6 +69,8 @@ type options struct {
 	conns     func() int // connections of the other faces (MQTT), for totals
 	faces     faceSources
 	http      httplimit.Limits
+
+	statsInterval time.Duration // how often rates are sampled (WithStatsInterval)
 }
 
 // Option configures a Server.
@@ -106,6 +109,7 @@ func New(b *core.Broker, amqpSrv *amqp.Server, log *slog.Logger, opts ...Option)
 	if s.opts.version == "" {
 		s.opts.version = "dev"
 	}
+	s.rates = newRates(s)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.http = &http.Server{
@@ -200,7 +204,10 @@ func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
 
 // Shutdown stops the listeners and waits for requests in flight until ctx
 // ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.rates.stop()
+	return s.http.Shutdown(ctx)
+}
 
 // ServeHTTP serves one request (for tests and embedding).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.http.Handler.ServeHTTP(w, r) }

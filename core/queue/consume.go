@@ -328,6 +328,7 @@ func (q *Queue) deliver(s *Subscription, e *entry) {
 	e.deliveries++
 	d := Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
 		Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries}
+	q.counts.count(&q.counts.Delivered, &q.counts.DeliveredNoAck, s.opts.AutoAck, d.Redelivered)
 	if s.opts.AutoAck {
 		s.c.Deliver(d)
 		q.release(e)

@@ -33,3 +33,38 @@ func (l *Limiter) Max() int {
 	defer l.mu.Unlock()
 	return l.max
 }
+
+// Counts are a queue's message totals since it was declared (or
+// recovered), as RabbitMQ's queue message_stats count them; the
+// management API turns samples of them into rates. They are plain
+// fields guarded by the queue's lock, which every path that counts
+// already holds.
+type Counts struct {
+	Published      uint64 // messages enqueued
+	Delivered      uint64 // pushed to consumers that acknowledge (deliver)
+	DeliveredNoAck uint64 // pushed to auto-ack consumers (deliver_no_ack)
+	Got            uint64 // taken by get or lease (SQS receive) to be acknowledged (get)
+	GotNoAck       uint64 // taken by get with auto-ack (get_no_ack)
+	Acked          uint64 // acknowledged (AMQP ack, SQS delete)
+	Redelivered    uint64 // deliveries and gets of a message delivered before (redeliver)
+}
+
+// count adds one delivery or get: to acked or noAck by autoAck, and to
+// Redelivered when it is a redelivery.
+func (c *Counts) count(acked, noAck *uint64, autoAck, redelivered bool) {
+	if autoAck {
+		*noAck++
+	} else {
+		*acked++
+	}
+	if redelivered {
+		c.Redelivered++
+	}
+}
+
+// Counts returns the queue's message totals.
+func (q *Queue) Counts() Counts {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.counts
+}

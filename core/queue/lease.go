@@ -62,6 +62,7 @@ func (q *Queue) lease(n int, vis time.Duration, now int64) []Delivery {
 		ds = append(ds, Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
 			Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries,
 			FirstReceived: e.firstRecv})
+		q.counts.count(&q.counts.Got, &q.counts.GotNoAck, false, e.deliveries > 1)
 	}
 	return ds
 }
@@ -158,6 +159,7 @@ func (q *Queue) AckLease(seq uint64, deliveryCount uint32) error {
 	if _, err := q.settle(seq); err != nil {
 		return err
 	}
+	q.counts.Acked++
 	q.release(e)
 	q.dispatch(0)
 	return nil

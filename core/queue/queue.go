@@ -132,6 +132,7 @@ type Queue struct {
 	pagedB    int      // their bytes
 	pageLost  int      // stubs dropped because the store could not read them back
 	pagingOut bool     // a PageOut is running
+	counts    Counts   // message totals for the management API's rates (inspect.go)
 
 	// congestion is the channel Congested returns while the queue is
 	// congested (see flow.go); written under mu, read without it.
@@ -267,6 +268,7 @@ func (q *Queue) Publish(p Publishing) Result {
 		q.dispatch(now)
 		q.enforceLimits(now)
 	}
+	q.counts.Published++
 	persisted := e.persisted
 	q.unlock()
 	if !persisted && p.Done != nil {

@@ -15,6 +15,7 @@ func (q *Queue) Ack(seq uint64) error {
 	}
 	sub := e.sub
 	wake := sub != nil && sub.releaseCredit(1)
+	q.counts.Acked++
 	q.release(e)
 	q.dispatch(0)
 	q.unlock()
@@ -128,6 +129,7 @@ func (q *Queue) hand(e *entry, autoAck bool) Delivery {
 	e.deliveries++
 	d := Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
 		Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries}
+	q.counts.count(&q.counts.Got, &q.counts.GotNoAck, autoAck, d.Redelivered)
 	if autoAck {
 		q.release(e)
 		return d
