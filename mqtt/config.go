@@ -31,6 +31,11 @@ type Config struct {
 	AllowedOrigins []string
 	// WebSocketPath is the HTTP path of the WebSocket endpoint; "" means /ws.
 	WebSocketPath string
+	// ConnectTimeout bounds the time from accept (TLS and WebSocket
+	// handshakes included) to a complete CONNECT packet; a client that
+	// sends nothing, or its CONNECT a byte at a time, is closed then.
+	// 0 means 10 s (RabbitMQ's handshake_timeout).
+	ConnectTimeout time.Duration
 	// HTTP bounds the WebSocket upgrade request: headers, the time to send
 	// it, keep-alive idling before it (zero fields: httplimit's defaults).
 	HTTP httplimit.Limits
@@ -111,6 +116,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WebSocketPath == "" {
 		c.WebSocketPath = DefaultWebSocketPath
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
 	}
 	if c.Version == "" {
 		c.Version = defaultVersion

@@ -208,6 +208,9 @@ func (s *Server) establish(listener string, nc net.Conn) {
 	cc.maxPacket = s.cfg.MaxPacketSize
 	cc.release = s.releaseSlot
 	cc.tooLarge = &s.tooLarge
+	// mochi reads the CONNECT without a deadline, then sets the
+	// keepalive's: until then, ours holds.
+	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
 	err := s.m.EstablishConnection(listener, cc)
 	if err != nil && !s.closing.Load() {
 		s.log.Debug("mqtt connection ended", "listener", listener, "remote", nc.RemoteAddr().String(), "error", err)

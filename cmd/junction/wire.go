@@ -76,7 +76,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 	svcs := services{config.AMQP: amqpSvc, config.AMQPS: amqpSvc}
 	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser,
 		Version: version, SysInterval: cfg.MQTTSysInterval, MaxConnections: cfg.MQTTMaxConnections,
-		MaxPacketSize: cfg.MQTTMaxPacketSize, HTTP: httpLimits, RateLimit: float64(cfg.MQTTRateLimit), RateBurst: int(cfg.MQTTRateBurst)}, log)
+		MaxPacketSize: cfg.MQTTMaxPacketSize, HTTP: httpLimits, ConnectTimeout: cfg.HandshakeTimeout, RateLimit: float64(cfg.MQTTRateLimit), RateBurst: int(cfg.MQTTRateBurst)}, log)
 	if err != nil {
 		return fail(fmt.Errorf("mqtt: %w", err))
 	}
