@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -141,14 +144,27 @@ func TestConsoleEndpointsExist(t *testing.T) {
 
 // TestConsoleFaceEndpoints: Junction's own endpoints list what the faces
 // hold, as the console shows them: an MQTT session with its subscription,
-// an SQS queue created through SQS, and the per-face figures.
+// an SQS queue created through SQS, an SNS topic and its subscription, a
+// Kinesis stream and its shards, and the per-face figures; a user without
+// permissions in the vhost sees none of them.
 func TestConsoleFaceEndpoints(t *testing.T) {
 	b := startConsoleBroker(t)
 	m := b.mqtt(t, "console-sensor")
 	tok := m.Subscribe("plant/+/temp", 1, func(paho.Client, paho.Message) {})
 	require.True(t, tok.WaitTimeout(10*time.Second))
 	require.NoError(t, tok.Error())
-	_, err := b.sqs(t).CreateQueue(context.Background(), sqsCreate("console-orders"))
+	ctx := context.Background()
+	q, err := b.sqs(t).CreateQueue(ctx, sqsCreate("console-orders"))
+	require.NoError(t, err)
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	sc := sns.New(sns.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.awsURL), Credentials: creds})
+	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("console-alerts")})
+	require.NoError(t, err)
+	_, err = sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:console-orders")})
+	require.NoError(t, err, "queue %s", aws.ToString(q.QueueUrl))
+	kc := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.awsURL), Credentials: creds})
+	_, err = kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("console-clicks"), ShardCount: aws.Int32(2)})
 	require.NoError(t, err)
 
 	code, body := b.apiCall(t, "GET", "/api/junction/mqtt/clients", nil)
@@ -181,6 +197,42 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 	assert.Equal(t, "/", queues[0].Vhost)
 	assert.Equal(t, "000000000000", queues[0].Account)
 
+	code, body = b.apiCall(t, "GET", "/api/junction/sns/topics", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var topics []struct {
+		ARN           string `json:"arn"`
+		Subscriptions int    `json:"subscriptions"`
+	}
+	require.NoError(t, json.Unmarshal(body, &topics))
+	require.Len(t, topics, 1)
+	assert.Equal(t, aws.ToString(topic.TopicArn), topics[0].ARN)
+	assert.Equal(t, 1, topics[0].Subscriptions)
+
+	code, body = b.apiCall(t, "GET", "/api/junction/sns/subscriptions", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var subs []struct {
+		TopicARN string `json:"topic_arn"`
+		Protocol string `json:"protocol"`
+	}
+	require.NoError(t, json.Unmarshal(body, &subs))
+	require.Len(t, subs, 1)
+	assert.Equal(t, aws.ToString(topic.TopicArn), subs[0].TopicARN)
+	assert.Equal(t, "sqs", subs[0].Protocol)
+
+	code, body = b.apiCall(t, "GET", "/api/junction/kinesis/streams", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var streams []struct {
+		Name       string `json:"name"`
+		ARN        string `json:"arn"`
+		Shards     int    `json:"shards"`
+		OpenShards int    `json:"open_shards"`
+	}
+	require.NoError(t, json.Unmarshal(body, &streams))
+	require.Len(t, streams, 1)
+	assert.Equal(t, "console-clicks", streams[0].Name)
+	assert.Equal(t, "arn:aws:kinesis:us-east-1:000000000000:stream/console-clicks", streams[0].ARN)
+	assert.Equal(t, 2, streams[0].OpenShards)
+
 	code, body = b.apiCall(t, "GET", "/api/junction/faces", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
 	var faces struct {
@@ -189,12 +241,35 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 			Subscriptions int `json:"subscriptions"`
 		} `json:"mqtt"`
 		AWS struct {
-			SQSQueues int `json:"sqs_queues"`
+			SQSQueues        int `json:"sqs_queues"`
+			SNSTopics        int `json:"sns_topics"`
+			SNSSubscriptions int `json:"sns_subscriptions"`
+			KinesisStreams   int `json:"kinesis_streams"`
 		} `json:"aws"`
 	}
 	require.NoError(t, json.Unmarshal(body, &faces))
 	assert.Equal(t, 1, faces.MQTT.Connected)
 	assert.Equal(t, 1, faces.AWS.SQSQueues)
+	assert.Equal(t, 1, faces.AWS.SNSTopics)
+	assert.Equal(t, 1, faces.AWS.SNSSubscriptions)
+	assert.Equal(t, 1, faces.AWS.KinesisStreams)
+
+	// A management user without permissions on "/" sees none of it.
+	code, body = b.apiCall(t, "PUT", "/api/users/outsider", map[string]any{"password": "pw", "tags": "management"})
+	require.Contains(t, []int{http.StatusCreated, http.StatusNoContent}, code, string(body))
+	for _, path := range []string{"/api/junction/mqtt/clients", "/api/junction/sqs/queues", "/api/junction/sns/topics",
+		"/api/junction/kinesis/streams"} {
+		req, err := http.NewRequest(http.MethodGet, b.mgmtURL+path, nil)
+		require.NoError(t, err)
+		req.SetBasicAuth("outsider", "pw")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		data, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+		assert.JSONEq(t, "[]", string(data), path)
+	}
 }
 
 func sqsCreate(name string) *sqs.CreateQueueInput {

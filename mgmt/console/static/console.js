@@ -88,9 +88,11 @@ function table(columns, rows, opts = {}) {
   return el('table', { id: opts.id }, el('thead', {}, head), el('tbody', {}, body));
 }
 
+// replace puts node (or an array of nodes) in place of the children of
+// the element with id.
 function replace(id, node) {
   const old = $(id);
-  if (old) old.replaceChildren(node);
+  if (old) old.replaceChildren(...[node].flat());
 }
 
 function setStatus(text, cls) {
@@ -298,18 +300,18 @@ async function sample() {
 async function refreshOverview() {
   const { ov, faces } = await sample();
   const qt = ov.queue_totals || {}, ot = ov.object_totals || {}, mq = faces.mqtt || {}, aws = faces.aws || {};
-  replace('tiles', el('div', { class: 'tiles' },
+  replace('tiles', [
     tile('queues', ot.queues), tile('messages', qt.messages), tile('ready', qt.messages_ready),
     tile('unacknowledged', qt.messages_unacknowledged), tile('exchanges', ot.exchanges),
     tile('consumers', ot.consumers), tile('AMQP connections', (faces.amqp || {}).connections),
     tile('MQTT clients', mq.connected), tile('MQTT sessions', mq.sessions),
     tile('SQS queues', aws.sqs_queues), tile('SNS topics', aws.sns_topics),
-    tile('Kinesis streams', aws.kinesis_streams)));
+    tile('Kinesis streams', aws.kinesis_streams)]);
   for (const name of Object.keys(CHARTS)) drawChart(name);
   replace('listeners', table([
     { label: 'Protocol', get: l => l.protocol },
     { label: 'Address', get: l => l.ip_address },
-    { label: 'Port', get: l => l.port, num: true },
+    { label: 'Port', get: l => l.port },
   ], (ov.listeners || []).concat((ov.contexts || []).map(c => ({ protocol: c.description, ip_address: '', port: Number(c.port) })))));
   $('who-name').textContent = state.user + ' · ' + (ov.product_name || 'Junction') + ' ' + (ov.product_version || '');
 }
@@ -341,9 +343,12 @@ function drawChart(name) {
   for (let i = 0; i <= 4; i++) {
     const y = top + ph - (ph * i) / 4;
     g.beginPath(); g.moveTo(left, y); g.lineTo(left + pw, y); g.stroke();
-    g.fillText(fmtNum((max * i) / 4), 4, y + 4);
+    g.fillText(((max * i) / 4).toLocaleString('en', { maximumFractionDigits: 2 }), 4, y + 4);
   }
-  g.fillText(Math.round((HISTORY * POLL_MS) / 60000) + ' min', left, h - 4);
+  g.fillText('last ' + Math.round((HISTORY * POLL_MS) / 60000) + ' min', left, h - 4);
+  g.textAlign = 'right';
+  g.fillText('now', left + pw, h - 4);
+  g.textAlign = 'left';
   const legend = [];
   labels.forEach((l, i) => {
     const vals = series[l];
@@ -625,7 +630,9 @@ async function refreshMQTT() {
 
 function renderAWS() {
   return el('div', {},
-    el('h1', {}, 'SQS queues'), el('div', { id: 'sqs-queues' }),
+    el('h1', {}, 'SQS queues'),
+    el('p', { class: 'empty' }, 'Queues created through SQS. Every queue on the Queues page is reachable over SQS too.'),
+    el('div', { id: 'sqs-queues' }),
     el('h2', {}, 'SNS topics'), el('div', { id: 'sns-topics' }),
     el('h2', {}, 'SNS subscriptions'), el('div', { id: 'sns-subs' }),
     el('h2', {}, 'Kinesis streams'), el('div', { id: 'kinesis-streams' }));
