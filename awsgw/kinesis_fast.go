@@ -21,7 +21,9 @@ import (
 // putRecordsFast serves a PutRecords request over AWS JSON, or reports
 // ok=false when the generic path must.
 func (k *kinesisService) putRecordsFast(req *request) (out any, aerr *apiError, ok bool) {
-	p, recs, ok := scanPutRecords(req.body)
+	arena := getArena(base64.StdEncoding.DecodedLen(len(req.body)))
+	defer putArena(arena) // the records' data is copied into the stream by then
+	p, recs, ok := scanPutRecordsInto(req.body, arena)
 	if !ok || validateKinesis(p, putRecordsStreamFields) != nil {
 		return nil, nil, false
 	}
@@ -108,13 +110,19 @@ func (s *jsonScan) rawStr() ([]byte, bool) {
 // scanPutRecords decodes a plain PutRecords body: the stream members
 // into p, the records typed, their data decoded into one buffer.
 func scanPutRecords(body []byte) (p params, recs []recordIn, ok bool) {
+	return scanPutRecordsInto(body, make([]byte, 0, base64.StdEncoding.DecodedLen(len(body))))
+}
+
+// scanPutRecordsInto is scanPutRecords decoding the data into arena, which
+// must have the capacity (base64 DecodedLen of the body): the records'
+// data aliases it.
+func scanPutRecordsInto(body, arena []byte) (p params, recs []recordIn, ok bool) {
 	s := &jsonScan{b: body}
 	if !s.next('{') {
 		return nil, nil, false
 	}
 	p = params{}
 	seen := false
-	arena := make([]byte, 0, base64.StdEncoding.DecodedLen(len(body)))
 	for first := true; !s.peek('}'); first = false {
 		if !first && !s.next(',') {
 			return nil, nil, false

@@ -132,6 +132,7 @@ func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut 
 	outs := make([]recordOut, len(recs))
 	now := k.now()
 	groups, arena := k.groupRecords(t, recs, outs, now)
+	defer putArena(arena) // appends copy their data
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		data := make([][]byte, len(g.idx))
@@ -185,7 +186,7 @@ func (k *kinesisService) groupRecords(t *kstream, recs []recordIn, outs []record
 	for i := range recs {
 		size += len(recs[i].data) + 2*len(recs[i].key) + len(recs[i].explicit) + 64
 	}
-	arena := make([]byte, 0, size)
+	arena := getArena(size)
 	var groups []*shardBatch
 	var meta message.AWSMeta
 	m := message.Message{Origin: message.FaceKinesis, Arrived: now.UnixNano(), AWS: &meta}
@@ -240,6 +241,30 @@ func (k *kinesisService) appendEach(t *kstream, recs []recordIn, outs []recordOu
 		if errs[j] != nil {
 			outs[i] = recordOut{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
 		}
+	}
+}
+
+// arenas recycles PutRecords's large scratch buffers (the decoded data,
+// the encoded messages: about 0.5 MiB each for 500 records of 1 KiB),
+// which would otherwise be allocated and zeroed per call.
+var arenas sync.Pool // of *[]byte
+
+// maxPooledArena bounds what arenas keeps (a PutRecords is at most 5 MiB).
+const maxPooledArena = 8 << 20
+
+// getArena returns an empty buffer of capacity at least n.
+func getArena(n int) []byte {
+	if p, ok := arenas.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+// putArena gives b back to arenas; nothing may use it afterwards.
+func putArena(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxPooledArena {
+		b = b[:0]
+		arenas.Put(&b)
 	}
 }
 
