@@ -106,6 +106,9 @@ type Config struct {
 	// they then act as MQTTDefaultUser.
 	MQTTAllowAnonymous bool
 	MQTTDefaultUser    string
+	// MQTTCertLogin names an MQTTS client without a username by the CN of
+	// its verified client certificate.
+	MQTTCertLogin bool
 	// MQTTSysInterval is how often the $SYS topics are published.
 	MQTTSysInterval time.Duration
 	// MQTTMaxConnections limits connected MQTT clients (0: no limit).

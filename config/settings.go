@@ -137,6 +137,7 @@ var settings = []setting{
 	dur("http-idle-timeout", "2m", "how long an idle keep-alive HTTP connection is kept", func(c *Config) *time.Duration { return &c.HTTPIdleTimeout }),
 	boolean("kinesis-no-limits", "false", "Kinesis streams ignore AWS's per-shard throughput limits (1,000 records and 1 MiB/s in, 5 reads and 2 MiB/s out, 2 MiB/s per SubscribeToShard consumer)", func(c *Config) *bool { return &c.KinesisNoLimits }),
 	boolean("mqtt-allow-anonymous", "false", "MQTT clients may connect without a username", func(c *Config) *bool { return &c.MQTTAllowAnonymous }),
+	boolean("mqtt-cert-login", "false", "an MQTTS client without a username whose certificate verified against tls-ca logs in as the certificate's CN (RabbitMQ's ssl_cert_login)", func(c *Config) *bool { return &c.MQTTCertLogin }),
 	{"mqtt-default-user", kindString, "guest", "user that anonymous MQTT clients act as", field(func(c *Config) *string { return &c.MQTTDefaultUser }, asIs)},
 	dur("mqtt-sys-interval", "10s", "how often the MQTT $SYS topics are published (whole seconds, at least 1s)", func(c *Config) *time.Duration { return &c.MQTTSysInterval }),
 	{"mqtt-max-connections", kindInt, "0", "most MQTT clients connected at once (then CONNACK 0x97, 3.1.1: 0x03); 0 is no limit", field(func(c *Config) *int64 { return &c.MQTTMaxConnections }, parseCount)},

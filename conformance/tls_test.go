@@ -110,7 +110,7 @@ func startTLSChild(t *testing.T, ca *testCA) map[string]string {
 		`"permissions":[{"user":"alice","vhost":"/","configure":".*","write":".*","read":".*"}]}`))
 	args := []string{"serve", "--data-dir", filepath.Join(dir, "data"), "--log-level", "info",
 		"--tls-cert", cert, "--tls-key", key, "--tls-ca", caFile, "--mgmt-tls-cert", cert, "--mgmt-tls-key", key,
-		"--metrics-tls-cert", cert, "--metrics-tls-key", key, "--definitions", defs,
+		"--metrics-tls-cert", cert, "--metrics-tls-key", key, "--definitions", defs, "--mqtt-cert-login",
 		"--amqp-listen=", "--mqtt-listen=", "--mqtt-ws-listen="}
 	addrs := map[string]string{}
 	for _, l := range tlsListeners {
@@ -211,14 +211,18 @@ func TestTLSEveryListener(t *testing.T) {
 		require.ErrorAs(t, err, &e, "a certificate of an unknown user")
 		assert.Equal(t, 403, e.Code)
 	})
-	mqttConnect := func(t *testing.T, broker string) {
+	mqttDial := func(t *testing.T, broker, user string, tc *tls.Config) (paho3.Client, error) {
 		o := paho3.NewClientOptions().AddBroker(broker).SetClientID("tls-" + broker[:4]).
-			SetUsername("guest").SetPassword("guest").SetTLSConfig(roots).
+			SetUsername(user).SetPassword(user).SetTLSConfig(tc).
 			SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(10 * time.Second)
 		c := paho3.NewClient(o)
 		tok := c.Connect()
 		require.True(t, tok.WaitTimeout(20*time.Second))
-		require.NoError(t, tok.Error())
+		return c, tok.Error()
+	}
+	mqttConnect := func(t *testing.T, broker string) {
+		c, err := mqttDial(t, broker, "guest", roots)
+		require.NoError(t, err)
 		defer c.Disconnect(0)
 		got := make(chan string, 1)
 		sub := c.Subscribe("tls/x", 1, func(_ paho3.Client, m paho3.Message) { got <- string(m.Payload()) })
@@ -236,6 +240,18 @@ func TestTLSEveryListener(t *testing.T) {
 	}
 	t.Run("mqtts", func(t *testing.T) { mqttConnect(t, "ssl://"+addrs["mqtts"]) })
 	t.Run("mqtt wss", func(t *testing.T) { mqttConnect(t, "wss://"+addrs["mqtt-wss"]+"/ws") })
+	t.Run("mqtts client certificate names the user", func(t *testing.T) {
+		// mqtt-cert-login: no username, the certificate's CN (alice).
+		c, err := mqttDial(t, "ssl://"+addrs["mqtts"], "", withCert)
+		require.NoError(t, err)
+		c.Disconnect(0)
+		mallory, _, _ := ca.issue(t, "mallory", false)
+		_, err = mqttDial(t, "ssl://"+addrs["mqtts"], "",
+			&tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{mallory}})
+		assert.Error(t, err, "a certificate of an unknown user")
+		_, err = mqttDial(t, "ssl://"+addrs["mqtts"], "", roots)
+		assert.Error(t, err, "no certificate, no username")
+	})
 	t.Run("aws https", func(t *testing.T) {
 		cfg := aws.Config{Region: "us-east-1", HTTPClient: httpsClient, RetryMaxAttempts: 1,
 			Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}

@@ -74,7 +74,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 	amqpStop := &stopOnce{stop: amqpSrv.Close}
 	amqpSvc := faceService{amqpStop, amqpSrv.Serve, amqp.ErrServerClosed}
 	svcs := services{config.AMQP: amqpSvc, config.AMQPS: amqpSvc}
-	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser,
+	mqttSrv, err := mqtt.New(b, mqtt.Config{AllowAnonymous: cfg.MQTTAllowAnonymous, DefaultUser: cfg.MQTTDefaultUser, CertLogin: cfg.MQTTCertLogin,
 		Version: version, SysInterval: cfg.MQTTSysInterval, MaxConnections: cfg.MQTTMaxConnections,
 		MaxPacketSize: cfg.MQTTMaxPacketSize, HTTP: httpLimits, ConnectTimeout: cfg.HandshakeTimeout, RateLimit: float64(cfg.MQTTRateLimit), RateBurst: int(cfg.MQTTRateBurst)}, log)
 	if err != nil {
