@@ -139,7 +139,7 @@ type consumerOf struct {
 }
 
 // Consumers returns the consumers of this server's connections on core
-// queues (stream queue and direct reply-to consumers are not listed), by
+// queues and stream queues (direct reply-to consumers are not listed), by
 // vhost, queue and tag.
 func (s *Server) Consumers() []ConsumerStats {
 	cons := s.consumers()
@@ -163,6 +163,11 @@ func (s *Server) consumers() []consumerOf {
 		}
 	}
 	var out []consumerOf
+	for _, sc := range cb.streams.consumers() {
+		if st, open := conns[sc.cs.ch.c]; open {
+			out = append(out, consumerOf{c: sc.cs.ch.c, ConsumerStats: streamConsumerStats(st, sc)})
+		}
+	}
 	for _, v := range cb.b.Vhosts() {
 		for _, q := range v.Queues() {
 			for _, sub := range q.Subscribers() {
@@ -207,5 +212,41 @@ func consumerStats(st ConnStats, vhost, q string, cs *consumer, sub queue.Subscr
 		ch.GlobalPrefetch = uint32(sub.Limiters[0].Max())
 	}
 	out.Channel = ch
+	return out
+}
+
+// streamSub is an AMQP consumer of a stream queue.
+type streamSub struct {
+	cs          *consumer
+	vhost, name string
+}
+
+// consumers lists the AMQP consumers of every stream, under h.mu alone.
+// A consumer's face-side fields were set before add published it.
+func (h *streamHub) consumers() []streamSub {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []streamSub
+	for _, p := range h.pumps {
+		for _, sc := range p.cons {
+			if cs, ok := sc.c.(*consumer); ok {
+				out = append(out, streamSub{cs: cs, vhost: p.v.Name(), name: p.name})
+			}
+		}
+	}
+	return out
+}
+
+// streamConsumerStats builds a stream consumer's snapshot: its window is
+// the consumer prefetch a stream consume requires (its first limiter).
+func streamConsumerStats(st ConnStats, sc streamSub) ConsumerStats {
+	cs := sc.cs
+	out := ConsumerStats{Tag: cs.tag, Queue: sc.name, Vhost: sc.vhost, AckRequired: !cs.noAck, Active: true,
+		Channel: ChannelStats{Conn: st, Number: cs.ch.id, Name: channelName(st.Name, cs.ch.id), State: "running"}}
+	if len(cs.limiters) > 0 {
+		if cl, ok := cs.limiters[0].(coreLimiter); ok {
+			out.Prefetch = uint32(cl.l.Max())
+		}
+	}
 	return out
 }

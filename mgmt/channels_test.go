@@ -134,3 +134,28 @@ func (e *env) getJSON(t *testing.T, path string, v any) {
 	reflect.ValueOf(v).Elem().SetZero()
 	require.NoError(t, json.Unmarshal(body, v), "%s", body)
 }
+
+// TestStreamConsumers lists a stream queue's consumer.
+func TestStreamConsumers(t *testing.T) {
+	e := start(t)
+	rh := e.client(t, "guest", "guest")
+	ch, err := e.dial(t, "guest", "guest", "reader").Channel()
+	require.NoError(t, err)
+	_, err = ch.QueueDeclare("events", true, false, false, false, rmq.Table{"x-queue-type": "stream"})
+	require.NoError(t, err)
+	require.NoError(t, ch.Qos(10, 0, false))
+	_, err = ch.Consume("events", "s1", false, false, false, false, rmq.Table{"x-stream-offset": "first"})
+	require.NoError(t, err)
+	cons, err := rh.ListConsumersIn("/")
+	require.NoError(t, err)
+	require.Len(t, cons, 1)
+	assert.Equal(t, "s1", cons[0].ConsumerTag)
+	assert.Equal(t, "events", cons[0].Queue.Name)
+	assert.Equal(t, 10, cons[0].PrefetchCount)
+	assert.True(t, bool(cons[0].AcknowledgementMode))
+	chans, err := rh.ListChannels()
+	require.NoError(t, err)
+	require.Len(t, chans, 1)
+	assert.Equal(t, 1, chans[0].ConsumerCount)
+	assert.Equal(t, 10, chans[0].PrefetchCount)
+}
