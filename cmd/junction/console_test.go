@@ -375,22 +375,30 @@ func textOf(id string) string {
 }
 
 // TestConsoleInChromium drives the console in headless Chromium against
-// the whole broker: log in, see a queue declared over AMQP, publish to it
-// from the page and read the message over SQS, then get a message published
-// over AMQP from the page.
+// the whole broker: a wrong password is refused, log in, see a queue
+// declared over AMQP, publish to it from the page and read the message over
+// SQS, get a message published over AMQP from the page, open every page,
+// log out.
 func TestConsoleInChromium(t *testing.T) {
-	p := openBrowser(t)
 	b := startConsoleBroker(t)
+	p := openBrowser(t) // closed before the broker stops (cleanups run last first)
 	ch := b.amqp(t)
 	const queue = "console-e2e"
 	_, err := ch.QueueDeclare(queue, true, false, false, false, nil)
 	require.NoError(t, err)
 
-	// Log in: the credentials go to sessionStorage, never into the URL.
+	// A wrong password is refused on the page and nothing is kept.
 	p.do(chromedp.Navigate(b.mgmtURL+"/"),
 		chromedp.WaitVisible(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), "guest"),
-		chromedp.SendKeys(chromedp.ID("password"), "guest"),
+		chromedp.SendKeys(chromedp.ID("password"), "wrong"),
+		chromedp.Click(chromedp.ID("login")))
+	p.waitFor("the login refused", textOf("login-error")+`.startsWith('Login failed')`)
+	assert.Equal(t, "null", p.eval(`String(sessionStorage.getItem('junction.auth'))`))
+
+	// Log in: the credentials go to sessionStorage, never into the URL.
+	p.eval(`document.getElementById('password').value = ''`)
+	p.do(chromedp.SendKeys(chromedp.ID("password"), "guest"),
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("nav")))
 	p.waitFor("overview tiles", `document.querySelectorAll('#tiles .tile').length > 0`)
@@ -405,8 +413,9 @@ func TestConsoleInChromium(t *testing.T) {
 	// the queue by its name.
 	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/exchanges"]`)))
 	p.waitFor("the exchange list in the publish form", `document.querySelector('#pub-exchange option[value="amq.direct"]')`)
-	p.do(chromedp.SetValue(chromedp.ID("pub-exchange"), ""),
-		chromedp.SendKeys(chromedp.ID("pub-key"), queue),
+	p.eval(`document.getElementById('pub-exchange').value = ''`) // (AMQP default)
+	require.Equal(t, "(AMQP default)", p.eval(`document.getElementById('pub-exchange').selectedOptions[0].textContent`))
+	p.do(chromedp.SendKeys(chromedp.ID("pub-key"), queue),
 		chromedp.SendKeys(chromedp.ID("pub-payload"), "hello from the console"),
 		chromedp.Click(chromedp.ID("pub-submit")))
 	p.waitFor("the publish confirmed", textOf("pub-result")+` === 'Message published.'`)
@@ -433,6 +442,12 @@ func TestConsoleInChromium(t *testing.T) {
 		p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/` + name + `"]`)))
 		p.waitFor(name+" page refreshed", `document.getElementById('page').dataset.refreshed === '`+name+`'`)
 	}
+
+	// Log out: the credentials are gone and the login form is back.
+	p.do(chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	assert.Equal(t, "null", p.eval(`String(sessionStorage.getItem('junction.auth'))`))
+	assert.Equal(t, "true", p.eval(`String(document.getElementById('app-view').hidden)`))
+
 	p.mu.Lock()
 	assert.Empty(t, p.exceptions, "uncaught exceptions in the page")
 	p.mu.Unlock()

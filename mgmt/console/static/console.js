@@ -41,6 +41,7 @@ const state = {
   user: sessionStorage.getItem(USER_KEY),
   timer: null,
   page: null,
+  gen: 0,                     // route generation: a poll of an older page stops
   prev: null,                 // last counters sample, for client-side rates
   series: {},                 // chart name -> {label -> [values]}
   times: [],
@@ -193,6 +194,7 @@ function route() {
     a.classList.toggle('active', a.getAttribute('href') === '#/' + page);
   }
   state.page = page;
+  state.gen++;
   setStatus('');
   $('page').dataset.refreshed = '';
   $('page').replaceChildren(PAGES[page].render());
@@ -208,18 +210,18 @@ function stopPolling() {
 // counters are sampled whatever the page, so the charts have history.
 async function poll() {
   stopPolling();
-  const page = state.page;
+  const page = state.page, gen = state.gen;
   try {
     await PAGES[page].refresh();
     if (page !== 'overview') await sample();
-    if (state.page === page) {
+    if (state.gen === gen) {
       setStatus('Updated ' + new Date().toLocaleTimeString('en-GB'));
       $('page').dataset.refreshed = page; // for tests: the page has its data
     }
   } catch (e) {
-    if (state.auth) setStatus('Refresh failed: ' + e.message, 'error');
+    if (state.auth && state.gen === gen) setStatus('Refresh failed: ' + e.message, 'error');
   }
-  if (state.auth && state.page === page) state.timer = setTimeout(poll, POLL_MS);
+  if (state.auth && state.gen === gen) state.timer = setTimeout(poll, POLL_MS);
 }
 
 // ---- overview: tiles and charts ---------------------------------------
