@@ -113,6 +113,25 @@ func TestAdminQueuesPublishGet(t *testing.T) {
 	assert.Equal(t, "two", got[0]["payload"])
 	assert.Equal(t, "orders", got[0]["routing_key"])
 
+	admin(t, "publish", "-k", "scratch", "-p", "tmp")
+	assert.Equal(t, "purged queue scratch\n", admin(t, "purge", "queue", "scratch"))
+	var q map[string]any
+	require.Eventually(t, func() bool {
+		var qs []map[string]any
+		adminJSON(t, &qs, "list", "queues")
+		q = qs[1]
+		return q["name"] == "scratch" && q["messages"] == float64(0)
+	}, 10*time.Second, 20*time.Millisecond, "%v", q)
+
+	ov := map[string]string{}
+	for _, r := range rows(admin(t, "overview")) {
+		ov[strings.Join(r[:len(r)-1], " ")] = r[len(r)-1]
+	}
+	assert.Equal(t, "2", ov["queues"])
+	assert.Equal(t, "1", ov["messages"]) // "two", requeued
+	assert.Contains(t, ov, "publish/s")
+	assert.Contains(t, ov, "deliver_get/s")
+
 	assert.Equal(t, "deleted queue scratch\n", admin(t, "delete", "queue", "scratch"))
 	_, err = runApp(t, context.Background(), "delete", "queue", "--if-empty", "orders")
 	require.Error(t, err)
@@ -125,6 +144,8 @@ func TestAdminExchangesBindingsUsers(t *testing.T) {
 	admin(t, "declare", "queue", "audit")
 	assert.Equal(t, "declared binding events -> audit (\"order.*\")\n",
 		admin(t, "declare", "binding", "--source", "events", "--destination", "audit", "-k", "order.*"))
+	assert.Equal(t, [][]string{{"VHOST", "NAME", "PATTERN", "APPLY_TO", "PRIORITY", "DEFINITION"}},
+		rows(admin(t, "list", "policies")))
 	out := admin(t, "list", "exchanges")
 	assert.Contains(t, rows(out), []string{"/", "events", "topic", "true", "false", "false"})
 	out = admin(t, "list", "bindings")

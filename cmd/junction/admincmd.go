@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 )
@@ -18,6 +20,10 @@ func adminCommands() []*cli.Command {
 		{Name: "list", Usage: "list objects through the management API", Subcommands: listCommands()},
 		{Name: "declare", Usage: "create or update an object through the management API", Subcommands: declareCommands()},
 		{Name: "delete", Usage: "delete an object through the management API", Subcommands: deleteCommands()},
+		{Name: "purge", Usage: "remove a queue's ready messages through the management API", Subcommands: []*cli.Command{
+			leaf("queue", "purge the queue NAME", "NAME", nil, purgeQueue),
+		}},
+		leaf("overview", "show the broker's totals and message rates", "", nil, showOverview),
 		{Name: "close", Usage: "close a connection through the management API", Subcommands: []*cli.Command{
 			leaf("connection", "close the connection called NAME", "NAME",
 				[]cli.Flag{&cli.StringFlag{Name: "reason", Usage: "the reason the client is told"}}, closeConnection),
@@ -65,6 +71,8 @@ var listings = []listing{
 		{"MESSAGES", "messages"}}},
 	{"permissions", "permissions", "/api/permissions", "/api/vhosts/%s/permissions", []column{{"USER", "user"},
 		{"VHOST", "vhost"}, {"CONFIGURE", "configure"}, {"WRITE", "write"}, {"READ", "read"}}},
+	{"policies", "policies", "/api/policies", "/api/policies/%s", []column{{"VHOST", "vhost"}, {"NAME", "name"},
+		{"PATTERN", "pattern"}, {"APPLY_TO", "apply-to"}, {"PRIORITY", "priority"}, {"DEFINITION", "definition"}}},
 	{"connections", "AMQP connections", "/api/connections", "/api/vhosts/%s/connections", []column{{"NAME", "name"},
 		{"USER", "user"}, {"VHOST", "vhost"}, {"CHANNELS", "channels"}, {"STATE", "state"}}},
 	{"channels", "AMQP channels", "/api/channels", "/api/vhosts/%s/channels", []column{{"NAME", "name"},
@@ -252,4 +260,54 @@ func splitTags(s string) []string {
 		}
 	}
 	return out
+}
+
+// purgeQueue serves "purge queue NAME".
+func purgeQueue(c *cli.Context) error {
+	a, err := wantArgs(c, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	return done(c, "DELETE", "/api/queues/"+esc(c.String("vhost"))+"/"+esc(a[0])+"/contents", nil, "purged queue "+a[0])
+}
+
+// overviewRows are the figures "overview" shows: a label and the field of
+// /api/overview.
+var overviewRows = []column{
+	{"version", "rabbitmq_version"}, {"product", "product_version"}, {"node", "node"},
+	{"queues", "object_totals.queues"}, {"exchanges", "object_totals.exchanges"},
+	{"connections", "object_totals.connections"}, {"channels", "object_totals.channels"},
+	{"consumers", "object_totals.consumers"},
+	{"messages", "queue_totals.messages"}, {"messages ready", "queue_totals.messages_ready"},
+	{"messages unacked", "queue_totals.messages_unacknowledged"},
+	{"published", "message_stats.publish"}, {"publish/s", "message_stats.publish_details.rate"},
+	{"delivered and got", "message_stats.deliver_get"}, {"deliver_get/s", "message_stats.deliver_get_details.rate"},
+	{"acked", "message_stats.ack"}, {"ack/s", "message_stats.ack_details.rate"},
+	{"redelivered", "message_stats.redeliver"}, {"unroutable", "message_stats.drop_unroutable"},
+}
+
+// showOverview serves "overview": one figure per line, rates per second
+// over the broker's last sampling interval (5 s).
+func showOverview(c *cli.Context) error {
+	if _, err := wantArgs(c, 0, "no arguments"); err != nil {
+		return err
+	}
+	data, err := newClient(c).do("GET", "/api/overview", nil)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, data)
+	}
+	var ov map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&ov); err != nil {
+		return fmt.Errorf("decoding the answer: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	for _, r := range overviewRows {
+		fmt.Fprintf(tw, "%s\t%s\n", r.header, cell(lookup(ov, r.field)))
+	}
+	return tw.Flush()
 }

@@ -7,10 +7,10 @@
 // and, through the management HTTP API (--url, --user, --password,
 // --vhost, --json; admin*.go):
 //
-//	junction list queues|exchanges|bindings|users|vhosts|permissions|connections|channels|consumers
+//	junction list queues|exchanges|bindings|users|vhosts|permissions|policies|connections|channels|consumers
 //	junction declare queue|exchange|binding|user|vhost|permission ...
 //	junction delete queue|exchange|binding|user|vhost|permission|connection ...
-//	junction close connection NAME
+//	junction close connection NAME / junction purge queue NAME / junction overview
 //	junction export [FILE] / junction import FILE
 //	junction publish --exchange X --routing-key K --payload P / junction get QUEUE
 package main
