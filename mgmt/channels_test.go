@@ -2,6 +2,7 @@ package mgmt_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -158,4 +159,60 @@ func TestStreamConsumers(t *testing.T) {
 	require.Len(t, chans, 1)
 	assert.Equal(t, 1, chans[0].ConsumerCount)
 	assert.Equal(t, 10, chans[0].PrefetchCount)
+}
+
+// TestChannelListingsUnderChurn polls the channel and consumer listings
+// while channels open, consume, publish with confirms, ack and close, so
+// that the race detector sees the snapshots against the connection's
+// reader and writer.
+func TestChannelListingsUnderChurn(t *testing.T) {
+	e := start(t)
+	conn := e.dial(t, "guest", "guest", "churn")
+	setup, err := conn.Channel()
+	require.NoError(t, err)
+	_, err = setup.QueueDeclare("churn", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	stop := make(chan struct{})
+	polled := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				polled <- n
+				return
+			default:
+			}
+			for _, p := range []string{"/api/channels", "/api/consumers", "/api/queues/%2F/churn", "/api/overview"} {
+				req, _ := http.NewRequest("GET", e.mgmtBase+p, nil)
+				req.SetBasicAuth("guest", "guest")
+				if res, err := http.DefaultClient.Do(req); err == nil { // no t.Fatal off the test goroutine
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode == http.StatusOK {
+						n++
+					}
+				}
+			}
+		}
+	}()
+	for i := range 20 {
+		ch, err := conn.Channel()
+		require.NoError(t, err)
+		require.NoError(t, ch.Confirm(false))
+		require.NoError(t, ch.Qos(5, 0, false))
+		msgs, err := ch.Consume("churn", "", false, false, false, false, nil)
+		require.NoError(t, err)
+		c, err := ch.PublishWithDeferredConfirm("", "churn", false, false, rmq.Publishing{Body: []byte{byte(i)}})
+		require.NoError(t, err)
+		d := <-msgs
+		require.NoError(t, d.Ack(false))
+		ok, err := c.WaitContext(t.Context())
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.NoError(t, ch.Close())
+	}
+	close(stop)
+	assert.Positive(t, <-polled)
 }
