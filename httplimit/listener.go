@@ -10,7 +10,8 @@ import (
 // LimitListener returns a listener that lets at most max connections of
 // ln be open at once (0: no limit). A connection past the limit is handed
 // to refuse, which answers it (a 503) before it is drained and closed; it
-// never reaches the server.
+// never reaches the server. At most maxRefusing connections are being
+// answered at once; in a flood past that, they are closed unanswered.
 func LimitListener(ln net.Listener, max int, refuse func(net.Conn)) net.Listener {
 	if max <= 0 {
 		return ln
@@ -23,9 +24,14 @@ type limitListener struct {
 	max    int
 	refuse func(net.Conn)
 
-	mu   sync.Mutex // guards open
-	open int
+	mu       sync.Mutex // guards open and refusing
+	open     int
+	refusing int
 }
+
+// maxRefusing bounds the connections being refused at once (each holds a
+// goroutine for up to refuseTimeout).
+const maxRefusing = 64
 
 // Accept returns the next connection under the limit; those over it are
 // refused in the background.
@@ -37,14 +43,27 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Lock()
 		ok := l.open < l.max
-		if ok {
+		answer := !ok && l.refusing < maxRefusing
+		switch {
+		case ok:
 			l.open++
+		case answer:
+			l.refusing++
 		}
 		l.mu.Unlock()
-		if ok {
+		switch {
+		case ok:
 			return &limitedConn{Conn: c, l: l}, nil
+		case answer:
+			go func() {
+				refuseConn(c, l.refuse)
+				l.mu.Lock()
+				l.refusing--
+				l.mu.Unlock()
+			}()
+		default:
+			_ = c.Close()
 		}
-		go refuseConn(c, l.refuse)
 	}
 }
 
