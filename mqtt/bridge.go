@@ -288,6 +288,7 @@ func (b *bridge) reattach() error {
 
 // OnSubscribed binds the keys of granted subscriptions.
 func (h *faceHook) OnSubscribed(cl *mochi.Client, pk packets.Packet, codes []byte) {
+	h.s.subs.invalidate() // subcache.go
 	if cl.Net.Inline {
 		return
 	}
@@ -302,6 +303,7 @@ func (h *faceHook) OnSubscribed(cl *mochi.Client, pk packets.Packet, codes []byt
 // OnUnsubscribed unbinds the keys of removed subscriptions (an UNSUBSCRIBE,
 // a clean session ending, a session taken over with clean start).
 func (h *faceHook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
+	h.s.subs.invalidate() // subcache.go
 	for _, f := range pk.Filters {
 		h.s.br.remove(cl.ID, f.Filter)
 	}

@@ -35,6 +35,10 @@ type clientConn struct {
 	acl         aclCache
 	stalled     atomic.Bool // outboundWait gave up on this subscriber
 
+	// The last topic the client published to, rooted and as a routing
+	// key (read loop only; rootTopic, coreKey).
+	lastTopic, lastRooted, lastKey string
+
 	// Limits (limits.go).
 	maxPacket uint32        // Config.MaxPacketSize; 0: not checked here
 	guard     sizeGuard     // packet boundaries seen by Read

@@ -21,11 +21,11 @@ const headerQoS = "x-mqtt-publish-qos"
 // properties → headers, message expiry → expiration in milliseconds. The
 // MQTT view is kept whole in m.MQTT. The payload is shared, not copied:
 // mochi allocates it per packet and never changes it.
-func toCore(exchange string, pk packets.Packet) *message.Message {
+func toCore(exchange, key string, pk packets.Packet) *message.Message {
 	qos := pk.FixedHeader.Qos
 	m := &message.Message{
 		Exchange:   exchange,
-		RoutingKey: TopicToKey(userTopic(pk.TopicName)),
+		RoutingKey: key,
 		Body:       pk.Payload,
 		Origin:     message.FaceMQTT,
 	}

@@ -45,6 +45,9 @@ type copies struct {
 
 	mu      sync.Mutex                // guards current
 	current map[string]*publishCopies // publisher client id → its publish in fan-out
+	// active is len(current): finish skips the lock when it is 0 (a
+	// publisher's own entry is added in its goroutine, before its finish).
+	active atomic.Int32
 }
 
 // publishCopies are one publish's pending copies, from OnPublish until
@@ -82,7 +85,7 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error
 	if pk.FixedHeader.Qos == 0 {
 		return nil, nil
 	}
-	subs := c.s.m.Topics.Subscribers(pk.TopicName)
+	subs := c.s.subs.lookup(c.s.m.Topics, pk.TopicName)
 	pc := &publishCopies{payload: pk.Payload, created: pk.Created, keys: map[string]string{}}
 	if len(subs.Shared) > 0 {
 		c.s.selectShared(subs)
@@ -112,6 +115,9 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error
 		return nil, nil
 	}
 	c.mu.Lock()
+	if _, ok := c.current[cl.ID]; !ok {
+		c.active.Add(1)
+	}
 	c.current[cl.ID] = pc
 	c.mu.Unlock()
 	if len(ops) == 0 {
@@ -228,9 +234,15 @@ func (c *copies) sharedPick(pk packets.Packet) map[string]packets.Subscription {
 // finish ends the fan-out of a publisher's publish: copies mochi did not
 // queue are deleted.
 func (c *copies) finish(publisher string) {
+	if c.active.Load() == 0 {
+		return
+	}
 	c.mu.Lock()
-	pc := c.current[publisher]
-	delete(c.current, publisher)
+	pc, ok := c.current[publisher]
+	if ok {
+		delete(c.current, publisher)
+		c.active.Add(-1)
+	}
 	c.mu.Unlock()
 	if pc == nil {
 		return

@@ -36,6 +36,8 @@
 //     for persistent sessions, online or not, are durable as well as the
 //     core's: OnPublish writes them (mqtt/pending) in one group-committed
 //     batch, and each becomes an in-flight record once mochi queues it.
+//     Its subscriber lookup is cached per topic (subcache.go), invalidated
+//     by every change to mochi's topic index.
 //     A SUBACK is sent once a persistent session's subscriptions are
 //     durable.
 //   - conn.go: each client's net.Conn is wrapped (clientConn): the

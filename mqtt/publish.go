@@ -27,7 +27,7 @@ func (h *faceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packe
 	if !cl.Net.Inline {
 		h.s.throttle(cl)
 		if pk.TopicName != "" {
-			pk.TopicName = h.s.roots(cl).topic(pk.TopicName) // vhost.go
+			pk.TopicName = h.s.rootTopic(cl, pk.TopicName) // vhost.go
 		}
 	}
 	// The copies for persistent sessions are written alongside the core's
@@ -80,7 +80,7 @@ func (h *faceHook) toCore(cl *mochi.Client, pk packets.Packet) error {
 	if err != nil {
 		return h.s.refusePublish(cl, pk, errImplSpecific, err)
 	}
-	m := toCore(h.s.cfg.Exchange, pk)
+	m := toCore(h.s.cfg.Exchange, h.s.coreKey(cl, pk.TopicName), pk)
 	if pk.FixedHeader.Qos == 0 {
 		if _, err := v.Publish(m, nil); err != nil {
 			h.s.log.Warn("mqtt publish to core failed", "client", cl.ID, "topic", pk.TopicName, "error", err)
@@ -134,7 +134,7 @@ func (h *faceHook) OnWillSent(cl *mochi.Client, pk packets.Packet) {
 	vhost, _ := h.s.identity(cl)
 	v, err := h.s.b.Vhost(vhost)
 	if err == nil {
-		_, err = v.Publish(toCore(h.s.cfg.Exchange, pk), nil)
+		_, err = v.Publish(toCore(h.s.cfg.Exchange, TopicToKey(userTopic(pk.TopicName)), pk), nil)
 	}
 	if err != nil {
 		h.s.log.Warn("mqtt will to core failed", "client", cl.ID, "topic", pk.TopicName, "error", err)

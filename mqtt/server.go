@@ -33,6 +33,7 @@ type Server struct {
 	copies *copies
 
 	shared sharedPicker
+	subs   subsCache // copies.write's subscriber lookups
 	sys    *sysPublisher
 	// slots counts the connections holding one of Config.MaxConnections.
 	slots atomic.Int64

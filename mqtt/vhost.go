@@ -137,8 +137,35 @@ func (s *Server) roots(cl *mochi.Client) vhostRoots {
 	return rootsOf(vhost)
 }
 
+// rootTopic roots a topic name the client cl publishes to; the last one is
+// kept on the connection, as publishers tend to repeat their topic.
+func (s *Server) rootTopic(cl *mochi.Client, t string) string {
+	cc := connOf(cl.Net.Conn)
+	if cc == nil || cc.user == "" {
+		return s.roots(cl).topic(t)
+	}
+	if t != cc.lastTopic || cc.lastRooted == "" {
+		cc.lastTopic, cc.lastRooted, cc.lastKey = t, cc.roots.topic(t), ""
+	}
+	return cc.lastRooted
+}
+
+// coreKey is the routing key of the rooted topic name a client published
+// to (OnPublish, in its read loop).
+func (s *Server) coreKey(cl *mochi.Client, rooted string) string {
+	cc := connOf(cl.Net.Conn)
+	if cc == nil || cc.lastRooted != rooted {
+		return TopicToKey(userTopic(rooted))
+	}
+	if cc.lastKey == "" {
+		cc.lastKey = TopicToKey(userTopic(rooted))
+	}
+	return cc.lastKey
+}
+
 // OnSubscribe roots the filters of a SUBSCRIBE in the client's vhost.
 func (h *faceHook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	h.s.subs.invalidate() // mochi changes its topic index next (subcache.go)
 	if cl.Net.Inline {
 		return pk
 	}
@@ -154,6 +181,7 @@ func (h *faceHook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Pack
 
 // OnUnsubscribe roots the filters of an UNSUBSCRIBE in the client's vhost.
 func (h *faceHook) OnUnsubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	h.s.subs.invalidate() // mochi changes its topic index next (subcache.go)
 	if cl.Net.Inline {
 		return pk
 	}
