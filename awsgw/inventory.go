@@ -49,7 +49,9 @@ type KinesisStreamInfo struct {
 	Vhost, Name, ARN, Mode string
 	RetentionHours         int
 	Shards, OpenShards     int
-	Consumers              int // registered enhanced fan-out consumers
+	Consumers              int    // registered enhanced fan-out consumers
+	Records                uint64 // records held now, every shard (trimmed ones left out)
+	Appended               uint64 // records ever appended, every shard (grows; a client derives a rate)
 }
 
 // Inventory lists the SQS queues, SNS topics and subscriptions and Kinesis
@@ -140,9 +142,15 @@ func (k *kinesisService) inventory(region string) []KinesisStreamInfo {
 			continue
 		}
 		account := accountOfVhost(k.b.Users(), m.Vhost)
-		out = append(out, KinesisStreamInfo{Vhost: m.Vhost, Name: m.Name, ARN: streamARN(region, account, m.Name),
-			Mode: m.Mode, RetentionHours: m.Retention, Shards: len(ps.Partitions()), OpenShards: len(ps.OpenPartitions()),
-			Consumers: len(m.Consumers)})
+		info := KinesisStreamInfo{Vhost: m.Vhost, Name: m.Name, ARN: streamARN(region, account, m.Name),
+			Mode: m.Mode, RetentionHours: m.Retention, OpenShards: len(ps.OpenPartitions()), Consumers: len(m.Consumers)}
+		for _, p := range ps.Partitions() {
+			first, next := p.Stream().Bounds()
+			info.Shards++
+			info.Records += next - first
+			info.Appended += next
+		}
+		out = append(out, info)
 	}
 	slices.SortFunc(out, func(a, b KinesisStreamInfo) int { return strings.Compare(a.ARN, b.ARN) })
 	return out

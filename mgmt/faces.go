@@ -70,12 +70,17 @@ type mqttFigures struct {
 	BytesOut      int64 `json:"bytes_out"`
 }
 
-// awsFigures count the AWS gateway's resources the user sees.
+// awsFigures count the AWS gateway's resources the user sees, the
+// messages in its SQS queues and the records of its Kinesis streams
+// (kinesis_records_appended only grows: a client derives a rate).
 type awsFigures struct {
-	SQSQueues        int `json:"sqs_queues"`
-	SNSTopics        int `json:"sns_topics"`
-	SNSSubscriptions int `json:"sns_subscriptions"`
-	KinesisStreams   int `json:"kinesis_streams"`
+	SQSQueues        int    `json:"sqs_queues"`
+	SQSMessages      int    `json:"sqs_messages"`
+	SNSTopics        int    `json:"sns_topics"`
+	SNSSubscriptions int    `json:"sns_subscriptions"`
+	KinesisStreams   int    `json:"kinesis_streams"`
+	KinesisRecords   uint64 `json:"kinesis_records"`
+	KinesisAppended  uint64 `json:"kinesis_records_appended"`
 }
 
 // getFaces serves GET /api/junction/faces: AMQP connections and channels,
@@ -108,8 +113,16 @@ func (s *Server) getFaces(w http.ResponseWriter, r *http.Request, u *auth.User) 
 	}
 	if s.opts.faces.aws != nil {
 		inv := s.inventory(u)
-		out["aws"] = awsFigures{SQSQueues: len(inv.Queues), SNSTopics: len(inv.Topics),
+		fig := awsFigures{SQSQueues: len(inv.Queues), SNSTopics: len(inv.Topics),
 			SNSSubscriptions: len(inv.Subscriptions), KinesisStreams: len(inv.Streams)}
+		for _, q := range inv.Queues {
+			fig.SQSMessages += q.Ready + q.InFlight + q.Delayed
+		}
+		for _, st := range inv.Streams {
+			fig.KinesisRecords += st.Records
+			fig.KinesisAppended += st.Appended
+		}
+		out["aws"] = fig
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }
@@ -275,6 +288,7 @@ type kinesisStreamJSON struct {
 	Shards         int    `json:"shards"`
 	OpenShards     int    `json:"open_shards"`
 	Consumers      int    `json:"consumers"`
+	Records        uint64 `json:"records"`
 }
 
 // listKinesisStreams serves GET /api/junction/kinesis/streams.
@@ -282,7 +296,8 @@ func (s *Server) listKinesisStreams(w http.ResponseWriter, r *http.Request, u *a
 	out := []kinesisStreamJSON{}
 	for _, st := range s.inventory(u).Streams {
 		out = append(out, kinesisStreamJSON{Name: st.Name, Vhost: st.Vhost, ARN: st.ARN, Mode: st.Mode,
-			RetentionHours: st.RetentionHours, Shards: st.Shards, OpenShards: st.OpenShards, Consumers: st.Consumers})
+			RetentionHours: st.RetentionHours, Shards: st.Shards, OpenShards: st.OpenShards, Consumers: st.Consumers,
+			Records: st.Records})
 	}
 	s.writeList(w, r, out)
 }

@@ -166,6 +166,15 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 	kc := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.awsURL), Credentials: creds})
 	_, err = kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("console-clicks"), ShardCount: aws.Int32(2)})
 	require.NoError(t, err)
+	for i := range 3 {
+		_, err = kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("console-clicks"),
+			PartitionKey: aws.String(fmt.Sprint("user-", i)), Data: []byte("click")})
+		require.NoError(t, err)
+	}
+	for range 2 {
+		_, err = b.sqs(t).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("order")})
+		require.NoError(t, err)
+	}
 
 	code, body := b.apiCall(t, "GET", "/api/junction/mqtt/clients", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
@@ -226,12 +235,14 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 		ARN        string `json:"arn"`
 		Shards     int    `json:"shards"`
 		OpenShards int    `json:"open_shards"`
+		Records    int    `json:"records"`
 	}
 	require.NoError(t, json.Unmarshal(body, &streams))
 	require.Len(t, streams, 1)
 	assert.Equal(t, "console-clicks", streams[0].Name)
 	assert.Equal(t, "arn:aws:kinesis:us-east-1:000000000000:stream/console-clicks", streams[0].ARN)
 	assert.Equal(t, 2, streams[0].OpenShards)
+	assert.Equal(t, 3, streams[0].Records)
 
 	code, body = b.apiCall(t, "GET", "/api/junction/faces", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
@@ -242,9 +253,12 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 		} `json:"mqtt"`
 		AWS struct {
 			SQSQueues        int `json:"sqs_queues"`
+			SQSMessages      int `json:"sqs_messages"`
 			SNSTopics        int `json:"sns_topics"`
 			SNSSubscriptions int `json:"sns_subscriptions"`
 			KinesisStreams   int `json:"kinesis_streams"`
+			KinesisRecords   int `json:"kinesis_records"`
+			KinesisAppended  int `json:"kinesis_records_appended"`
 		} `json:"aws"`
 	}
 	require.NoError(t, json.Unmarshal(body, &faces))
@@ -253,6 +267,9 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 	assert.Equal(t, 1, faces.AWS.SNSTopics)
 	assert.Equal(t, 1, faces.AWS.SNSSubscriptions)
 	assert.Equal(t, 1, faces.AWS.KinesisStreams)
+	assert.Equal(t, 2, faces.AWS.SQSMessages)
+	assert.Equal(t, 3, faces.AWS.KinesisRecords)
+	assert.Equal(t, 3, faces.AWS.KinesisAppended)
 
 	// A management user without permissions on "/" sees none of it.
 	code, body = b.apiCall(t, "PUT", "/api/users/outsider", map[string]any{"password": "pw", "tags": "management"})

@@ -4,6 +4,9 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,4 +93,20 @@ func TestPageLoadsOnlyItsOwnFiles(t *testing.T) {
 	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
 		assert.False(t, strings.Contains(string(js), bad), "console.js uses %s (the page builds its DOM from text nodes)", bad)
 	}
+}
+
+// TestScriptParses checks console.js's syntax with node when it is
+// installed (CI installs it), so that a syntax error fails even where the
+// browser test skips.
+func TestScriptParses(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the browser test (cmd/junction TestConsoleInChromium) covers the script")
+	}
+	js, err := fs.ReadFile(console.Files(), "console.js")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "console.js")
+	require.NoError(t, os.WriteFile(path, js, 0o600))
+	out, err := exec.Command(node, "--check", path).CombinedOutput()
+	require.NoError(t, err, "%s", out)
 }

@@ -227,8 +227,8 @@ async function poll() {
 // ---- overview: tiles and charts ---------------------------------------
 
 const CHARTS = {
-  rates: { title: 'Message rates (msg/s)', colors: ['#2a6fdb', '#1e8a4c', '#d08a00', '#9b3fc1', '#c0362c'] },
-  depth: { title: 'Queue depth (messages)', colors: ['#2a6fdb', '#d08a00', '#1e8a4c'] },
+  rates: { title: 'Message rates (msg/s)', colors: ['#2a6fdb', '#1e8a4c', '#d08a00', '#9b3fc1', '#0f9aa8', '#c0362c'] },
+  depth: { title: 'Queue depth (messages)', colors: ['#2a6fdb', '#d08a00', '#1e8a4c', '#9b3fc1', '#0f9aa8'] },
   conns: { title: 'Connections per face', colors: ['#2a6fdb', '#1e8a4c'] },
 };
 
@@ -273,12 +273,15 @@ async function sample() {
       'deliver/get': rate(now, prev, dt, s => (s.ov.message_stats || {}).deliver_get, detail('deliver_get')),
       'MQTT in': rate(now, prev, dt, s => (s.faces.mqtt || {}).messages_in),
       'MQTT out': rate(now, prev, dt, s => (s.faces.mqtt || {}).messages_out),
+      'Kinesis records in': rate(now, prev, dt, s => (s.faces.aws || {}).kinesis_records_appended),
       'unroutable': rate(now, prev, dt, s => (s.ov.message_stats || {}).drop_unroutable, detail('drop_unroutable')),
     },
     depth: {
       ready: (ov.queue_totals || {}).messages_ready,
       unacknowledged: (ov.queue_totals || {}).messages_unacknowledged,
       total: (ov.queue_totals || {}).messages,
+      'SQS queues': (faces.aws || {}).sqs_messages,
+      'Kinesis records': (faces.aws || {}).kinesis_records,
     },
     conns: {
       AMQP: (faces.amqp || {}).connections,
@@ -669,6 +672,7 @@ async function refreshAWS() {
     { label: 'Open shards', get: k => k.open_shards, num: true },
     { label: 'All shards', get: k => k.shards, num: true },
     { label: 'Retention (h)', get: k => k.retention_hours, num: true },
+    { label: 'Records', get: k => k.records, num: true },
     { label: 'Consumers', get: k => k.consumers, num: true },
   ], ks, { empty: 'No Kinesis streams.' }));
 }
