@@ -63,30 +63,46 @@ type sample struct {
 	queues map[*queue.Queue]queueSample
 }
 
-// rates samples the counters on a ticker and answers rate queries.
+// rates samples the counters on a ticker and answers rate queries. The
+// ticker runs from the first Serve to Shutdown, so a server that never
+// serves (its listener off) starts no goroutine; without it a request
+// samples once (totals, no rates).
 type rates struct {
 	s        *Server
 	interval time.Duration
-	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	first    sync.Once // the one sample a request takes when the ticker never ran
 
-	mu         sync.Mutex // guards cur, prev, nodeTotals
+	lifeMu  sync.Mutex // guards cancel and stopped; a leaf
+	cancel  context.CancelFunc
+	stopped bool
+
+	mu         sync.Mutex // guards cur, prev, nodeTotals; a leaf
 	cur, prev  *sample
 	nodeTotals msgCounts // queue counts summed over every queue ever seen
 }
 
-// newRates starts the sampler; stop ends it.
+// newRates returns the sampler, not started.
 func newRates(s *Server) *rates {
 	r := &rates{s: s, interval: s.opts.statsInterval}
 	if r.interval <= 0 {
 		r.interval = defaultStatsInterval
+	}
+	return r
+}
+
+// start starts the ticker unless it runs or was stopped.
+func (r *rates) start() {
+	r.lifeMu.Lock()
+	defer r.lifeMu.Unlock()
+	if r.cancel != nil || r.stopped {
+		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.take()
 	r.wg.Add(1)
 	go r.run(ctx)
-	return r
 }
 
 // run samples every interval until ctx ends.
@@ -104,9 +120,14 @@ func (r *rates) run(ctx context.Context) {
 	}
 }
 
-// stop ends the sampler and waits for it.
+// stop ends the ticker and waits for it.
 func (r *rates) stop() {
-	r.cancel()
+	r.lifeMu.Lock()
+	r.stopped = true
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.lifeMu.Unlock()
 	r.wg.Wait()
 }
 
@@ -193,11 +214,19 @@ func statsJSON(prev, cur msgCounts, dt time.Duration, overview bool) map[string]
 	return out
 }
 
-// last returns the two newest samples (prev may be nil).
+// last returns the two newest samples (prev may be nil), sampling once
+// if the ticker never ran.
 func (r *rates) last() (prev, cur *sample) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.prev, r.cur
+	prev, cur = r.prev, r.cur
+	r.mu.Unlock()
+	if cur == nil {
+		r.first.Do(r.take)
+		r.mu.Lock()
+		prev, cur = r.prev, r.cur
+		r.mu.Unlock()
+	}
+	return prev, cur
 }
 
 // overview returns the overview's message_stats and the rates of its

@@ -200,7 +200,10 @@ func (r router) list(pattern string, h handler) {
 
 // Serve serves HTTP on ln until Shutdown; it then returns
 // http.ErrServerClosed.
-func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	s.rates.start()
+	return s.http.Serve(ln)
+}
 
 // Shutdown stops the listeners and waits for requests in flight until ctx
 // ends.
