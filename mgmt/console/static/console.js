@@ -390,6 +390,7 @@ function niceMax(v) {
 function renderQueues() {
   return el('div', {},
     el('h1', {}, 'Queues'),
+    el('p', { class: 'empty' }, 'Click a queue to get messages from it or publish to it.'),
     el('div', { id: 'queues' }),
     el('div', { id: 'queue-detail' }));
 }
