@@ -7,11 +7,14 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -30,6 +33,9 @@ func adminFlags() []cli.Flag {
 		&cli.StringFlag{Name: "vhost", Value: "/", EnvVars: []string{"JUNCTION_ADMIN_VHOST"},
 			Usage: "virtual host (listings: only this one when set)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the API's JSON instead of a table"},
+		&cli.StringFlag{Name: "cacert", EnvVars: []string{"JUNCTION_ADMIN_CACERT"},
+			Usage: "PEM certificates to trust for an https --url (the system's otherwise)"},
+		&cli.BoolFlag{Name: "insecure", Usage: "do not verify an https --url's certificate"},
 	}
 }
 
@@ -40,9 +46,33 @@ type apiClient struct {
 }
 
 // newClient builds the client from c's flags.
-func newClient(c *cli.Context) *apiClient {
+func newClient(c *cli.Context) (*apiClient, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if f := c.String("cacert"); f != "" || c.Bool("insecure") {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: c.Bool("insecure")} //nolint:gosec // asked for with --insecure
+		if f != "" {
+			pem, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("--cacert: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--cacert %s: no PEM certificate", f)
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		}
+	}
 	return &apiClient{base: strings.TrimRight(c.String("url"), "/"), user: c.String("user"),
-		pass: c.String("password"), http: &http.Client{Timeout: 60 * time.Second}}
+		pass: c.String("password"), http: &http.Client{Timeout: 60 * time.Second, Transport: tr}}, nil
+}
+
+// call makes one request with c's client (see apiClient.do).
+func call(c *cli.Context, method, path string, body any) ([]byte, error) {
+	cl, err := newClient(c)
+	if err != nil {
+		return nil, err
+	}
+	return cl.do(method, path, body)
 }
 
 // apiError is the API's error answer, or a transport failure.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -266,4 +268,33 @@ func TestAdminErrors(t *testing.T) {
 	require.ErrorContains(t, err, "--arguments: want a JSON object")
 	_, err = runApp(t, context.Background(), "list", "queues", "--url", "http://127.0.0.1:1")
 	require.ErrorContains(t, err, "connection refused")
+}
+
+// TestAdminTLS calls a management API served over TLS with a self-signed
+// certificate: refused without --cacert, accepted with it or --insecure.
+func TestAdminTLS(t *testing.T) {
+	certFile, keyFile := selfSigned(t)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	listeners := map[string]net.Listener{config.Mgmt: tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})}
+	stop, err := startBroker(context.Background(), cfg, listeners)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, stop(ctx))
+	})
+	t.Setenv("JUNCTION_ADMIN_URL", "https://localhost:"+strconv.Itoa(port))
+
+	_, err = runApp(t, context.Background(), "list", "vhosts")
+	require.ErrorContains(t, err, "certificate")
+	assert.Contains(t, rows(admin(t, "list", "vhosts", "--cacert", certFile)), []string{"/", "Default", "virtual", "host", "0"})
+	admin(t, "list", "vhosts", "--insecure")
+	_, err = runApp(t, context.Background(), "list", "vhosts", "--cacert", keyFile)
+	require.ErrorContains(t, err, "no PEM certificate")
 }

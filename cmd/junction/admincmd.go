@@ -95,7 +95,7 @@ func listCommands() []*cli.Command {
 			if l.inVhost != "" && vhostSet(c) {
 				path = fmt.Sprintf(l.inVhost, esc(c.String("vhost")))
 			}
-			data, err := newClient(c).do("GET", path, nil)
+			data, err := call(c, "GET", path, nil)
 			if err != nil {
 				return err
 			}
@@ -115,7 +115,11 @@ func closeConnection(c *cli.Context) error {
 	if r := c.String("reason"); r != "" {
 		hdr = http.Header{"X-Reason": {r}}
 	}
-	if _, err = newClient(c).send("DELETE", "/api/connections/"+esc(a[0]), nil, hdr); err != nil {
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	if _, err = cl.send("DELETE", "/api/connections/"+esc(a[0]), nil, hdr); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, "closed connection "+a[0])
@@ -136,7 +140,7 @@ func exportDefinitions(c *cli.Context) error {
 	if vhostSet(c) {
 		path += "/" + esc(c.String("vhost"))
 	}
-	data, err := newClient(c).do("GET", path, nil)
+	data, err := call(c, "GET", path, nil)
 	if err != nil {
 		return err
 	}
@@ -166,7 +170,7 @@ func importDefinitions(c *cli.Context) error {
 	if vhostSet(c) {
 		path += "/" + esc(c.String("vhost"))
 	}
-	out, err := newClient(c).do("POST", path, data)
+	out, err := call(c, "POST", path, data)
 	if err != nil {
 		return err
 	}
@@ -208,7 +212,7 @@ func publishMessage(c *cli.Context) error {
 	if x == "" {
 		x = "amq.default"
 	}
-	out, err := newClient(c).do("POST", "/api/exchanges/"+esc(c.String("vhost"))+"/"+esc(x)+"/publish",
+	out, err := call(c, "POST", "/api/exchanges/"+esc(c.String("vhost"))+"/"+esc(x)+"/publish",
 		map[string]any{"properties": props, "routing_key": c.String("routing-key"), "payload": payload,
 			"payload_encoding": "string"})
 	if err != nil {
@@ -241,7 +245,7 @@ func getMessages(c *cli.Context) error {
 	if c.Bool("requeue") {
 		mode = "ack_requeue_true"
 	}
-	out, err := newClient(c).do("POST", "/api/queues/"+esc(c.String("vhost"))+"/"+esc(a[0])+"/get",
+	out, err := call(c, "POST", "/api/queues/"+esc(c.String("vhost"))+"/"+esc(a[0])+"/get",
 		map[string]any{"count": c.Int("count"), "ackmode": mode, "encoding": "auto"})
 	if err != nil {
 		return err
@@ -292,7 +296,7 @@ func showOverview(c *cli.Context) error {
 	if _, err := wantArgs(c, 0, "no arguments"); err != nil {
 		return err
 	}
-	data, err := newClient(c).do("GET", "/api/overview", nil)
+	data, err := call(c, "GET", "/api/overview", nil)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func deleteCommands() []*cli.Command {
 
 // done sends a request whose answer has no body and prints what was done.
 func done(c *cli.Context, method, path string, body any, what string) error {
-	if _, err := newClient(c).do(method, path, body); err != nil {
+	if _, err := call(c, method, path, body); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(c.App.Writer, what)
@@ -159,7 +159,10 @@ func deleteBinding(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl := newClient(c)
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
 	data, err := cl.do("GET", path, nil)
 	if err != nil {
 		return err
