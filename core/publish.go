@@ -52,10 +52,7 @@ func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed boo
 		m = route.StripBCC(m)
 	}
 	routed, wait = v.deliver(m, targets, done)
-	v.b.counters.published.Add(1)
-	if !routed {
-		v.b.counters.unroutable.Add(1)
-	}
+	v.b.counters.countPublish(m.Origin, routed)
 	clear(targets)
 	*tp = targets[:0]
 	targetPool.Put(tp)

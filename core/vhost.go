@@ -334,12 +334,14 @@ func (v *Vhost) dropQueue(q *queue.Queue) {
 // forgetQueue removes a deleted queue from the vhost, the router and the store.
 func (v *Vhost) forgetQueue(q *queue.Queue) {
 	name := q.Name()
-	v.mu.Lock()
-	if v.queues[name] == q {
-		delete(v.queues, name)
-		delete(v.declared, name)
-	}
-	v.mu.Unlock()
+	v.b.retire(q, func() {
+		v.mu.Lock()
+		if v.queues[name] == q {
+			delete(v.queues, name)
+			delete(v.declared, name)
+		}
+		v.mu.Unlock()
+	})
 	removed := v.routes.RemoveDest(name)
 	v.forgetRemoved(removed)
 	if cfg := q.Config(); cfg.Durable && !cfg.Exclusive {

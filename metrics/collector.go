@@ -3,6 +3,7 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/route"
 	"github.com/junctionmq/junction/persist"
 )
@@ -35,6 +36,10 @@ var (
 	published       = desc("messages_published_total", "Messages published to the core by every face.")
 	unroutable      = desc("messages_unroutable_total", "Published messages no queue or stream took.")
 	deadLettered    = desc("messages_dead_lettered_total", "Messages dead-lettered by queues.")
+	publishedByFace = desc("face_messages_published_total", "Messages published to the core, per face they entered through.", "face")
+	queueDelivered  = desc("messages_delivered_total", "Messages delivered or handed out by queues (AMQP deliver and get, SQS receive, MQTT bridge), deleted queues included.", "ack")
+	queueAcked      = desc("messages_acked_total", "Messages acknowledged (AMQP ack, SQS delete), deleted queues included.")
+	queueRedeliver  = desc("messages_redelivered_total", "Deliveries of messages delivered before, deleted queues included.")
 	storeBatches    = desc("store_batches_total", "Store write batches committed (one write and one sync each).")
 	storeOps        = desc("store_ops_total", "Operations submitted to the store writer.")
 	storeCancelled  = desc("store_cancelled_pairs_total", "Enqueue and remove pairs that met in one batch and skipped the disk.")
@@ -45,6 +50,7 @@ var (
 	alarmInEffect   = desc("alarm", "A resource alarm in effect (1) or not (0).", "resource")
 	allDescriptions = []*prometheus.Desc{connections, mqttSessions, mqttReceived, mqttSent, queueReady, queueUnacked,
 		queueDelayed, queueBytes, queueConsumers, streamRecords, published, unroutable, deadLettered,
+		publishedByFace, queueDelivered, queueAcked, queueRedeliver,
 		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSize, storeCommit, alarmInEffect}
 )
 
@@ -116,6 +122,14 @@ func (c *Collector) collectCore(ch chan<- prometheus.Metric) {
 	counter(ch, published, float64(n.Published))
 	counter(ch, unroutable, float64(n.Unroutable))
 	counter(ch, deadLettered, float64(n.DeadLettered))
+	for f, v := range n.PublishedBy {
+		counter(ch, publishedByFace, float64(v), message.Face(f).String())
+	}
+	t := c.src.Broker.QueueTotals()
+	counter(ch, queueDelivered, float64(t.Delivered+t.Got), "manual")
+	counter(ch, queueDelivered, float64(t.DeliveredNoAck+t.GotNoAck), "auto")
+	counter(ch, queueAcked, float64(t.Acked))
+	counter(ch, queueRedeliver, float64(t.Redelivered))
 	if c.src.Store != nil {
 		st := c.src.Store.Stats()
 		counter(ch, storeBatches, float64(st.Batches))

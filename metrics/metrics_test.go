@@ -185,3 +185,62 @@ func TestStoreCommitLatency(t *testing.T) {
 		t.Fatal("junction_store_size_bytes missing")
 	}
 }
+
+// Published messages are counted per face they entered through; queue
+// deliveries, acks and redeliveries are totals that keep a deleted
+// queue's share.
+func TestMessageTotals(t *testing.T) {
+	b, url := start(t)
+	v, _ := b.Vhost("/")
+	q, _, err := v.DeclareQueue(core.QueueDecl{Name: "totals"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, face := range []message.Face{message.FaceMQTT, message.FaceMQTT, message.FaceMQTT, message.FaceAMQP, message.FaceSQS} {
+		m := &message.Message{RoutingKey: "totals", Body: []byte{byte(i)}, Origin: face}
+		if _, err := v.Publish(m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, ok := q.Get(false)
+	if !ok {
+		t.Fatal("no message")
+	}
+	if err := q.Nack(d.Seq, true); err != nil { // back to the queue: redelivered next
+		t.Fatal(err)
+	}
+	for range 2 {
+		d, ok := q.Get(false)
+		if !ok {
+			t.Fatal("no message")
+		}
+		if err := q.Ack(d.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := q.Get(true); !ok {
+		t.Fatal("no message")
+	}
+	if _, err := v.DeleteQueue("totals", false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	fams := scrape(t, url)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"junction_face_messages_published_total", map[string]string{"face": "mqtt"}, 3},
+		{"junction_face_messages_published_total", map[string]string{"face": "amqp"}, 1},
+		{"junction_face_messages_published_total", map[string]string{"face": "sqs"}, 1},
+		{"junction_face_messages_published_total", map[string]string{"face": "kinesis"}, 0},
+		{"junction_messages_delivered_total", map[string]string{"ack": "manual"}, 3},
+		{"junction_messages_delivered_total", map[string]string{"ack": "auto"}, 1},
+		{"junction_messages_acked_total", nil, 2},
+		{"junction_messages_redelivered_total", nil, 1},
+	} {
+		if got := value(fams, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}

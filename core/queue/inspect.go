@@ -62,6 +62,17 @@ func (c *Counts) count(acked, noAck *uint64, autoAck, redelivered bool) {
 	}
 }
 
+// Add adds o's totals to c.
+func (c *Counts) Add(o Counts) {
+	c.Published += o.Published
+	c.Delivered += o.Delivered
+	c.DeliveredNoAck += o.DeliveredNoAck
+	c.Got += o.Got
+	c.GotNoAck += o.GotNoAck
+	c.Acked += o.Acked
+	c.Redelivered += o.Redelivered
+}
+
 // Counts returns the queue's message totals.
 func (q *Queue) Counts() Counts {
 	q.mu.Lock()
