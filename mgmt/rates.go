@@ -28,22 +28,10 @@ type msgCounts struct {
 	publish, deliver, deliverNoAck, get, getNoAck, ack, redeliver, unroutable uint64
 }
 
-// add adds a queue's counts.
-func (m *msgCounts) add(c queue.Counts) {
-	m.publish += c.Published
-	m.deliver += c.Delivered
-	m.deliverNoAck += c.DeliveredNoAck
-	m.get += c.Got
-	m.getNoAck += c.GotNoAck
-	m.ack += c.Acked
-	m.redeliver += c.Redelivered
-}
-
 // countsOf turns a queue's counts into msgCounts.
 func countsOf(c queue.Counts) msgCounts {
-	var m msgCounts
-	m.add(c)
-	return m
+	return msgCounts{publish: c.Published, deliver: c.Delivered, deliverNoAck: c.DeliveredNoAck, get: c.Got,
+		getNoAck: c.GotNoAck, ack: c.Acked, redeliver: c.Redelivered}
 }
 
 // depth is a queue's message counts at a sample.
@@ -58,7 +46,7 @@ type queueSample struct {
 // sample is the state at one tick.
 type sample struct {
 	at     time.Time
-	node   msgCounts // node-wide totals (monotonic: deleted queues keep their share)
+	node   msgCounts // node-wide totals (deleted queues keep their share)
 	depth  depth     // node-wide queue totals
 	queues map[*queue.Queue]queueSample
 }
@@ -77,9 +65,8 @@ type rates struct {
 	cancel  context.CancelFunc
 	stopped bool
 
-	mu         sync.Mutex // guards cur, prev, nodeTotals; a leaf
-	cur, prev  *sample
-	nodeTotals msgCounts // queue counts summed over every queue ever seen
+	mu        sync.Mutex // guards cur and prev; a leaf
+	cur, prev *sample
 }
 
 // newRates returns the sampler, not started.
@@ -132,7 +119,8 @@ func (r *rates) stop() {
 }
 
 // take reads every counter once. Each queue's lock is taken alone
-// (Counts, Stats); r.mu only around the bookkeeping.
+// (Counts, Stats), the node totals from core.Broker.QueueTotals (which
+// keep deleted queues' shares); r.mu only to swap the samples.
 func (r *rates) take() {
 	smp := &sample{at: time.Now(), queues: map[*queue.Queue]queueSample{}}
 	for _, v := range r.s.b.Vhosts() {
@@ -146,35 +134,12 @@ func (r *rates) take() {
 			smp.depth.unacked += d.unacked
 		}
 	}
+	smp.node = countsOf(r.s.b.QueueTotals())
 	bc := r.s.b.Counters()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for q, qs := range smp.queues {
-		var before msgCounts
-		if r.cur != nil {
-			before = r.cur.queues[q].counts // zero for a queue new since
-		}
-		r.nodeTotals.addDelta(before, qs.counts)
-	}
-	smp.node = r.nodeTotals
 	smp.node.publish, smp.node.unroutable = bc.Published, bc.Unroutable
+	r.mu.Lock()
 	r.prev, r.cur = r.cur, smp
-}
-
-// addDelta adds the growth from before to after (never negative).
-func (m *msgCounts) addDelta(before, after msgCounts) {
-	grow := func(t *uint64, b, a uint64) {
-		if a > b {
-			*t += a - b
-		}
-	}
-	grow(&m.publish, before.publish, after.publish)
-	grow(&m.deliver, before.deliver, after.deliver)
-	grow(&m.deliverNoAck, before.deliverNoAck, after.deliverNoAck)
-	grow(&m.get, before.get, after.get)
-	grow(&m.getNoAck, before.getNoAck, after.getNoAck)
-	grow(&m.ack, before.ack, after.ack)
-	grow(&m.redeliver, before.redeliver, after.redeliver)
+	r.mu.Unlock()
 }
 
 // details is RabbitMQ's {"rate": r}.
