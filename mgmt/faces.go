@@ -6,6 +6,7 @@ import (
 
 	"github.com/junctionmq/junction/awsgw"
 	"github.com/junctionmq/junction/core/auth"
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/mqtt"
 )
 
@@ -15,7 +16,7 @@ import (
 // their own, as /api/connections; AWS resources: those of the vhosts the
 // user sees) and accept the usual listing parameters (name, sort, page).
 //
-//	GET /api/junction/faces               per-face figures (the console's overview)
+//	GET /api/junction/faces               per-face figures and publish counts (the console's overview)
 //	GET /api/junction/mqtt/clients        MQTT sessions, connected or kept
 //	GET /api/junction/sqs/queues          queues created through SQS
 //	GET /api/junction/sns/topics          SNS topics
@@ -83,9 +84,11 @@ type awsFigures struct {
 	KinesisAppended  uint64 `json:"kinesis_records_appended"`
 }
 
-// getFaces serves GET /api/junction/faces: AMQP connections and channels,
-// the MQTT face's figures (counters: a client computes rates from two
-// readings) and the AWS resource counts; a face that is off is null.
+// getFaces serves GET /api/junction/faces: the messages published through
+// each face (core, amqp, mqtt, sqs, sns, kinesis: counters, so a client
+// computes rates from two readings), AMQP connections and channels, the
+// MQTT face's figures and the AWS resource counts; a face that is off is
+// null.
 func (s *Server) getFaces(w http.ResponseWriter, r *http.Request, u *auth.User) {
 	out := map[string]any{"mqtt": nil, "aws": nil}
 	conns, chans := 0, 0
@@ -94,6 +97,12 @@ func (s *Server) getFaces(w http.ResponseWriter, r *http.Request, u *auth.User) 
 		chans += c.Channels
 	}
 	out["amqp"] = map[string]int{"connections": conns, "channels": chans}
+	n := s.b.Counters()
+	published := make(map[string]uint64, len(n.PublishedBy))
+	for f, c := range n.PublishedBy {
+		published[message.Face(f).String()] = c
+	}
+	out["published"] = published
 	if f := s.opts.faces.mqtt; f != nil {
 		st := f.Stats()
 		fig := mqttFigures{Connected: st.Connected, Sessions: st.Sessions, Subscriptions: st.Subscriptions,

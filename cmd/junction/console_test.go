@@ -247,7 +247,8 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 	code, body = b.apiCall(t, "GET", "/api/junction/faces", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
 	var faces struct {
-		MQTT struct {
+		Published map[string]int `json:"published"`
+		MQTT      struct {
 			Connected     int `json:"connected"`
 			Subscriptions int `json:"subscriptions"`
 		} `json:"mqtt"`
@@ -270,6 +271,10 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 	assert.Equal(t, 2, faces.AWS.SQSMessages)
 	assert.Equal(t, 3, faces.AWS.KinesisRecords)
 	assert.Equal(t, 3, faces.AWS.KinesisAppended)
+	assert.Equal(t, 2, faces.Published["sqs"], "SQS sends: %v", faces.Published)
+	for _, face := range []string{"core", "amqp", "mqtt", "sns", "kinesis"} {
+		assert.Contains(t, faces.Published, face)
+	}
 
 	// A management user without permissions on "/" sees none of it.
 	code, body = b.apiCall(t, "PUT", "/api/users/outsider", map[string]any{"password": "pw", "tags": "management"})

@@ -227,7 +227,10 @@ async function poll() {
 // ---- overview: tiles and charts ---------------------------------------
 
 const CHARTS = {
-  rates: { title: 'Message rates (msg/s)', colors: ['#2a6fdb', '#1e8a4c', '#d08a00', '#9b3fc1', '#0f9aa8', '#c0362c'] },
+  rates: {
+    title: 'Message rates (msg/s)',
+    colors: ['#18202f', '#1e8a4c', '#2a6fdb', '#d08a00', '#9b3fc1', '#e05d9b', '#0f9aa8', '#7a8699', '#8f5a2a', '#c0362c'],
+  },
   depth: { title: 'Queue depth (messages)', colors: ['#2a6fdb', '#d08a00', '#1e8a4c', '#9b3fc1', '#0f9aa8'] },
   conns: { title: 'Connections per face', colors: ['#2a6fdb', '#1e8a4c'] },
 };
@@ -257,6 +260,18 @@ function rate(now, prev, dt, get, apiRate) {
   return Math.max(0, (a - b) / dt);
 }
 
+// FACES are the faces whose publishes the overview charts, as
+// the faces endpoint names them in "published".
+const FACES = { amqp: 'AMQP in', mqtt: 'MQTT in', sqs: 'SQS in', sns: 'SNS in', kinesis: 'Kinesis in' };
+
+function faceRates(now, prev, dt) {
+  const out = {};
+  for (const [face, label] of Object.entries(FACES)) {
+    out[label] = rate(now, prev, dt, s => (s.faces.published || {})[face]);
+  }
+  return out;
+}
+
 // sample reads the overview and the faces' figures, appends a point to
 // every chart series and returns what it read.
 async function sample() {
@@ -268,14 +283,14 @@ async function sample() {
   const detail = k => (ms[k + '_details'] || {}).rate;
   const mq = faces.mqtt || {};
   const points = {
-    rates: {
+    rates: Object.assign({
       'publish (all faces)': rate(now, prev, dt, s => (s.ov.message_stats || {}).publish, detail('publish')),
       'deliver/get': rate(now, prev, dt, s => (s.ov.message_stats || {}).deliver_get, detail('deliver_get')),
-      'MQTT in': rate(now, prev, dt, s => (s.faces.mqtt || {}).messages_in),
+    }, faceRates(now, prev, dt), {
+      'Kinesis records': rate(now, prev, dt, s => (s.faces.aws || {}).kinesis_records_appended),
       'MQTT out': rate(now, prev, dt, s => (s.faces.mqtt || {}).messages_out),
-      'Kinesis records in': rate(now, prev, dt, s => (s.faces.aws || {}).kinesis_records_appended),
       'unroutable': rate(now, prev, dt, s => (s.ov.message_stats || {}).drop_unroutable, detail('drop_unroutable')),
-    },
+    }),
     depth: {
       ready: (ov.queue_totals || {}).messages_ready,
       unacknowledged: (ov.queue_totals || {}).messages_unacknowledged,
