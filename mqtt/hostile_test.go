@@ -11,6 +11,7 @@ import (
 	"time"
 
 	paho3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -213,6 +214,17 @@ func TestHostileClients(t *testing.T) {
 			go nc.Write([]byte("GET /ws HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 16<<10) + "\r\n\r\n"))
 			got := string(hangUp(t, nc))
 			assert.True(t, strings.HasPrefix(got, "HTTP/1.1 431 "), "got %q", got)
+		}},
+		{"WebSocket upgraded, then no CONNECT", func(t *testing.T) {
+			d := websocket.Dialer{Subprotocols: []string{"mqtt"}, HandshakeTimeout: 30 * time.Second}
+			wc, _, err := d.Dial("ws://"+wsLn.Addr().String()+"/ws", nil)
+			require.NoError(t, err)
+			defer wc.Close()
+			wc.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, _, err = wc.ReadMessage()
+			var ne net.Error
+			require.False(t, errors.As(err, &ne) && ne.Timeout(), "the server did not close: %v", err)
+			require.Error(t, err)
 		}},
 		{"WebSocket slowloris upgrade", func(t *testing.T) {
 			nc, err := net.Dial("tcp", wsLn.Addr().String())
