@@ -160,6 +160,34 @@ func (b *broker) kill() {
 	<-exit
 }
 
+// gracefulBound is how long a broker may take to stop on SIGTERM under
+// load; past it the suite fails (a hung shutdown).
+const gracefulBound = 60 * time.Second
+
+// stop sends SIGTERM and waits for the process to exit by itself; it
+// reports the exit status, or an error when the broker did not stop
+// within gracefulBound (it is then killed).
+func (b *broker) stop() error {
+	b.mu.Lock()
+	cmd, exit := b.cmd, b.exit
+	b.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exit:
+	case <-time.After(gracefulBound):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exit
+		return fmt.Errorf("no exit %s after SIGTERM\n%s", gracefulBound, b.stderr())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("exit status %d after SIGTERM\n%s", code, b.stderr())
+	}
+	return nil
+}
+
 func (b *broker) stderr() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -26,14 +26,15 @@ type suite struct {
 	sns     *sqsFace
 	kinesis *kinesisFace
 
-	crashes     int
+	crashes     int // restarts, graceful ones included
+	graceful    int // restarts after SIGTERM rather than SIGKILL
 	maxRecovery time.Duration
 }
 
 func crashCount(t *testing.T) int {
 	s := os.Getenv("JUNCTION_CRASHES")
 	if s == "" {
-		return 3
+		return 4 // the fourth restart is a graceful one
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
@@ -45,7 +46,9 @@ func crashCount(t *testing.T) int {
 // TestCrashSuite publishes and consumes through every face while the
 // broker is killed with SIGKILL at random moments and restarted on the
 // same data directory; then it checks that nothing confirmed was lost.
-// JUNCTION_CRASHES sets the number of kills (3 by default; `make crash`
+// Every fourth restart is a graceful stop (SIGTERM) under the same load,
+// which must complete within gracefulBound and lose nothing either.
+// JUNCTION_CRASHES sets the number of kills (4 by default, one of them graceful; `make crash`
 // runs 50). JUNCTION_BIN names a prebuilt binary.
 func TestCrashSuite(t *testing.T) {
 	if testing.Short() && os.Getenv("JUNCTION_CRASHES") == "" {
@@ -128,7 +131,18 @@ func (s *suite) run(t *testing.T, n int) {
 	}
 	for i := 0; i < n; i++ {
 		time.Sleep(time.Duration(300+rand.IntN(1700)) * time.Millisecond)
-		s.b.kill()
+		if i%4 == 3 {
+			// Every fourth restart is graceful, under the same load:
+			// it must finish on its own and lose nothing either.
+			if err := s.b.stop(); err != nil {
+				stopProd()
+				stopCons()
+				t.Fatalf("graceful stop %d: %v", i+1, err)
+			}
+			s.graceful++
+		} else {
+			s.b.kill()
+		}
 		took, err := s.b.start()
 		if err != nil {
 			stopProd()
@@ -193,6 +207,8 @@ func (s *suite) report(t *testing.T) {
 	for _, v := range vs {
 		fmt.Println(v.line(s.crashes, s.maxRecovery))
 	}
+	fmt.Printf("restarts=%d: %d after SIGKILL, %d after a graceful SIGTERM under load\n",
+		s.crashes, s.crashes-s.graceful, s.graceful)
 	for _, v := range vs {
 		if v.confirmed == 0 {
 			t.Errorf("%s: nothing confirmed", v.name)
