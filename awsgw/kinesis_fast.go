@@ -249,7 +249,8 @@ func validHashKeyText(v []byte) bool {
 	return true
 }
 
-// rawJSON is a response body already encoded as AWS JSON.
+// rawJSON is a response body already encoded as AWS JSON, in a buffer
+// from arenas (writeKinesisResult gives it back).
 type rawJSON []byte
 
 // appendPutRecordsJSON encodes a PutRecords result whose records all
@@ -341,8 +342,10 @@ func getRecordsResult(req *request, out *kGetRecordsOut) any {
 	for i := range out.Records {
 		n += 160 + len(out.Records[i].PartitionKey) + base64.StdEncoding.EncodedLen(len(out.Records[i].Data))
 	}
-	if b, ok := appendGetRecordsJSON(make([]byte, 0, n), out); ok {
-		return rawJSON(b)
+	b, ok := appendGetRecordsJSON(getArena(n), out)
+	if ok {
+		return rawJSON(b) // back to arenas once written
 	}
+	putArena(b)
 	return out
 }

@@ -107,9 +107,11 @@ func (k *kinesisService) putTyped(t *kstream, recs []recordIn, asJSON bool) (any
 	}
 	outs := k.appendRecords(t, recs)
 	if asJSON {
-		if b, ok := appendPutRecordsJSON(make([]byte, 0, 40+90*len(outs)), outs, t.meta.Encryption); ok {
-			return rawJSON(b), nil
+		b, ok := appendPutRecordsJSON(getArena(40+90*len(outs)), outs, t.meta.Encryption)
+		if ok {
+			return rawJSON(b), nil // back to arenas once written
 		}
+		putArena(b)
 	}
 	failed := 0
 	for _, o := range outs {

@@ -323,6 +323,7 @@ func (s *Server) writeKinesisResult(w http.ResponseWriter, req *request, out any
 		w.Header().Set("Content-Type", ctKinesisJSON)
 		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
 		_, _ = w.Write(raw)
+		putArena(raw) // Write keeps no reference (HTTP/2's waits for the frames to go out)
 		return
 	}
 	if out == nil || reflect.ValueOf(out).IsNil() {
