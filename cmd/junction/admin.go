@@ -130,19 +130,21 @@ func (a *apiClient) send(method, path string, body any, hdr http.Header) ([]byte
 		return nil, &apiError{Reason: err.Error()}
 	}
 	if res.StatusCode >= 400 {
-		return nil, &apiError{Status: res.StatusCode, Reason: reasonOf(data)}
+		return nil, &apiError{Status: res.StatusCode, Reason: reasonOf(res.StatusCode, data)}
 	}
 	return data, nil
 }
 
-// reasonOf is the reason text of an error body ({"error":..,"reason":..}).
-func reasonOf(data []byte) string {
+// reasonOf is the reason text of an error body ({"error":..,"reason":..}),
+// or its error text when the reason only repeats the status ("Not
+// Found").
+func reasonOf(status int, data []byte) string {
 	var e struct {
 		Error  string `json:"error"`
 		Reason string `json:"reason"`
 	}
 	if json.Unmarshal(data, &e) == nil && (e.Reason != "" || e.Error != "") {
-		if e.Reason == "" {
+		if e.Reason == "" || (e.Reason == http.StatusText(status) && e.Error != "") {
 			return e.Error
 		}
 		return e.Reason

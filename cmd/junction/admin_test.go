@@ -259,7 +259,7 @@ func TestAdminErrors(t *testing.T) {
 	assert.NotContains(t, oneLine(err), "\n")
 
 	_, err = runApp(t, context.Background(), "get", "nope")
-	require.ErrorContains(t, err, "404 Not Found: Not Found")
+	require.EqualError(t, err, "404 Not Found: Object Not Found")
 	_, err = runApp(t, context.Background(), "declare", "queue")
 	require.ErrorContains(t, err, "want NAME")
 	_, err = runApp(t, context.Background(), "declare", "queue", "x", "--nope")
