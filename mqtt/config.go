@@ -81,7 +81,8 @@ type Config struct {
 	// publisher set a message expiry interval. mochi's default is 24 h.
 	MaxMessageExpiry int64
 	// WritesPending is the per-client outbound packet queue length; 0 means
-	// 256 (mochi's default 8192 costs 64 KiB per connection). A publisher
+	// 64 (8 bytes each, for every connection, idle or not; mochi's default
+	// 8192 costs 64 KiB per connection). A publisher
 	// waits while a subscriber's queue is full (outboundWait), so a short
 	// queue loses nothing.
 	WritesPending int32
@@ -98,7 +99,7 @@ const (
 	defaultReceiveMax    = 1024
 	defaultMaxInflight   = 8192
 	defaultTopicAliasMax = 64
-	defaultWritesPending = 256
+	defaultWritesPending = 64
 	defaultPrefetch      = 256
 	defaultSysInterval   = 10 * time.Second
 	defaultVersion       = "junction"
