@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -317,8 +319,8 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// page drives one headless Chromium tab through the DevTools protocol.
-type page struct {
+// tab drives one headless Chromium tab through the DevTools protocol.
+type tab struct {
 	t   *testing.T
 	ctx context.Context
 
@@ -326,7 +328,7 @@ type page struct {
 	exceptions []string // uncaught page exceptions
 }
 
-func openBrowser(t *testing.T) *page {
+func openBrowser(t *testing.T) *tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -338,9 +340,9 @@ func openBrowser(t *testing.T) *page {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	p := &page{t: t, ctx: ctx}
+	p := &tab{t: t, ctx: ctx}
 	// The first action starts the browser; it must not run under a timeout.
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank"), watchCSP))
 	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
 			p.mu.Lock()
@@ -356,8 +358,21 @@ func openBrowser(t *testing.T) *page {
 	return p
 }
 
+// cspWatch records the page's Content-Security-Policy violations in
+// window.cspViolations; it runs before the page's own script.
+const cspWatch = `window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));`
+
+// watchCSP installs cspWatch in every document the tab loads.
+var watchCSP chromedp.Action[chromedp.Void] = func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+	_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch})
+	return chromedp.Void{}, err
+}
+
 // do runs steps with a generous deadline (the machine may be busy).
-func (p *page) do(steps ...chromedp.Action[chromedp.Void]) {
+func (p *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
 	defer cancel()
@@ -366,7 +381,7 @@ func (p *page) do(steps ...chromedp.Action[chromedp.Void]) {
 
 // eval evaluates a JavaScript expression in the page (DevTools evaluation,
 // which the console's CSP does not restrict).
-func (p *page) eval(expr string) string {
+func (p *tab) eval(expr string) string {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
@@ -377,7 +392,7 @@ func (p *page) eval(expr string) string {
 
 // waitFor polls the expression until it is "true"; what describes the
 // condition for the failure message.
-func (p *page) waitFor(what, expr string) {
+func (p *tab) waitFor(what, expr string) {
 	p.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -464,6 +479,11 @@ func TestConsoleInChromium(t *testing.T) {
 		p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/` + name + `"]`)))
 		p.waitFor(name+" page refreshed", `document.getElementById('page').dataset.refreshed === '`+name+`'`)
 	}
+
+	// The page broke none of its own CSP (the watcher does see a breach).
+	assert.Equal(t, "[]", p.eval(`JSON.stringify(window.cspViolations)`))
+	p.eval(`document.body.setAttribute('style', 'color: red'), ''`)
+	p.waitFor("the CSP watcher's self-check", `window.cspViolations.length === 1`)
 
 	// Log out: the credentials are gone and the login form is back.
 	p.do(chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
