@@ -217,6 +217,8 @@ func toAPIError(err error) *apiError {
 		return errNonExistentQueue()
 	case errors.Is(err, core.ErrAccessRefused), errors.Is(err, core.ErrNotAllowed), errors.Is(err, core.ErrLocked):
 		return newErr(403, "AccessDeniedException", "AccessDenied", "%s", coreText(err))
+	case errors.Is(err, core.ErrQueueLimit):
+		return newErr(403, "OverLimit", "OverLimit", "%s", coreText(err))
 	case errors.Is(err, core.ErrPrecondition), errors.Is(err, core.ErrInvalid):
 		return errInvalidParameterValue("%s", coreText(err))
 	}

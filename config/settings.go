@@ -123,7 +123,7 @@ var settings = []setting{
 	count("amqp-connection-max", "most AMQP connections open at once (RabbitMQ's connection_max; then connection.close 530)", func(c *Config) *int64 { return &c.AMQPConnectionMax }),
 	count("amqp-connection-max-per-user", "most AMQP connections open at once per user (RabbitMQ's user limit max-connections; then 530)", func(c *Config) *int64 { return &c.AMQPConnectionMaxPerUser }),
 	count("amqp-consumer-max-per-channel", "most consumers on one AMQP channel (RabbitMQ's consumer_max_per_channel; then 530)", func(c *Config) *int64 { return &c.AMQPConsumerMaxPerChannel }),
-	count("max-queues-per-vhost", "most queues and streams in one vhost (RabbitMQ's vhost limit max-queues; then AMQP 406)", func(c *Config) *int64 { return &c.MaxQueuesPerVhost }),
+	count("max-queues-per-vhost", "most queues in one vhost, AMQP stream queues and SQS queues included (RabbitMQ's vhost limit max-queues; then AMQP 406, SQS OverLimit)", func(c *Config) *int64 { return &c.MaxQueuesPerVhost }),
 
 	{"memory-high-watermark", kindFraction, "0.4", "fraction of RAM above which publishers are blocked", field(func(c *Config) *float64 { return &c.MemoryHighWatermark }, parseFraction)},
 	size("disk-free-limit", "50MB", "free disk space below which publishers are blocked", func(c *Config) *int64 { return &c.DiskFreeLimit }),

@@ -169,3 +169,27 @@ func TestLimitsAWS(t *testing.T) {
 		return code == http.StatusOK
 	}, 30*time.Second, 20*time.Millisecond)
 }
+
+func TestLimitsSQSQueues(t *testing.T) {
+	c := startChild(t, "aws", "--max-queues-per-vhost", "1", "--aws-accept-any-key")
+	create := func(name string) (int, string) {
+		body := `{"QueueName":"` + name + `"}`
+		nc, err := net.Dial("tcp", c.addr)
+		require.NoError(t, err)
+		defer nc.Close()
+		go nc.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonSQS.CreateQueue\r\n" +
+			"Content-Type: application/x-amz-json-1.0\r\nConnection: close\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\n\r\n" + body))
+		nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := create("first")
+	require.Equal(t, http.StatusOK, code)
+	code, body := create("second")
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, body, "OverLimit")
+	assert.Contains(t, body, "cannot declare queue 'second': queue limit in vhost '/' (1) is reached")
+}

@@ -25,10 +25,11 @@ type Config struct {
 	Clock queue.Clock
 	// Logger receives the core's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// MaxQueuesPerVhost bounds the queues (streams included) a vhost may
-	// hold, as a RabbitMQ vhost limit max-queues set on every vhost: past
-	// it a declare fails with ErrPrecondition. 0: no limit. Queues
-	// recovered at boot are not refused.
+	// MaxQueuesPerVhost bounds the queues (AMQP stream queues included,
+	// Kinesis streams not) a vhost may hold, as a RabbitMQ vhost limit
+	// max-queues set on every vhost: past it a declare fails with
+	// ErrQueueLimit (kind ErrPrecondition). 0: no limit. Queues recovered
+	// at boot are not refused.
 	MaxQueuesPerVhost int
 }
 

@@ -31,6 +31,10 @@ var (
 	ErrNotAllowed = errors.New("not allowed")
 	// ErrStore: the store refused a write (disk full, closed).
 	ErrStore = errors.New("store failure")
+	// ErrQueueLimit: a new queue past Config.MaxQueuesPerVhost. Its kind
+	// is ErrPrecondition (AMQP 406, as RabbitMQ); faces with a quota
+	// error of their own (SQS OverLimit) match this one first.
+	ErrQueueLimit = errors.New("queue limit reached")
 )
 
 // Error is a core error: a kind (one of the sentinels above) and the text a

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -162,12 +163,25 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 }
 
 // checkQueueLimit refuses a new queue past MaxQueuesPerVhost, with
-// rabbit_queue_type's text (AMQP 406). Callers hold v.mu.
+// rabbit_queue_type's text (AMQP 406). Queues and AMQP stream queues
+// count; Kinesis streams, which share the namespace, do not. Callers hold
+// v.mu.
 func (v *Vhost) checkQueueLimit(name string) error {
-	if n := v.b.maxQueues; n > 0 && len(v.queues)+len(v.streams) >= n {
-		return errorf(ErrPrecondition, "cannot declare queue '%s': queue limit in vhost '%s' (%d) is reached", name, v.name, n)
+	limit := v.b.maxQueues
+	if limit <= 0 || len(v.queues)+len(v.streams) < limit { // the common case, without a count
+		return nil
 	}
-	return nil
+	n := len(v.queues)
+	for _, d := range v.streams {
+		if _, ok := d.(plainStream); ok {
+			n++
+		}
+	}
+	if n < limit {
+		return nil
+	}
+	return &Error{Kind: ErrPrecondition, Err: ErrQueueLimit,
+		Text: fmt.Sprintf("cannot declare queue '%s': queue limit in vhost '%s' (%d) is reached", name, v.name, limit)}
 }
 
 func (v *Vhost) newQueue(cfg queue.Config) *queue.Queue {
