@@ -7,8 +7,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// argumentsFlag is --arguments, a JSON object.
-var argumentsFlag = &cli.StringFlag{Name: "arguments", Usage: `optional arguments as a JSON object, e.g. {"x-max-length":10}`}
+// argumentsFlag is --arguments, a JSON object: a new flag for each
+// command (urfave/cli flags keep state).
+func argumentsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "arguments", Usage: `optional arguments as a JSON object, e.g. {"x-max-length":10}`}
+}
 
 // bindingFlags name a binding.
 func bindingFlags() []cli.Flag {
@@ -26,15 +29,15 @@ func declareCommands() []*cli.Command {
 		leaf("queue", "declare the queue NAME", "NAME", []cli.Flag{
 			&cli.BoolFlag{Name: "durable", Value: true, Usage: "survives a restart"},
 			&cli.BoolFlag{Name: "auto-delete", Usage: "deleted when its last consumer goes"},
-			&cli.StringFlag{Name: "type", Usage: "classic, quorum or stream"}, argumentsFlag,
+			&cli.StringFlag{Name: "type", Usage: "classic, quorum or stream"}, argumentsFlag(),
 		}, declareQueue),
 		leaf("exchange", "declare the exchange NAME", "NAME", []cli.Flag{
 			&cli.StringFlag{Name: "type", Value: "direct", Usage: "direct, fanout, topic or headers"},
 			&cli.BoolFlag{Name: "durable", Value: true, Usage: "survives a restart"},
 			&cli.BoolFlag{Name: "auto-delete", Usage: "deleted when its last binding goes"},
-			&cli.BoolFlag{Name: "internal", Usage: "clients may not publish to it"}, argumentsFlag,
+			&cli.BoolFlag{Name: "internal", Usage: "clients may not publish to it"}, argumentsFlag(),
 		}, declareExchange),
-		leaf("binding", "bind a queue or an exchange to an exchange", "", append(bindingFlags(), argumentsFlag),
+		leaf("binding", "bind a queue or an exchange to an exchange", "", append(bindingFlags(), argumentsFlag()),
 			declareBinding),
 		leaf("user", "create or update the user NAME", "NAME", []cli.Flag{
 			&cli.StringFlag{Name: "user-password", Usage: "the user's password (--password is the caller's)"},
@@ -70,10 +73,12 @@ func deleteCommands() []*cli.Command {
 			return done(c, "DELETE", p, nil, "deleted "+kind+" "+a[0])
 		})
 	}
-	unused := &cli.BoolFlag{Name: "if-unused", Usage: "only if it has no consumers (queue) or bindings (exchange)"}
+	unused := func() cli.Flag {
+		return &cli.BoolFlag{Name: "if-unused", Usage: "only if it has no consumers (queue) or bindings (exchange)"}
+	}
 	return []*cli.Command{
-		named("queue", "/api/queues/%s/%s", unused, &cli.BoolFlag{Name: "if-empty", Usage: "only if it holds no messages"}),
-		named("exchange", "/api/exchanges/%s/%s", unused),
+		named("queue", "/api/queues/%s/%s", unused(), &cli.BoolFlag{Name: "if-empty", Usage: "only if it holds no messages"}),
+		named("exchange", "/api/exchanges/%s/%s", unused()),
 		named("user", "/api/users/%[2]s"),
 		named("vhost", "/api/vhosts/%[2]s"),
 		named("permission", "/api/permissions/%s/%s"),
