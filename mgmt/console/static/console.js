@@ -14,7 +14,10 @@ const API = {
   overview: 'GET /api/overview',
   vhosts: 'GET /api/vhosts',
   queues: 'GET /api/queues',
+  queuePut: 'PUT /api/queues/{vhost}/{name}',
   queueGet: 'POST /api/queues/{vhost}/{name}/get',
+  queuePurge: 'DELETE /api/queues/{vhost}/{name}/contents',
+  queueDelete: 'DELETE /api/queues/{vhost}/{name}',
   exchanges: 'GET /api/exchanges',
   publish: 'POST /api/exchanges/{vhost}/{name}/publish',
   bindings: 'GET /api/bindings',
@@ -405,13 +408,56 @@ function niceMax(v) {
 function renderQueues() {
   return el('div', {},
     el('h1', {}, 'Queues'),
-    el('p', { class: 'empty' }, 'Click a queue to get messages from it or publish to it.'),
+    el('p', { class: 'empty' }, 'Click a queue to get messages from it, publish to it, purge or delete it.'),
     el('div', { id: 'queues' }),
-    el('div', { id: 'queue-detail' }));
+    el('div', { id: 'queue-detail' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Add a queue'), declareForm()));
+}
+
+// declareForm declares a queue (PUT, as RabbitMQ's "Add a new queue").
+function declareForm() {
+  const result = el('p', { id: 'declare-result', role: 'status' });
+  const form = el('form', { id: 'declare-form', class: 'row' },
+    el('label', {}, 'Virtual host', el('select', { id: 'declare-vhost' })),
+    el('label', {}, 'Name', el('input', { id: 'declare-name', required: true })),
+    el('label', {}, 'Type', el('select', { id: 'declare-type' },
+      el('option', { value: 'classic' }, 'classic'), el('option', { value: 'stream' }, 'stream'))),
+    el('label', {}, 'Durability', el('select', { id: 'declare-durable' },
+      el('option', { value: 'true' }, 'durable'), el('option', { value: 'false' }, 'transient'))),
+    el('label', {}, 'Arguments (JSON object)', el('input', { id: 'declare-args', placeholder: '{"x-max-length": 1000}' })),
+    el('div', {}, el('button', { id: 'declare-submit', type: 'submit' }, 'Add queue'), result));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    const name = $('declare-name').value.trim();
+    let args = {};
+    try { args = JSON.parse($('declare-args').value.trim() || '{}'); } catch (e) {
+      result.className = 'error';
+      result.textContent = 'Arguments are not valid JSON.';
+      return;
+    }
+    try {
+      await api('queuePut', { vhost: $('declare-vhost').value, name }, {
+        durable: $('declare-durable').value === 'true', auto_delete: false,
+        type: $('declare-type').value, arguments: args,
+      });
+      result.className = 'ok';
+      result.textContent = 'Queue ' + name + ' declared.';
+      refreshQueues().catch(() => {});
+    } catch (e) {
+      result.className = 'error';
+      result.textContent = 'Declare failed: ' + e.message;
+    }
+  });
+  return form;
 }
 
 async function refreshQueues() {
   const qs = await api('queues');
+  const vs = $('declare-vhost');
+  if (vs && vs.options.length === 0) {
+    const vhosts = await api('vhosts');
+    vs.replaceChildren(...vhosts.map(v => el('option', { value: v.name }, v.name)));
+  }
   const sel = state.selectedQueue;
   replace('queues', table([
     { label: 'Virtual host', get: q => q.vhost },
@@ -438,8 +484,50 @@ function selectQueue(q) {
   replace('queue-detail', el('div', { class: 'row' },
     el('div', { class: 'card' }, el('h2', {}, 'Get messages from ' + q.name), getForm(q)),
     el('div', { class: 'card' }, el('h2', {}, 'Publish to ' + q.name),
-      publishForm({ vhost: q.vhost, exchange: '', routingKey: q.name, fixed: true }))));
+      publishForm({ vhost: q.vhost, exchange: '', routingKey: q.name, fixed: true })),
+    el('div', { class: 'card' }, el('h2', {}, 'Purge or delete ' + q.name), manageButtons(q))));
   refreshQueues().catch(() => {});
+}
+
+// manageButtons purges or deletes the queue; each asks for a second click
+// (no modal dialog), which the page forgets after a few seconds.
+function manageButtons(q) {
+  const result = el('p', { id: 'manage-result', role: 'status' });
+  const twoStep = (id, label, confirmLabel, run) => {
+    const b = el('button', { id, type: 'button', class: 'secondary' }, label);
+    let armed = null;
+    b.addEventListener('click', async () => {
+      if (!armed) {
+        b.textContent = confirmLabel;
+        armed = setTimeout(() => { armed = null; b.textContent = label; }, 5000);
+        return;
+      }
+      clearTimeout(armed);
+      armed = null;
+      b.textContent = label;
+      try {
+        result.className = 'ok';
+        result.textContent = await run();
+      } catch (e) {
+        result.className = 'error';
+        result.textContent = e.message;
+      }
+      refreshQueues().catch(() => {});
+    });
+    return b;
+  };
+  return el('div', {},
+    twoStep('purge-queue', 'Purge messages', 'Click again to purge', async () => {
+      await api('queuePurge', q);
+      return 'Queue ' + q.name + ' purged.';
+    }), ' ',
+    twoStep('delete-queue', 'Delete queue', 'Click again to delete', async () => {
+      await api('queueDelete', q);
+      state.selectedQueue = null;
+      replace('queue-detail', el('p', { class: 'ok', id: 'manage-result' }, 'Queue ' + q.name + ' deleted.'));
+      return 'Queue ' + q.name + ' deleted.';
+    }),
+    result);
 }
 
 function getForm(q) {
