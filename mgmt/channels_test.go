@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	rabbithole "github.com/michaelklishin/rabbit-hole/v2"
 	rmq "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -215,4 +216,42 @@ func TestChannelListingsUnderChurn(t *testing.T) {
 	}
 	close(stop)
 	assert.Positive(t, <-polled)
+}
+
+// TestChannelsAuthorisation: a management user sees its own channels
+// only; monitoring and administrator users see all; another user's
+// channel is 401 to it.
+func TestChannelsAuthorisation(t *testing.T) {
+	e := start(t)
+	rh := e.client(t, "guest", "guest")
+	res, err := rh.PutUser("bob", rabbithole.UserSettings{Password: "pw", Tags: []string{"management"}})
+	must(t, res, err, http.StatusCreated)
+	res, err = rh.UpdatePermissionsIn("/", "bob", rabbithole.Permissions{Configure: ".*", Write: ".*", Read: ".*"})
+	must(t, res, err, http.StatusCreated)
+	for _, u := range []string{"guest", "bob"} {
+		pw := map[string]string{"guest": "guest", "bob": "pw"}[u]
+		_, err := e.dial(t, u, pw, u).Channel()
+		require.NoError(t, err)
+	}
+	var all []map[string]any
+	e.getJSON(t, "/api/channels", &all)
+	require.Len(t, all, 2)
+	guestChan := ""
+	for _, c := range all {
+		if c["user"] == "guest" {
+			guestChan = c["name"].(string)
+		}
+	}
+	code, body := e.call(t, "GET", "/api/channels", "bob", "pw", nil)
+	require.Equal(t, http.StatusOK, code)
+	var mine []map[string]any
+	require.NoError(t, json.Unmarshal(body, &mine))
+	require.Len(t, mine, 1)
+	assert.Equal(t, "bob", mine[0]["user"])
+	code, _ = e.call(t, "GET", "/api/channels/"+url.PathEscape(guestChan), "bob", "pw", nil)
+	assert.Equal(t, http.StatusUnauthorized, code)
+	code, _ = e.call(t, "GET", "/api/channels/"+url.PathEscape(guestChan), "guest", "guest", nil)
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = e.call(t, "GET", "/api/connections/nope/channels", "guest", "guest", nil)
+	assert.Equal(t, http.StatusNotFound, code)
 }
