@@ -248,7 +248,9 @@ func (ch *channel) dispatch(m amqp091.Method) error {
 }
 
 // checkConsumerMax refuses a new consumer past consumer_max_per_channel
-// with 530, as rabbit_channel does; a reused tag gets its own error.
+// with 530, as rabbit_channel does; a reused tag gets its own error. As
+// there, the direct reply-to consumer is not counted (it is refused past
+// the limit all the same).
 func (ch *channel) checkConsumerMax(tag string) error {
 	limit := ch.c.s.cfg.ConsumerMaxPerChannel
 	if limit <= 0 || len(ch.consumers) < limit {
@@ -259,7 +261,7 @@ func (ch *channel) checkConsumerMax(tag string) error {
 		if t == tag && !ch.isGone(cs) {
 			return nil // consume answers "attempt to reuse consumer tag"
 		}
-		if !ch.isGone(cs) {
+		if !cs.replyTo && !ch.isGone(cs) {
 			live++
 		}
 	}

@@ -343,8 +343,10 @@ func TestConsumerMaxPerChannel(t *testing.T) {
 	_, err = ch.Consume("cm", "b", false, false, false, false, nil)
 	require.NoError(t, err)
 	require.NoError(t, ch.Cancel("a", false))
-	_, err = ch.Consume("cm", "c", false, false, false, false, nil)
+	_, err = ch.Consume("amq.rabbitmq.reply-to", "r", true, false, false, false, nil)
 	require.NoError(t, err, "a cancelled consumer frees its place")
+	_, err = ch.Consume("cm", "c", false, false, false, false, nil)
+	require.NoError(t, err, "direct reply-to is not counted")
 	closed := c.NotifyClose(make(chan *rmq.Error, 1))
 	_, err = ch.Consume("cm", "d", false, false, false, false, nil)
 	if err == nil {
