@@ -59,7 +59,7 @@ type rates struct {
 	s        *Server
 	interval time.Duration
 	wg       sync.WaitGroup
-	first    sync.Once // the one sample a request takes when the ticker never ran
+	first    sync.Once // the first sample: by start, or by a request when the ticker never ran
 
 	lifeMu  sync.Mutex // guards cancel and stopped; a leaf
 	cancel  context.CancelFunc
@@ -81,14 +81,15 @@ func newRates(s *Server) *rates {
 // start starts the ticker unless it runs or was stopped.
 func (r *rates) start() {
 	r.lifeMu.Lock()
-	defer r.lifeMu.Unlock()
 	if r.cancel != nil || r.stopped {
+		r.lifeMu.Unlock()
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.take()
 	r.wg.Add(1)
+	r.lifeMu.Unlock()
+	r.first.Do(r.take)
 	go r.run(ctx)
 }
 
