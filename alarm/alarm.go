@@ -131,8 +131,10 @@ func (m *Monitor) Subscribe(fn func(State)) (cancel func()) {
 // tells the subscribers.
 func (m *Monitor) Check() {
 	var s State
+	var used uint64
 	if m.cfg.MemoryLimit > 0 {
-		s.Memory = m.cfg.MemoryUsed() > m.cfg.MemoryLimit
+		used = m.cfg.MemoryUsed()
+		s.Memory = used > m.cfg.MemoryLimit
 	}
 	if m.cfg.DiskLow != nil {
 		s.Disk = m.cfg.DiskLow()
@@ -144,19 +146,19 @@ func (m *Monitor) Check() {
 		return
 	}
 	m.state = s
-	m.logChange(old, s)
+	m.logChange(old, s, used)
 	for _, fn := range m.subs {
 		fn(s)
 	}
 }
 
-func (m *Monitor) logChange(old, s State) {
+func (m *Monitor) logChange(old, s State, used uint64) {
 	log := m.cfg.Logger
 	if s.Memory != old.Memory {
 		if s.Memory {
-			log.Warn("memory resource limit alarm set: publishers are blocked", "limit", m.cfg.MemoryLimit)
+			log.Warn("memory resource limit alarm set: publishers are blocked", "limit", m.cfg.MemoryLimit, "used", used)
 		} else {
-			log.Info("memory resource limit alarm cleared")
+			log.Info("memory resource limit alarm cleared", "used", used)
 		}
 	}
 	if s.Disk != old.Disk {

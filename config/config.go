@@ -87,6 +87,9 @@ type Config struct {
 	// MemoryHighWatermark is the fraction of RAM above which publishers
 	// are blocked and transient messages paged out.
 	MemoryHighWatermark float64
+	// MemoryHighWatermarkAbsolute, when above 0, is the watermark in
+	// bytes instead (RabbitMQ's vm_memory_high_watermark.absolute).
+	MemoryHighWatermarkAbsolute int64
 	// DiskFreeLimit is the free disk space, in bytes, below which
 	// publishers are blocked.
 	DiskFreeLimit int64

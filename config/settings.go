@@ -126,6 +126,7 @@ var settings = []setting{
 	count("max-queues-per-vhost", "most queues in one vhost, AMQP stream queues and SQS queues included (RabbitMQ's vhost limit max-queues; then AMQP 406, SQS OverLimit)", func(c *Config) *int64 { return &c.MaxQueuesPerVhost }),
 
 	{"memory-high-watermark", kindFraction, "0.4", "fraction of RAM above which publishers are blocked", field(func(c *Config) *float64 { return &c.MemoryHighWatermark }, parseFraction)},
+	size("memory-high-watermark-absolute", "0", "memory in bytes above which publishers are blocked, instead of memory-high-watermark (RabbitMQ's vm_memory_high_watermark.absolute); 0 uses the fraction", func(c *Config) *int64 { return &c.MemoryHighWatermarkAbsolute }),
 	size("disk-free-limit", "50MB", "free disk space below which publishers are blocked", func(c *Config) *int64 { return &c.DiskFreeLimit }),
 	{"loopback-users", kindList, "guest", "comma-separated users that may connect only from loopback", field(func(c *Config) *[]string { return &c.LoopbackUsers }, parseList)},
 

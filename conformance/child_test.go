@@ -21,6 +21,7 @@ type child struct {
 	addr string // 127.0.0.1:port
 	dir  string // the test's temporary directory (data in dir/data)
 	log  string // the broker's combined output
+	pid  int    // the broker's process id
 }
 
 // startChild starts the junction binary with only listener (a name of
@@ -61,6 +62,7 @@ func startChild(t *testing.T, listener string, extra ...string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.pid = cmd.Process.Pid
 	t.Cleanup(func() { c.stop(t, cmd) })
 	c.waitReady(t, listener)
 	return c

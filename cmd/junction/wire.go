@@ -8,9 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/junctionmq/junction/alarm"
 	"github.com/junctionmq/junction/amqp"
@@ -165,15 +167,31 @@ func mgmtListeners(listeners map[string]net.Listener) []mgmt.Listener {
 }
 
 // newAlarms returns the resource alarm monitor (not started): memory
-// above memory-high-watermark of RAM, free space of the data directory
-// below disk-free-limit, checked every second.
+// above memory-high-watermark of RAM (or memory-high-watermark-absolute
+// bytes), free space of the data directory below disk-free-limit, checked
+// every alarmInterval.
 func newAlarms(cfg *config.Config, log *slog.Logger) *alarm.Monitor {
 	limit, err := alarm.MemoryLimit(cfg.MemoryHighWatermark)
 	if err != nil {
 		log.Warn("memory alarm off: total RAM unknown", "err", err)
 	}
-	return alarm.New(alarm.Config{MemoryLimit: limit, DiskLow: alarm.DiskLow(cfg.DataDir, cfg.DiskFreeLimit), Logger: log})
+	if cfg.MemoryHighWatermarkAbsolute > 0 {
+		limit = uint64(cfg.MemoryHighWatermarkAbsolute)
+	}
+	if limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// The Go collector works harder as the heap nears the watermark
+		// and returns freed memory to the system, instead of letting the
+		// heap grow to twice the live data (GOGC) past it.
+		debug.SetMemoryLimit(int64(limit))
+	}
+	return alarm.New(alarm.Config{Interval: alarmInterval, MemoryLimit: limit,
+		DiskLow: alarm.DiskLow(cfg.DataDir, cfg.DiskFreeLimit), Logger: log})
 }
+
+// alarmInterval is how often the resource alarms are checked (a
+// runtime/metrics read and a statfs: a few microseconds); a fast
+// publisher adds hundreds of MiB a second.
+const alarmInterval = 100 * time.Millisecond
 
 // loadDefinitions imports a RabbitMQ definitions file at boot, as
 // RabbitMQ's load_definitions does. What Junction does not support is

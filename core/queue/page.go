@@ -27,7 +27,8 @@ import (
 // every ready entry they skip.
 
 const (
-	pageOutBatch = 4096 // entries paged out per store round trip
+	pageOutBatch = 4096    // entries paged out per store round trip, at most
+	pageOutBytes = 4 << 20 // and body bytes: a batch is briefly held twice (encoded, and in the store's write)
 	pageInBatch  = 1000 // stubs paged back in by one read
 	pageInScan   = 4 * pageInBatch
 )
@@ -98,13 +99,15 @@ func (q *Queue) pageCandidates(keep int) (string, []pageCand) {
 	}
 	above := q.nready // ready entries in this level and the levels above it
 	var cands []pageCand
+	bytes := 0
 	for l := range q.ready {
 		d := &q.ready[l]
 		above -= d.n
 		from := max(keep-above, 0) // the first from entries of d are among the next keep
-		for i := d.n - 1; i >= from && len(cands) < pageOutBatch; i-- {
+		for i := d.n - 1; i >= from && len(cands) < pageOutBatch && bytes < pageOutBytes; i-- {
 			if e := d.at(i); e.msg != nil && !e.persisted {
 				cands = append(cands, pageCand{e: e, seq: e.seq, msg: e.msg})
+				bytes += e.size
 			}
 		}
 	}
@@ -116,7 +119,11 @@ func (q *Queue) pageCandidates(keep int) (string, []pageCand) {
 func (q *Queue) writePages(key string, cands []pageCand) (int, error) {
 	var wg sync.WaitGroup
 	wg.Add(len(cands))
-	var buf []byte
+	size := 0
+	for i := range cands {
+		size += cands[i].msg.Size() + 256 // the body and room for its properties
+	}
+	buf := make([]byte, 0, size) // grown only by messages with large properties
 	for i := range cands {
 		c := &cands[i]
 		start := len(buf)
