@@ -1,11 +1,9 @@
 package amqp
 
 import (
-	"cmp"
 	"crypto/tls"
 	"errors"
 	"net"
-	"slices"
 	"time"
 
 	"github.com/junctionmq/junction/core/message"
@@ -48,19 +46,13 @@ type connMeta struct {
 // Connections returns the open connections (handshake complete), oldest
 // first.
 func (s *Server) Connections() []ConnStats {
-	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	conns := s.openConns()
 	out := make([]ConnStats, 0, len(conns))
 	for _, c := range conns {
 		if st, ok := c.stats(); ok {
 			out = append(out, st)
 		}
 	}
-	slices.SortFunc(out, func(a, b ConnStats) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 

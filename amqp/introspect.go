@@ -15,8 +15,9 @@ import (
 // the connection's reader goroutine, so they are never read from here.
 // What is read: the channels map, delivery and confirm state under
 // conn.wmu; consumers through the core queues' subscriber lists (under
-// each queue's lock, taken alone), whose face-side fields (channel, tag,
-// no-ack) are immutable once the consumer is registered; prefetch windows
+// each queue's lock, taken alone) and the stream hub's (under its lock),
+// whose face-side fields (channel, tag, no-ack, limiters) are immutable
+// once the consumer is registered; prefetch windows
 // from the core limiters (their own lock). Confirm mode is therefore
 // known once the channel has numbered a publish, and the transactional
 // flag is not known at all (always false).
@@ -28,7 +29,7 @@ type ChannelStats struct {
 	Name           string    // RabbitMQ's shape: "127.0.0.1:5555 -> 127.0.0.1:5672 (1)"
 	Prefetch       uint32    // per-consumer window (basic.qos global=false) of its consumers; 0 = none seen
 	GlobalPrefetch uint32    // the channel-wide window (basic.qos global=true); 0 = none seen
-	Consumers      int       // basic.consume subscriptions on core queues
+	Consumers      int       // basic.consume subscriptions on queues and stream queues
 	Unacked        int       // deliveries awaiting ack
 	Unconfirmed    int       // publishes awaiting their confirm
 	Confirm        bool      // publisher confirms: known once a publish was numbered
