@@ -29,7 +29,7 @@ import (
 const (
 	pageOutBatch = 4096    // entries paged out per store round trip, at most
 	pageOutBytes = 4 << 20 // and body bytes: a batch is briefly held twice (encoded, and in the store's write)
-	pageInBatch  = 1000 // stubs paged back in by one read
+	pageInBatch  = 1000    // stubs paged back in by one read
 	pageInScan   = 4 * pageInBatch
 )
 
