@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -94,6 +95,31 @@ func (b *consoleBroker) apiCall(t *testing.T, method, path string, body any) (in
 	return res.StatusCode, data
 }
 
+// connectionName is the management API's name of an AMQP connection,
+// found by the client's port.
+func (b *consoleBroker) connectionName(t *testing.T, c *rmq.Connection) string {
+	t.Helper()
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	var name string
+	require.Eventually(t, func() bool {
+		code, body := b.apiCall(t, http.MethodGet, "/api/connections", nil)
+		require.Equal(t, http.StatusOK, code, string(body))
+		var conns []struct {
+			Name     string `json:"name"`
+			PeerPort int    `json:"peer_port"`
+		}
+		require.NoError(t, json.Unmarshal(body, &conns))
+		for _, c := range conns {
+			if c.PeerPort == port {
+				name = c.Name
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond)
+	return name
+}
+
 // consoleAPI is the console's table of endpoints ("key: 'METHOD /path'").
 var consoleAPI = regexp.MustCompile(`(?m)^\s*(\w+): '(GET|POST|PUT|DELETE) (/api/[^']*)',$`)
 
@@ -115,8 +141,12 @@ func TestConsoleEndpointsExist(t *testing.T) {
 	assert.Equal(t, strings.Count(string(js), "'/api/")+strings.Count(string(js), " /api/"), len(entries),
 		"every /api/ path of console.js is in its API table")
 
+	spare, err := rmq.Dial(b.amqpURL) // for connectionClose
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = spare.Close() })
 	names := map[string]string{"queueGet": "console-paths", "publish": "amq.default", "queuePurge": "console-paths",
-		"queuePut": "console-paths-new", "queueDelete": "console-paths-new"} // the table declares before it deletes
+		"queuePut": "console-paths-new", "queueDelete": "console-paths-new", // the table declares before it deletes
+		"connectionClose": url.PathEscape(b.connectionName(t, spare))}
 	bodies := map[string]any{
 		"queuePut": map[string]any{"durable": true, "auto_delete": false, "type": "classic", "arguments": map[string]any{}},
 		"queueGet": map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
@@ -417,8 +447,8 @@ func textOf(id string) string {
 // the whole broker: a wrong password is refused, log in, see a queue
 // declared over AMQP, publish to it from the page and read the message over
 // SQS, get a message published over AMQP from the page, declare, purge and
-// delete a queue from the page (checked over AMQP), open every page, log
-// out.
+// delete a queue from the page (checked over AMQP), close an AMQP
+// connection from the page, open every page, log out.
 func TestConsoleInChromium(t *testing.T) {
 	b := startConsoleBroker(t)
 	p := openBrowser(t) // closed before the broker stops (cleanups run last first)
@@ -509,6 +539,27 @@ func TestConsoleInChromium(t *testing.T) {
 	var amqpErr *rmq.Error
 	require.ErrorAs(t, err, &amqpErr)
 	assert.Equal(t, rmq.NotFound, amqpErr.Code)
+
+	// Close an AMQP connection from the connections page: the client is
+	// told 320 CONNECTION_FORCED.
+	victim, err := rmq.Dial(b.amqpURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = victim.Close() })
+	closed := victim.NotifyClose(make(chan *rmq.Error, 1))
+	name := b.connectionName(t, victim)
+	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/connections"]`)))
+	p.waitFor("the connection listed", fmt.Sprintf(`document.querySelector('button.close-connection[data-name=%q]')`, name))
+	for range 2 { // arm, then close (the button survives the table's refreshes)
+		p.eval(fmt.Sprintf(`document.querySelector('button.close-connection[data-name=%q]').click(), ''`, name))
+	}
+	select {
+	case e := <-closed:
+		require.NotNil(t, e)
+		assert.Equal(t, rmq.ConnectionForced, e.Code)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connection closed from the page is still open")
+	}
+	p.waitFor("the close reported", textOf("close-result")+` === 'Connection `+name+` closed.'`)
 
 	// Every other page renders without a failure.
 	for _, name := range []string{"bindings", "connections", "mqtt", "aws", "users", "overview"} {

@@ -22,6 +22,7 @@ const API = {
   publish: 'POST /api/exchanges/{vhost}/{name}/publish',
   bindings: 'GET /api/bindings',
   connections: 'GET /api/connections',
+  connectionClose: 'DELETE /api/connections/{name}',
   channels: 'GET /api/channels',
   consumers: 'GET /api/consumers',
   users: 'GET /api/users',
@@ -489,44 +490,56 @@ function selectQueue(q) {
   refreshQueues().catch(() => {});
 }
 
-// manageButtons purges or deletes the queue; each asks for a second click
-// (no modal dialog), which the page forgets after a few seconds.
+// armed holds the two-step buttons clicked once, by key, with the time
+// of that click: a table refresh that redraws a button keeps its state.
+const armed = new Map();
+const ARM_MS = 5000;
+
+// twoStep is a button for a destructive action: the first click arms it
+// (its label asks for a second click, for ARM_MS), the second runs run(),
+// whose text (or error) goes into result; then after() runs. No modal
+// dialog, so the page stays scriptable.
+function twoStep(key, attrs, label, confirmLabel, result, run, after) {
+  const isArmed = () => Date.now() - (armed.get(key) || 0) < ARM_MS;
+  const b = el('button', Object.assign({ type: 'button', class: 'secondary' }, attrs), isArmed() ? confirmLabel : label);
+  b.addEventListener('click', async ev => {
+    ev.stopPropagation(); // not a click on the row under it
+    if (!isArmed()) {
+      armed.set(key, Date.now());
+      b.textContent = confirmLabel;
+      setTimeout(() => { if (!isArmed()) b.textContent = label; }, ARM_MS + 50);
+      return;
+    }
+    armed.delete(key);
+    b.textContent = label;
+    try {
+      const text = await run();
+      result.className = 'ok';
+      result.textContent = text;
+    } catch (e) {
+      result.className = 'error';
+      result.textContent = e.message;
+    }
+    if (after) after();
+  });
+  return b;
+}
+
+// manageButtons purges or deletes the queue.
 function manageButtons(q) {
   const result = el('p', { id: 'manage-result', role: 'status' });
-  const twoStep = (id, label, confirmLabel, run) => {
-    const b = el('button', { id, type: 'button', class: 'secondary' }, label);
-    let armed = null;
-    b.addEventListener('click', async () => {
-      if (!armed) {
-        b.textContent = confirmLabel;
-        armed = setTimeout(() => { armed = null; b.textContent = label; }, 5000);
-        return;
-      }
-      clearTimeout(armed);
-      armed = null;
-      b.textContent = label;
-      try {
-        result.className = 'ok';
-        result.textContent = await run();
-      } catch (e) {
-        result.className = 'error';
-        result.textContent = e.message;
-      }
-      refreshQueues().catch(() => {});
-    });
-    return b;
-  };
+  const again = () => refreshQueues().catch(() => {});
   return el('div', {},
-    twoStep('purge-queue', 'Purge messages', 'Click again to purge', async () => {
+    twoStep('purge ' + q.vhost + ' ' + q.name, { id: 'purge-queue' }, 'Purge messages', 'Click again to purge', result, async () => {
       await api('queuePurge', q);
       return 'Queue ' + q.name + ' purged.';
-    }), ' ',
-    twoStep('delete-queue', 'Delete queue', 'Click again to delete', async () => {
+    }, again), ' ',
+    twoStep('delete ' + q.vhost + ' ' + q.name, { id: 'delete-queue' }, 'Delete queue', 'Click again to delete', result, async () => {
       await api('queueDelete', q);
       state.selectedQueue = null;
       replace('queue-detail', el('p', { class: 'ok', id: 'manage-result' }, 'Queue ' + q.name + ' deleted.'));
       return 'Queue ' + q.name + ' deleted.';
-    }),
+    }, again),
     result);
 }
 
@@ -681,7 +694,9 @@ async function refreshBindings() {
 
 function renderConnections() {
   return el('div', {},
-    el('h1', {}, 'Connections'), el('div', { id: 'connections' }),
+    el('h1', {}, 'Connections'),
+    el('p', { id: 'close-result', role: 'status' }),
+    el('div', { id: 'connections' }),
     el('h2', {}, 'Channels'), el('div', { id: 'channels' }),
     el('h2', {}, 'Consumers'), el('div', { id: 'consumers' }));
 }
@@ -696,6 +711,11 @@ async function refreshConnections() {
     { label: 'Client', get: c => ((c.client_properties || {}).product || '') + ' ' + ((c.client_properties || {}).version || '') },
     { label: 'State', get: c => c.state },
     { label: 'Channels', get: c => c.channels, num: true },
+    { label: '', get: c => twoStep('close ' + c.name, { class: 'secondary close-connection', 'data-name': c.name }, 'Close', 'Click again to close',
+      $('close-result'), async () => {
+        await api('connectionClose', { name: c.name });
+        return 'Connection ' + c.name + ' closed.';
+      }, () => refreshConnections().catch(() => {})) },
   ], cs, { id: 'connection-table', empty: 'No AMQP connections.' }));
   replace('channels', table([
     { label: 'Channel', get: c => c.name },
@@ -719,11 +739,18 @@ async function refreshConnections() {
 // ---- faces: MQTT and AWS -----------------------------------------------
 
 function renderMQTT() {
-  return el('div', {}, el('h1', {}, 'MQTT clients and sessions'), el('div', { id: 'mqtt-clients' }));
+  return el('div', {},
+    el('h1', {}, 'MQTT clients and sessions'),
+    el('div', { class: 'tiles', id: 'mqtt-tiles' }),
+    el('div', { id: 'mqtt-clients' }));
 }
 
 async function refreshMQTT() {
-  const cs = await api('mqttClients');
+  const [cs, faces] = await Promise.all([api('mqttClients'), api('faces')]);
+  const m = faces.mqtt || {};
+  replace('mqtt-tiles', [tile('connected', m.connected), tile('sessions', m.sessions),
+    tile('subscriptions', m.subscriptions), tile('retained messages', m.retained),
+    tile('messages received', m.messages_in), tile('messages sent', m.messages_out)]);
   replace('mqtt-clients', table([
     { label: 'Client id', get: c => c.client_id },
     { label: 'Virtual host', get: c => c.vhost },
