@@ -50,6 +50,9 @@ func decodeInput(req *request, in any) *apiError {
 			data = []byte("{}")
 		}
 	} else {
+		if tooDeep(req.form) {
+			return errSerialization("parameter name nested deeper than " + strconv.Itoa(maxQueryDepth) + " levels")
+		}
 		if decodeQueryFast(req.form, in) {
 			return nil
 		}
@@ -63,6 +66,23 @@ func decodeInput(req *request, in any) *apiError {
 		return errSerialization("Start of structure or map found where not expected.")
 	}
 	return nil
+}
+
+// maxQueryDepth bounds the dots in a Query parameter name. AWS's deepest
+// (SendMessageBatchRequestEntry.N.MessageAttribute.N.Value.StringListValue.N)
+// has 6; formTree's time grows with the square of a name's depth, so a
+// name nested thousands deep (an 8 MiB body holds one two million deep)
+// would hold a core for minutes.
+const maxQueryDepth = 16
+
+// tooDeep reports whether a parameter name is nested past maxQueryDepth.
+func tooDeep(form url.Values) bool {
+	for k := range form {
+		if strings.Count(k, ".") > maxQueryDepth {
+			return true
+		}
+	}
+	return false
 }
 
 // queryList maps a flattened Query list prefix to its JSON member.
