@@ -324,6 +324,7 @@ func (k *kinesisService) deregisterConsumer(req *request, p params) (any, *apiEr
 	if aerr != nil {
 		return nil, aerr
 	}
+	k.lim.dropFanout(t.vhost.Name()+"\x00"+t.name+"\x00", fanoutSuffix(c))
 	return nil, k.update(t, func(m *streamMeta) *apiError {
 		for i, x := range m.Consumers {
 			if x.Name == c.Name {

@@ -256,6 +256,18 @@ func (l *limiter) drop(prefix string) {
 	}
 }
 
+// dropFanout forgets a deregistered consumer's fan-out buckets (keys
+// under prefix, its stream's, ending with suffix).
+func (l *limiter) dropFanout(prefix, suffix string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key := range l.fanout {
+		if strings.HasPrefix(key, prefix) && strings.HasSuffix(key, suffix) {
+			delete(l.fanout, key)
+		}
+	}
+}
+
 func shardKey(t *kstream, shard string) string {
 	return t.vhost.Name() + "\x00" + t.name + "\x00" + shard
 }

@@ -2,6 +2,7 @@ package awsgw
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,7 +170,14 @@ func (k *kinesisService) startSubscription(req *request, reg *subRegistry) (*sub
 		return nil, kerr("ResourceInUseException", "Another active subscription exists for this consumer: %s", arn)
 	}
 	return &subSession{k: k, req: req, t: t, part: part, off: off, sub: sub,
-		limitKey: shardKey(t, part.ID()) + "\x00" + arn}, nil
+		limitKey: shardKey(t, part.ID()) + fanoutSuffix(c)}, nil
+}
+
+// fanoutSuffix ends the keys of consumer c's fan-out buckets (one per
+// shard): its name and registration time, the same whatever region its
+// ARN was given in.
+func fanoutSuffix(c consumer) string {
+	return "\x00" + c.Name + ":" + strconv.FormatInt(c.Created, 10)
 }
 
 // kSubscribeEvent is a SubscribeToShardEvent's payload.

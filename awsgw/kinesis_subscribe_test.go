@@ -371,7 +371,8 @@ func TestSubscribeToShardFanoutLimit(t *testing.T) {
 		}
 	}
 	recv(20) // 2 MiB pays for 20 records of 100 KiB
-	key := "/\x00s\x00shardId-000000000000\x00" + arn
+	created := arn[strings.LastIndexByte(arn, ':')+1:]
+	key := "/\x00s\x00shardId-000000000000\x00c:" + created
 	e.srv.kin.lim.mu.Lock()
 	b := *e.srv.kin.lim.fanout[key]
 	e.srv.kin.lim.mu.Unlock()
@@ -386,4 +387,17 @@ func TestSubscribeToShardFanoutLimit(t *testing.T) {
 	for i, r := range got {
 		require.Equal(t, fmt.Sprintf("r%02d", i), r)
 	}
+
+	// Deregistering the consumer forgets its buckets.
+	es.Close()
+	require.Eventually(t, func() bool { // the subscription has ended on the server
+		e.srv.kinSubs.mu.Lock()
+		defer e.srv.kinSubs.mu.Unlock()
+		return len(e.srv.kinSubs.m) == 0
+	}, 10*time.Second, 10*time.Millisecond)
+	_, err = kc.DeregisterStreamConsumer(ctx(), &kinesis.DeregisterStreamConsumerInput{ConsumerARN: aws.String(arn)})
+	require.NoError(t, err)
+	e.srv.kin.lim.mu.Lock()
+	require.Empty(t, e.srv.kin.lim.fanout)
+	e.srv.kin.lim.mu.Unlock()
 }
