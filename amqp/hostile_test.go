@@ -166,6 +166,20 @@ func TestHostileClients(t *testing.T) {
 			}()
 			rc.wantEnd()
 		}},
+		{"200 silent connections", func(t *testing.T, rc *rawClient) {
+			// A crowd that connects and sends nothing: every one is
+			// closed at the handshake timeout.
+			crowd := []net.Conn{rc.nc}
+			for range 199 {
+				nc, err := net.Dial("tcp", ts.addr)
+				require.NoError(t, err)
+				defer nc.Close()
+				crowd = append(crowd, nc)
+			}
+			for _, nc := range crowd {
+				(&rawClient{t: t, nc: nc}).wantEnd()
+			}
+		}},
 		{"handshake never finished", func(t *testing.T, rc *rawClient) {
 			rc.write([]byte(amqp091.ProtocolHeader))
 			rc.method() // start

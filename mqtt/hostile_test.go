@@ -201,6 +201,18 @@ func TestHostileClients(t *testing.T) {
 			}()
 			hangUp(t, nc)
 		}},
+		{"200 silent connections", func(t *testing.T) {
+			crowd := make([]net.Conn, 200)
+			for i := range crowd {
+				nc, err := net.Dial("tcp", tb.addr)
+				require.NoError(t, err)
+				defer nc.Close()
+				crowd[i] = nc
+			}
+			for _, nc := range crowd {
+				hangUp(t, nc)
+			}
+		}},
 		{"connection that never sends", func(t *testing.T) {
 			nc, err := net.Dial("tcp", tb.addr)
 			require.NoError(t, err)
