@@ -101,8 +101,17 @@ func (m *mqttLoad) produceOnce(ctx context.Context, id string, rate float64) {
 	acks := make(chan pending, 4096)
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		// Once the load ends, the acks still awaited share one minute.
+		var deadline time.Time
 		for p := range acks {
-			if p.tok.WaitTimeout(time.Minute) && p.tok.Error() == nil {
+			wait := time.Minute
+			if ctx.Err() != nil {
+				if deadline.IsZero() {
+					deadline = time.Now().Add(time.Minute)
+				}
+				wait = max(time.Until(deadline), time.Millisecond)
+			}
+			if p.tok.WaitTimeout(wait) && p.tok.Error() == nil {
 				m.t.confirm(p.id)
 			}
 		}

@@ -207,12 +207,19 @@ func TestSoak(t *testing.T) {
 		t.Skip("a long load run: set JUNCTION_SOAK=1 (make soak)")
 	}
 	cfg := readConfig(t)
+	abrupt := os.Getenv("SOAK_NO_DROPS") == "" // SOAK_NO_DROPS=1: consumers always close cleanly
 	b := startBroker(t)
 	faces := map[string]loadFace{
 		"amqp": newAMQPLoad(b.amqp), "mqtt": newMQTTLoad(b.mqtt),
 		"sqs": newSQSLoad(b.aws), "sns": newSNSLoad(b.aws), "kinesis": newKinesisLoad(b.aws),
 	}
 	order := []string{"amqp", "mqtt", "sqs", "sns", "kinesis"}
+	if f := os.Getenv("SOAK_FACES"); f != "" { // e.g. SOAK_FACES=mqtt,sqs
+		order = strings.Split(f, ",")
+		for _, name := range order {
+			require.Contains(t, faces, name, "SOAK_FACES")
+		}
+	}
 	setupCtx, cancelSetup := context.WithTimeout(context.Background(), time.Minute)
 	for _, name := range order {
 		require.NoError(t, faces[name].setup(setupCtx), "setup %s", name)
@@ -238,13 +245,15 @@ func TestSoak(t *testing.T) {
 			consumers.Go(func() {
 				for consCtx.Err() == nil {
 					life := time.Duration(3000+rand.IntN(12000)) * time.Millisecond
-					f.consume(consCtx, life, rand.IntN(3) == 0)
+					f.consume(consCtx, life, abrupt && rand.IntN(3) == 0)
 					sleepCtx(consCtx, time.Duration(rand.IntN(2000))*time.Millisecond)
 				}
 			})
 		}
 	}
-	consumers.Go(func() { churn(consCtx, b) })
+	if abrupt {
+		consumers.Go(func() { churn(consCtx, b) })
+	}
 
 	// Samples: every 10 s; the baseline is the mean of the first three
 	// after warm-up (RSS swings by a fifth from one sample to the next).
