@@ -267,7 +267,7 @@ func appendPutRecordsJSON(b []byte, outs []recordOut, encryption string) ([]byte
 			b = append(b, ',')
 		}
 		b = append(b, `{"SequenceNumber":"`...)
-		b = append(b, o.SequenceNumber...)
+		b = appendSeqField(b, o.seq, o.SequenceNumber)
 		b = append(b, `","ShardId":"`...)
 		b = append(b, o.ShardId...)
 		b = append(b, `"}`...)
@@ -278,6 +278,23 @@ func appendPutRecordsJSON(b []byte, outs []recordOut, encryption string) ([]byte
 		b = strconv.AppendQuote(b, encryption)
 	}
 	return append(b, '}'), true
+}
+
+// appendSeqField appends a sequence number: q's digits if set, else s
+// (checked by plainJSON already).
+func appendSeqField(b []byte, q kseq, s string) []byte {
+	if q.set {
+		return appendKinesisSeq(b, q.epoch, q.idx, q.pos)
+	}
+	return append(b, s...)
+}
+
+// fillSeqs formats the records' sequence numbers for an encoder other
+// than appendGetRecordsJSON.
+func (out *kGetRecordsOut) fillSeqs() {
+	for i := range out.Records {
+		out.Records[i].seq.fill(&out.Records[i].SequenceNumber)
+	}
 }
 
 // plainJSON reports whether s needs no escaping in a JSON string.
@@ -307,7 +324,7 @@ func appendGetRecordsJSON(b []byte, out *kGetRecordsOut) ([]byte, bool) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"SequenceNumber":"`...)
-		b = append(b, r.SequenceNumber...)
+		b = appendSeqField(b, r.seq, r.SequenceNumber)
 		b = append(b, `","ApproximateArrivalTimestamp":`...)
 		b = strconv.AppendFloat(b, float64(time.Time(r.ApproximateArrivalTimestamp).UnixMilli())/1000, 'f', -1, 64)
 		b = append(b, `,"Data":"`...)
@@ -336,6 +353,7 @@ func appendGetRecordsJSON(b []byte, out *kGetRecordsOut) ([]byte, bool) {
 // getRecordsResult is out as the request's protocol wants it.
 func getRecordsResult(req *request, out *kGetRecordsOut) any {
 	if req.proto != protoJSON {
+		out.fillSeqs()
 		return out
 	}
 	n := 64
@@ -347,5 +365,6 @@ func getRecordsResult(req *request, out *kGetRecordsOut) any {
 		return rawJSON(b) // back to arenas once written
 	}
 	putArena(b)
+	out.fillSeqs()
 	return out
 }

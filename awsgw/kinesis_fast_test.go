@@ -54,9 +54,12 @@ func TestScanPutRecords(t *testing.T) {
 }
 
 func TestAppendPutRecordsJSON(t *testing.T) {
-	outs := []recordOut{{SequenceNumber: "49", ShardId: "shardId-000000000000"}, {SequenceNumber: "50", ShardId: "shardId-000000000001"}}
+	outs := []recordOut{{SequenceNumber: "49", ShardId: "shardId-000000000000"}, {SequenceNumber: "50", ShardId: "shardId-000000000001"},
+		{seq: recordKseq(1795802334633, 2, 77), ShardId: "shardId-000000000002"}}
 	b, ok := appendPutRecordsJSON(nil, outs, "KMS")
 	require.True(t, ok)
+	fillSeqs(outs) // what the other encoders see
+	require.Equal(t, recordSeq(1795802334633, 2, 77), outs[2].SequenceNumber)
 	want, err := json.Marshal(&struct {
 		FailedRecordCount int
 		Records           []recordOut
@@ -74,10 +77,12 @@ func TestAppendGetRecordsJSON(t *testing.T) {
 	out := &kGetRecordsOut{Records: []kRecord{
 		{SequenceNumber: "49", ApproximateArrivalTimestamp: awsTime(time.UnixMilli(1795802335250)), Data: []byte("d0\x00\xff"), PartitionKey: "k0"},
 		{SequenceNumber: "50", ApproximateArrivalTimestamp: awsTime(time.UnixMilli(1795802335000)), Data: []byte{}, PartitionKey: "k1", EncryptionType: "KMS"},
+		{seq: recordKseq(1795802334633, 1, 5), ApproximateArrivalTimestamp: awsTime(time.UnixMilli(1795802335000)), Data: []byte("x"), PartitionKey: "k2"},
 	}, NextShardIterator: &it, MillisBehindLatest: 12}
 	for _, o := range []*kGetRecordsOut{out, {Records: []kRecord{}}} {
 		b, ok := appendGetRecordsJSON(nil, o)
 		require.True(t, ok)
+		o.fillSeqs() // what the other encoders see
 		want, err := json.Marshal(o)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(b))

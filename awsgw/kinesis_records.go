@@ -30,10 +30,19 @@ type recordIn struct {
 // recordOut is the result of one put: a shard and sequence number, or an
 // error code and message.
 type recordOut struct {
-	SequenceNumber string `json:",omitempty"`
+	SequenceNumber string `json:",omitempty"` // from seq, by fillSeqs
 	ShardId        string `json:",omitempty"`
 	ErrorCode      string `json:",omitempty"`
 	ErrorMessage   string `json:",omitempty"`
+	seq            kseq
+}
+
+// fillSeqs formats the sequence numbers of outs for an encoder other
+// than appendPutRecordsJSON.
+func fillSeqs(outs []recordOut) {
+	for i := range outs {
+		outs[i].seq.fill(&outs[i].SequenceNumber)
+	}
 }
 
 // hashKeyOf computes a record's hash key: its ExplicitHashKey or MD5 of
@@ -64,7 +73,9 @@ func (k *kinesisService) putRecord(req *request, p params) (any, *apiError) {
 	if rec.hash, aerr = hashKeyOf(rec.key, rec.explicit); aerr != nil {
 		return nil, aerr
 	}
-	out := k.appendRecords(t, []recordIn{rec})[0]
+	outs := k.appendRecords(t, []recordIn{rec})
+	fillSeqs(outs)
+	out := outs[0]
 	if out.ErrorCode != "" {
 		if out.ErrorCode == "InternalFailure" {
 			return nil, errInternal()
@@ -113,6 +124,7 @@ func (k *kinesisService) putTyped(t *kstream, recs []recordIn, asJSON bool) (any
 		}
 		putArena(b)
 	}
+	fillSeqs(outs)
 	failed := 0
 	for _, o := range outs {
 		if o.ErrorCode != "" {
@@ -163,7 +175,7 @@ func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut 
 				outs[i] = recordOut{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
 				continue
 			}
-			outs[i] = recordOut{SequenceNumber: recordSeq(epoch, idx, g.first+uint64(j)), ShardId: g.part.ID()}
+			outs[i] = recordOut{seq: recordKseq(epoch, idx, g.first+uint64(j)), ShardId: g.part.ID()}
 		}
 	}
 	return outs
@@ -236,7 +248,7 @@ func (k *kinesisService) appendEach(t *kstream, recs []recordIn, outs []recordOu
 			errs[j] = err
 			continue
 		}
-		outs[i] = recordOut{SequenceNumber: recordSeq(epoch, shardIndex(part.ID()), off), ShardId: part.ID()}
+		outs[i] = recordOut{seq: recordKseq(epoch, shardIndex(part.ID()), off), ShardId: part.ID()}
 	}
 	wg.Wait()
 	for j, i := range idx {
@@ -358,11 +370,12 @@ func (k *kinesisService) iteratorStart(t *kstream, part *stream.Partition, p par
 
 // kRecord is a record as GetRecords returns it.
 type kRecord struct {
-	SequenceNumber              string
+	SequenceNumber              string // from seq, if set, by fillSeqs
 	ApproximateArrivalTimestamp awsTime
 	Data                        []byte
 	PartitionKey                string
 	EncryptionType              string `json:",omitempty"`
+	seq                         kseq
 }
 
 // kChildShard is a child of a closed shard, given at its end.
@@ -444,13 +457,15 @@ func (k *kinesisService) getRecords(req *request, p params) (any, *apiError) {
 		if recs[i].Arrived < cutoff {
 			continue // past retention
 		}
-		r := recordOf(&recs[i], recordSeq(epoch, idx, recs[i].Offset), t.meta.Encryption)
+		r := recordOf(&recs[i], "", t.meta.Encryption)
+		r.seq = recordKseq(epoch, idx, recs[i].Offset) // formatted as the response is encoded
 		nbytes += len(r.Data)
 		out.Records = append(out.Records, r)
 	}
 	k.chargeGet(t, part.ID(), nbytes)
 	if end := part.Info().EndOffset; end != nil && next >= *end {
 		out.ChildShards = childShards(t.ps, part.ID())
+		out.fillSeqs()
 		return out, nil
 	}
 	if _, last := st.Bounds(); next < last {

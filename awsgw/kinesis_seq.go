@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -63,12 +64,51 @@ func kinesisSeq(epoch uint64, idx int, pos uint64) string {
 		return fmt.Sprintf("49%012d%010d%012d%020d", epoch%seqEpochMod, idx, seqGen, pos)
 	}
 	var b [seqLen]byte
+	putSeq(b[:], epoch, idx, pos)
+	return string(b[:])
+}
+
+// appendKinesisSeq appends kinesisSeq's digits to b without a string.
+func appendKinesisSeq(b []byte, epoch uint64, idx int, pos uint64) []byte {
+	if idx < 0 || idx > 9_999_999_999 {
+		return append(b, kinesisSeq(epoch, idx, pos)...)
+	}
+	n := len(b)
+	b = slices.Grow(b, seqLen)[:n+seqLen]
+	putSeq(b[n:], epoch, idx, pos)
+	return b
+}
+
+// putSeq writes the digits of a sequence number into b[:seqLen]; idx
+// must have at most 10 digits.
+func putSeq(b []byte, epoch uint64, idx int, pos uint64) {
 	b[0], b[1] = '4', '9'
 	putDigits(b[2:14], epoch%seqEpochMod)
 	putDigits(b[14:24], uint64(idx))
 	putDigits(b[24:36], seqGen)
 	putDigits(b[36:56], pos)
-	return string(b[:])
+}
+
+// kseq is a record's sequence number not yet formatted: the fast JSON
+// encoders append its digits straight into the response, the other
+// paths format it into the SequenceNumber string beside it (fill).
+type kseq struct {
+	epoch uint64
+	idx   int
+	pos   uint64
+	set   bool
+}
+
+// recordKseq is the kseq of the record at offset off in shard idx.
+func recordKseq(epoch uint64, idx int, off uint64) kseq {
+	return kseq{epoch: epoch, idx: idx, pos: off + 1, set: true}
+}
+
+// fill sets *dst to the formatted number when it is set.
+func (q kseq) fill(dst *string) {
+	if q.set {
+		*dst = kinesisSeq(q.epoch, q.idx, q.pos)
+	}
 }
 
 // putDigits writes v in decimal into all of dst, zero-padded on the

@@ -47,6 +47,12 @@ func TestKinesisCBOR(t *testing.T) {
 	status, out = cborCall(t, e, "PutRecord", map[string]any{"StreamName": "c", "PartitionKey": "pk", "Data": []byte{0, 1, 2, 0xff}})
 	require.Equal(t, 200, status, out)
 	require.Equal(t, "shardId-000000000000", out["ShardId"])
+	seq := out["SequenceNumber"]
+	require.Len(t, seq, seqLen)
+	status, out = cborCall(t, e, "PutRecords", map[string]any{"StreamName": "c", "Records": []any{
+		map[string]any{"PartitionKey": "pk", "Data": []byte{3}}}})
+	require.Equal(t, 200, status, out)
+	require.Equal(t, recordSeq(0, 0, 1)[24:], out["Records"].([]any)[0].(map[string]any)["SequenceNumber"].(string)[24:])
 	// The Java SDK sends timestamps as tag 1 with epoch milliseconds.
 	status, out = cborCall(t, e, "GetShardIterator", map[string]any{"StreamName": "c", "ShardId": "shardId-000000000000",
 		"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": cbor.Tag{Number: 1, Content: before.UnixMilli()}})
@@ -54,8 +60,9 @@ func TestKinesisCBOR(t *testing.T) {
 	status, out = cborCall(t, e, "GetRecords", map[string]any{"ShardIterator": out["ShardIterator"]})
 	require.Equal(t, 200, status, out)
 	recs := out["Records"].([]any)
-	require.Len(t, recs, 1)
+	require.Len(t, recs, 2)
 	rec := recs[0].(map[string]any)
+	require.Equal(t, seq, rec["SequenceNumber"])
 	require.Equal(t, []byte{0, 1, 2, 0xff}, rec["Data"])
 	require.Equal(t, "pk", rec["PartitionKey"])
 	arrived, ok := rec["ApproximateArrivalTimestamp"].(time.Time)
