@@ -289,9 +289,20 @@ func wantArgs(c *cli.Context, n int, what string) ([]string, error) {
 		return nil, err
 	}
 	if len(a) != n {
-		return nil, fmt.Errorf("%s: want %s", c.Command.FullName(), what)
+		return nil, fmt.Errorf("%s: want %s", cmdPath(c), what)
 	}
 	return a, nil
+}
+
+// cmdPath is the command's name with its parents' ("declare queue").
+func cmdPath(c *cli.Context) string {
+	var names []string
+	for _, cc := range c.Lineage() {
+		if cc.Command != nil && cc.Command.Name != "" && cc.Command.Name != c.App.Name {
+			names = append([]string{cc.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 // vhostSet reports whether --vhost was given (listings then show that

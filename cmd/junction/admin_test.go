@@ -148,14 +148,27 @@ func TestAdminExchangesBindingsUsers(t *testing.T) {
 		admin(t, "declare", "binding", "--source", "events", "--destination", "audit", "-k", "order.*"))
 	assert.Equal(t, [][]string{{"VHOST", "NAME", "PATTERN", "APPLY_TO", "PRIORITY", "DEFINITION"}},
 		rows(admin(t, "list", "policies")))
+	assert.Equal(t, "declared policy cap\n", admin(t, "declare", "policy", "cap", "--pattern", "^audit$",
+		"--definition", `{"max-length":2}`, "--priority", "3", "--apply-to", "queues"))
+	assert.Equal(t, [][]string{{"VHOST", "NAME", "PATTERN", "APPLY_TO", "PRIORITY", "DEFINITION"},
+		{"/", "cap", "^audit$", "queues", "3", `{"max-length":2}`}}, rows(admin(t, "list", "policies")))
+	_, err := runApp(t, context.Background(), "declare", "policy", "bad", "--pattern", "(", "--definition", "{}")
+	require.ErrorContains(t, err, "400 Bad Request")
 	out := admin(t, "list", "exchanges")
 	assert.Contains(t, rows(out), []string{"/", "events", "topic", "true", "false", "false"})
 	out = admin(t, "list", "bindings")
 	assert.Contains(t, rows(out), []string{"/", "events", "audit", "queue", "order.*"})
-	assert.Equal(t, "message published\n", admin(t, "publish", "--exchange", "events", "-k", "order.new", "-p", "x"))
+	for range 3 {
+		assert.Equal(t, "message published\n", admin(t, "publish", "--exchange", "events", "-k", "order.new", "-p", "x"))
+	}
+	var audit []map[string]any
+	adminJSON(t, &audit, "list", "queues")
+	require.Len(t, audit, 1)
+	assert.Equal(t, float64(2), audit[0]["messages"], "the policy's max-length applies")
+	admin(t, "delete", "policy", "cap")
 	assert.Equal(t, "deleted 1 binding(s)\n",
 		admin(t, "delete", "binding", "--source", "events", "--destination", "audit", "-k", "order.*"))
-	_, err := runApp(t, context.Background(), "delete", "binding", "--source", "events", "--destination", "audit")
+	_, err = runApp(t, context.Background(), "delete", "binding", "--source", "events", "--destination", "audit")
 	require.ErrorContains(t, err, "404 Not Found")
 	admin(t, "delete", "exchange", "events")
 
@@ -261,11 +274,13 @@ func TestAdminErrors(t *testing.T) {
 	_, err = runApp(t, context.Background(), "get", "nope")
 	require.EqualError(t, err, "404 Not Found: Object Not Found")
 	_, err = runApp(t, context.Background(), "declare", "queue")
-	require.ErrorContains(t, err, "want NAME")
+	require.EqualError(t, err, "declare queue: want NAME")
 	_, err = runApp(t, context.Background(), "declare", "queue", "x", "--nope")
 	require.ErrorContains(t, err, "flag provided but not defined")
 	_, err = runApp(t, context.Background(), "declare", "queue", "x", "--arguments", "[1]")
 	require.ErrorContains(t, err, "--arguments: want a JSON object")
+	_, err = runApp(t, context.Background(), "declare", "binding", "--source", "x")
+	require.EqualError(t, err, "declare binding: --destination is required")
 	_, err = runApp(t, context.Background(), "list", "queues", "--url", "http://127.0.0.1:1")
 	require.ErrorContains(t, err, "connection refused")
 }

@@ -16,8 +16,8 @@ func argumentsFlag() cli.Flag {
 // bindingFlags name a binding.
 func bindingFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "source", Usage: "source exchange", Required: true},
-		&cli.StringFlag{Name: "destination", Usage: "destination queue or exchange", Required: true},
+		&cli.StringFlag{Name: "source", Usage: "source exchange (required)"},
+		&cli.StringFlag{Name: "destination", Usage: "destination queue or exchange (required)"},
 		&cli.StringFlag{Name: "destination-type", Value: "queue", Usage: "queue or exchange"},
 		&cli.StringFlag{Name: "routing-key", Aliases: []string{"k"}, Usage: "routing key"},
 	}
@@ -48,6 +48,12 @@ func declareCommands() []*cli.Command {
 			&cli.StringFlag{Name: "description", Usage: "description"},
 			&cli.StringFlag{Name: "tags", Usage: "comma-separated tags"},
 		}, declareVhost),
+		leaf("policy", "set the policy NAME in --vhost", "NAME", []cli.Flag{
+			&cli.StringFlag{Name: "pattern", Usage: "regexp of the queue or exchange names it applies to (required)"},
+			&cli.StringFlag{Name: "definition", Usage: `JSON object, e.g. {"max-length":1000} (required)`},
+			&cli.IntFlag{Name: "priority", Usage: "the highest priority matching policy applies"},
+			&cli.StringFlag{Name: "apply-to", Value: "all", Usage: "queues, exchanges or all"},
+		}, declarePolicy),
 		leaf("permission", "set USER's permissions in --vhost", "USER", []cli.Flag{
 			&cli.StringFlag{Name: "configure", Value: ".*", Usage: "configure regexp"},
 			&cli.StringFlag{Name: "write", Value: ".*", Usage: "write regexp"},
@@ -82,6 +88,7 @@ func deleteCommands() []*cli.Command {
 		named("user", "/api/users/%[2]s"),
 		named("vhost", "/api/vhosts/%[2]s"),
 		named("permission", "/api/permissions/%s/%s"),
+		named("policy", "/api/policies/%s/%s"),
 		named("connection", "/api/connections/%[2]s"),
 		leaf("binding", "delete a binding", "", bindingFlags(), deleteBinding),
 	}
@@ -126,9 +133,23 @@ func declareExchange(c *cli.Context) error {
 	return done(c, "PUT", "/api/exchanges/"+esc(c.String("vhost"))+"/"+esc(a[0]), body, "declared exchange "+a[0])
 }
 
+// required checks that each flag was given: urfave/cli's own check runs
+// before the flags that follow a NAME are applied (args).
+func required(c *cli.Context, flags ...string) error {
+	for _, f := range flags {
+		if !c.IsSet(f) {
+			return fmt.Errorf("%s: --%s is required", cmdPath(c), f)
+		}
+	}
+	return nil
+}
+
 // bindingPath is the path of the bindings between --source and
 // --destination.
 func bindingPath(c *cli.Context) (string, error) {
+	if err := required(c, "source", "destination"); err != nil {
+		return "", err
+	}
 	kind := map[string]string{"queue": "q", "exchange": "e"}[c.String("destination-type")]
 	if kind == "" {
 		return "", fmt.Errorf("--destination-type: want queue or exchange, not %q", c.String("destination-type"))
@@ -228,4 +249,21 @@ func declarePermission(c *cli.Context) error {
 	body := map[string]any{"configure": c.String("configure"), "write": c.String("write"), "read": c.String("read")}
 	return done(c, "PUT", "/api/permissions/"+esc(c.String("vhost"))+"/"+esc(a[0]), body,
 		fmt.Sprintf("declared permission of %s in %s", a[0], c.String("vhost")))
+}
+
+func declarePolicy(c *cli.Context) error {
+	a, err := wantArgs(c, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	if err := required(c, "pattern", "definition"); err != nil {
+		return err
+	}
+	def, err := parseJSONObject(c.String("definition"), "definition")
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"pattern": c.String("pattern"), "definition": def, "priority": c.Int("priority"),
+		"apply-to": c.String("apply-to")}
+	return done(c, "PUT", "/api/policies/"+esc(c.String("vhost"))+"/"+esc(a[0]), body, "declared policy "+a[0])
 }
