@@ -221,6 +221,10 @@ func (c *fakeConn) consumerConn() *fakeConn {
 func (c *fakeConn) published() {
 	c.b.publishes.Add(1)
 	c.reads++
+	// Recorded as it grows, not only when the read buffer empties: on a
+	// loaded machine a steady stream may keep it from emptying until the
+	// run is over.
+	c.b.maxBatch.Store(max(c.b.maxBatch.Load(), c.reads))
 	if c.confirm {
 		c.seq++
 		c.unsynced++
