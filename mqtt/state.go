@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
@@ -56,27 +55,29 @@ func newStateHook(st store.Store, log *slog.Logger) *stateHook {
 // ID names the hook in mochi's logs.
 func (h *stateHook) ID() string { return "junction-state" }
 
-// Provides lists the events the hook handles.
-func (h *stateHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
-		mochi.OnSessionEstablished,
-		mochi.OnDisconnect,
-		mochi.OnSubscribed,
-		mochi.OnUnsubscribed,
-		mochi.OnRetainMessage,
-		mochi.OnWillSent,
-		mochi.OnQosPublish,
-		mochi.OnPublished,
-		mochi.OnQosComplete,
-		mochi.OnQosDropped,
-		mochi.OnClientExpired,
-		mochi.OnRetainedExpired,
-		mochi.StoredClients,
-		mochi.StoredInflightMessages,
-		mochi.StoredRetainedMessages,
-		mochi.StoredSubscriptions,
-	}, []byte{b})
-}
+// Provides reports whether the hook handles an event (a table lookup, as
+// for faceHook).
+func (h *stateHook) Provides(b byte) bool { return stateEvents[b] }
+
+// stateEvents are the events stateHook handles.
+var stateEvents = eventSet(
+	mochi.OnSessionEstablished,
+	mochi.OnDisconnect,
+	mochi.OnSubscribed,
+	mochi.OnUnsubscribed,
+	mochi.OnRetainMessage,
+	mochi.OnWillSent,
+	mochi.OnQosPublish,
+	mochi.OnPublished,
+	mochi.OnQosComplete,
+	mochi.OnQosDropped,
+	mochi.OnClientExpired,
+	mochi.OnRetainedExpired,
+	mochi.StoredClients,
+	mochi.StoredInflightMessages,
+	mochi.StoredRetainedMessages,
+	mochi.StoredSubscriptions,
+)
 
 // close writes what is pending and stops the writer.
 func (h *stateHook) close() { h.w.close() }
