@@ -35,11 +35,22 @@ type channel struct {
 	tx        *txState
 	replyKey  string // direct reply-to routing key, once consumed
 
+	// Copies of the reader-owned settings for the management API's
+	// channel listings (introspect.go), written by the reader.
+	shownMode atomic.Uint32 // shownConfirm | shownTx
+	shownQos  atomic.Uint64 // basic.qos: global=false count << 32 | global=true count
+
 	// Guarded by c.wmu.
 	nextTag  uint64
 	unacked  []unacked // in delivery tag order
 	confirms confirmState
 }
+
+// The bits of channel.shownMode.
+const (
+	shownConfirm = 1 << iota
+	shownTx
+)
 
 // unacked is a delivery awaiting ack, nack or reject.
 type unacked struct {

@@ -102,6 +102,7 @@ func (ch *channel) qos(m *amqp091.BasicQos) error {
 	} else {
 		ch.prefetch = m.PrefetchCount
 	}
+	ch.shownQos.Store(uint64(ch.prefetch)<<32 | uint64(ch.global))
 	ch.c.send(ch.id, &amqp091.BasicQosOk{})
 	return nil
 }

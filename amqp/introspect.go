@@ -18,22 +18,22 @@ import (
 // each queue's lock, taken alone) and the stream hub's (under its lock),
 // whose face-side fields (channel, tag, no-ack, limiters) are immutable
 // once the consumer is registered; prefetch windows
-// from the core limiters (their own lock). Confirm mode is therefore
-// known once the channel has numbered a publish, and the transactional
-// flag is not known at all (always false).
+// from the core limiters (their own lock). Confirm and tx mode and the
+// basic.qos values are read from atomic copies the reader keeps
+// (channel.shownMode, channel.shownQos).
 
 // ChannelStats describes an open channel.
 type ChannelStats struct {
 	Conn           ConnStats // the connection it belongs to
 	Number         uint16    // the channel number
 	Name           string    // RabbitMQ's shape: "127.0.0.1:5555 -> 127.0.0.1:5672 (1)"
-	Prefetch       uint32    // per-consumer window (basic.qos global=false) of its consumers; 0 = none seen
-	GlobalPrefetch uint32    // the channel-wide window (basic.qos global=true); 0 = none seen
+	Prefetch       uint32    // per-consumer window (basic.qos global=false); 0 = none
+	GlobalPrefetch uint32    // the channel-wide window (basic.qos global=true); 0 = none
 	Consumers      int       // basic.consume subscriptions on queues and stream queues
 	Unacked        int       // deliveries awaiting ack
 	Unconfirmed    int       // publishes awaiting their confirm
-	Confirm        bool      // publisher confirms: known once a publish was numbered
-	Transactional  bool      // tx.select (not observable from outside the reader: false)
+	Confirm        bool      // confirm.select
+	Transactional  bool      // tx.select
 	State          string    // "running", or "closing" once channel.close is sent
 }
 
@@ -125,8 +125,11 @@ func (c *conn) channelStats(st ConnStats) []ChannelStats {
 		if ch.closing.Load() {
 			state = "closing"
 		}
+		mode, qos := ch.shownMode.Load(), ch.shownQos.Load()
 		out = append(out, ChannelStats{Conn: st, Number: id, Name: channelName(st.Name, id),
-			Unacked: len(ch.unacked), Unconfirmed: unconfirmed, Confirm: ch.confirms.next > 0, State: state})
+			Prefetch: uint32(qos >> 32), GlobalPrefetch: uint32(qos),
+			Unacked: len(ch.unacked), Unconfirmed: unconfirmed,
+			Confirm: mode&shownConfirm != 0, Transactional: mode&shownTx != 0, State: state})
 	}
 	c.wmu.Unlock()
 	slices.SortFunc(out, func(a, b ChannelStats) int { return cmp.Compare(a.Number, b.Number) })

@@ -234,6 +234,7 @@ func (ch *channel) confirmSelect(m *amqp091.ConfirmSelect) error {
 		return softErr(amqp091.PreconditionFailed, "cannot switch from tx to confirm mode")
 	}
 	ch.confirm = true
+	ch.shownMode.Or(shownConfirm)
 	ch.reply(m.NoWait, &amqp091.ConfirmSelectOk{})
 	return nil
 }
@@ -270,6 +271,7 @@ func (ch *channel) txSelect() error {
 	}
 	if ch.tx == nil {
 		ch.tx = &txState{}
+		ch.shownMode.Or(shownTx)
 	}
 	ch.c.send(ch.id, &amqp091.TxSelectOk{})
 	return nil

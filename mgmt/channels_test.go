@@ -255,3 +255,37 @@ func TestChannelsAuthorisation(t *testing.T) {
 	code, _ = e.call(t, "GET", "/api/connections/nope/channels", "guest", "guest", nil)
 	assert.Equal(t, http.StatusNotFound, code)
 }
+
+// A channel's confirm and tx modes and its basic.qos values show before it
+// publishes or consumes anything.
+func TestChannelModesShowAtOnce(t *testing.T) {
+	e := start(t)
+	conn := e.dial(t, "guest", "guest", "modes")
+	confirm, err := conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, confirm.Confirm(false))
+	tx, err := conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, tx.Tx())
+	qos, err := conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, qos.Qos(7, 0, false))
+	require.NoError(t, qos.Qos(30, 0, true))
+
+	var chans []struct {
+		Number         int  `json:"number"`
+		Confirm        bool `json:"confirm"`
+		Transactional  bool `json:"transactional"`
+		PrefetchCount  int  `json:"prefetch_count"`
+		GlobalPrefetch int  `json:"global_prefetch_count"`
+	}
+	e.getJSON(t, "/api/channels", &chans)
+	require.Len(t, chans, 3)
+	assert.True(t, chans[0].Confirm)
+	assert.False(t, chans[0].Transactional)
+	assert.True(t, chans[1].Transactional)
+	assert.False(t, chans[1].Confirm)
+	assert.Equal(t, 7, chans[2].PrefetchCount)
+	assert.Equal(t, 30, chans[2].GlobalPrefetch)
+	assert.False(t, chans[2].Confirm || chans[2].Transactional)
+}
