@@ -18,6 +18,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -47,7 +48,8 @@ type Config struct {
 
 // Monitor checks the resources and tells subscribers of changes.
 type Monitor struct {
-	cfg Config
+	cfg   Config
+	limit atomic.Uint64 // the memory high watermark in bytes (0: no memory alarm); SetMemoryLimit changes it
 
 	mu    sync.Mutex // guards state, subs, next, checking
 	state State
@@ -69,7 +71,20 @@ func New(cfg Config) *Monitor {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Monitor{cfg: cfg, subs: map[int]func(State){}, stop: make(chan struct{})}
+	m := &Monitor{cfg: cfg, subs: map[int]func(State){}, stop: make(chan struct{})}
+	m.limit.Store(cfg.MemoryLimit)
+	return m
+}
+
+// MemoryLimit returns the memory high watermark in bytes (0: none).
+func (m *Monitor) MemoryLimit() uint64 { return m.limit.Load() }
+
+// SetMemoryLimit changes the memory high watermark at run time (0 turns
+// the memory alarm off), as rabbitmqctl set_vm_memory_high_watermark
+// does, and checks the resources at once.
+func (m *Monitor) SetMemoryLimit(limit uint64) {
+	m.limit.Store(limit)
+	m.Check()
 }
 
 // Start runs Check every Interval on one goroutine until Close.
@@ -132,9 +147,10 @@ func (m *Monitor) Subscribe(fn func(State)) (cancel func()) {
 func (m *Monitor) Check() {
 	var s State
 	var used uint64
-	if m.cfg.MemoryLimit > 0 {
+	limit := m.limit.Load()
+	if limit > 0 {
 		used = m.cfg.MemoryUsed()
-		s.Memory = used > m.cfg.MemoryLimit
+		s.Memory = used > limit
 	}
 	if m.cfg.DiskLow != nil {
 		s.Disk = m.cfg.DiskLow()
@@ -146,17 +162,17 @@ func (m *Monitor) Check() {
 		return
 	}
 	m.state = s
-	m.logChange(old, s, used)
+	m.logChange(old, s, used, limit)
 	for _, fn := range m.subs {
 		fn(s)
 	}
 }
 
-func (m *Monitor) logChange(old, s State, used uint64) {
+func (m *Monitor) logChange(old, s State, used, limit uint64) {
 	log := m.cfg.Logger
 	if s.Memory != old.Memory {
 		if s.Memory {
-			log.Warn("memory resource limit alarm set: publishers are blocked", "limit", m.cfg.MemoryLimit, "used", used)
+			log.Warn("memory resource limit alarm set: publishers are blocked", "limit", limit, "used", used)
 		} else {
 			log.Info("memory resource limit alarm cleared", "used", used)
 		}

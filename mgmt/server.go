@@ -68,6 +68,7 @@ type options struct {
 	alarms    func() []Alarm
 	conns     func() int // connections of the other faces (MQTT), for totals
 	faces     faceSources
+	watermark *Watermark // nil: the watermark endpoint answers 404
 	http      httplimit.Limits
 
 	statsInterval time.Duration // how often rates are sampled (WithStatsInterval)
@@ -134,6 +135,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.definitionRoutes(r)
 	s.healthRoutes(r)
 	s.faceRoutes(r)
+	s.watermarkRoutes(r)
 	mux.HandleFunc("/api/", s.auth(s.notFound))
 	// The web console: static files, no credentials needed to load them;
 	// the page then calls /api/... with the user's basic auth.

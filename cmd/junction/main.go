@@ -80,7 +80,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					return err
 				},
 			},
-		}, adminCommands()...),
+		}, append(adminCommands(), ctlCommand())...),
 	}
 }
 

@@ -129,6 +129,8 @@ func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttS
 			}
 			return out
 		}),
+		mgmt.WithMemoryWatermark(mgmt.Watermark{Get: alarms.MemoryLimit, Set: alarms.SetMemoryLimit,
+			RAM: func() uint64 { ram, _ := alarm.MemTotal(); return ram }}),
 	}
 	if mqttSrv != nil {
 		opts = append(opts, mgmt.WithConnections(func() int { return int(mqttSrv.Stats().Connected) }),
