@@ -166,26 +166,22 @@ func (s *Server) coreKey(cl *mochi.Client, rooted string) string {
 // OnSubscribe roots the filters of a SUBSCRIBE in the client's vhost.
 func (h *faceHook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 	h.s.subs.invalidate() // mochi changes its topic index next (subcache.go)
-	if cl.Net.Inline {
-		return pk
-	}
-	r := h.s.roots(cl)
-	filters := make(packets.Subscriptions, len(pk.Filters))
-	for i, f := range pk.Filters {
-		f.Filter = r.filter(f.Filter)
-		filters[i] = f
-	}
-	pk.Filters = filters
-	return pk
+	return h.s.rootFilters(cl, pk)
 }
 
 // OnUnsubscribe roots the filters of an UNSUBSCRIBE in the client's vhost.
 func (h *faceHook) OnUnsubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 	h.s.subs.invalidate() // mochi changes its topic index next (subcache.go)
+	return h.s.rootFilters(cl, pk)
+}
+
+// rootFilters roots the filters of a client's SUBSCRIBE or UNSUBSCRIBE (a
+// copy: mochi's packet is left as it was read).
+func (s *Server) rootFilters(cl *mochi.Client, pk packets.Packet) packets.Packet {
 	if cl.Net.Inline {
 		return pk
 	}
-	r := h.s.roots(cl)
+	r := s.roots(cl)
 	filters := make(packets.Subscriptions, len(pk.Filters))
 	for i, f := range pk.Filters {
 		f.Filter = r.filter(f.Filter)
