@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -19,9 +20,9 @@ import (
 // suiteModule is the amqp091-go release whose integration suite must pass.
 const suiteModule = "github.com/rabbitmq/amqp091-go@v1.16.0"
 
-// allowedSkips are the suite's tests that may skip: the memory alarm test
-// needs rabbitmqctl (RABBITMQ_RABBITMQCTL_PATH), as it does on RabbitMQ.
-var allowedSkips = []string{"TestConnection_Close_WhenMemoryAlarmIsActive"}
+// allowedSkips are the suite's tests that may skip: none, now that its
+// rabbitmqctl calls reach junction ctl.
+var allowedSkips []string
 
 // TestAMQP091Suite runs amqp091-go's own integration suite (go test -tags
 // integration) against junction, from a writable copy of the module source
@@ -37,7 +38,7 @@ func TestAMQP091Suite(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "test", "-tags", "integration", "-count=1", "-timeout", "20m", "-json", "./...")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "AMQP_URL="+broker.amqpURL)
+	cmd.Env = append(os.Environ(), "AMQP_URL="+broker.amqpURL, "RABBITMQ_RABBITMQCTL_PATH="+rabbitmqctlShim(t))
 	cmd.WaitDelay = 10 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -62,6 +63,19 @@ func TestAMQP091Suite(t *testing.T) {
 	if r.pass == 0 {
 		t.Errorf("no test of the suite passed\n%s", stderr.Bytes())
 	}
+}
+
+// rabbitmqctlShim writes an executable that runs `junction ctl` against
+// the broker's management listener, for the suite's rabbitmqctl calls
+// (RABBITMQ_RABBITMQCTL_PATH: set_vm_memory_high_watermark).
+func rabbitmqctlShim(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rabbitmqctl")
+	script := fmt.Sprintf("#!/bin/sh\nJUNCTION_ADMIN_URL=%q exec %q ctl \"$@\"\n", "http://"+broker.mgmtAddr, broker.bin)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // suiteResult counts go test -json events.

@@ -27,6 +27,7 @@ var broker struct {
 	mgmtAddr string
 	amqpURL  string // amqp://guest:guest@127.0.0.1:port/
 	root     string // the repository
+	bin      string // the junction binary
 	logPath  string // the broker's stderr
 }
 
@@ -52,6 +53,7 @@ func run(m *testing.M) int {
 			return 2
 		}
 	}
+	broker.bin = bin
 	tmp, err := os.MkdirTemp("", "junction-conformance-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
