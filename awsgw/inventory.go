@@ -52,6 +52,16 @@ type KinesisStreamInfo struct {
 	Consumers              int    // registered enhanced fan-out consumers
 	Records                uint64 // records held now, every shard (trimmed ones left out)
 	Appended               uint64 // records ever appended, every shard (grows; a client derives a rate)
+	ShardList              []KinesisShardInfo
+}
+
+// KinesisShardInfo is one shard of a Kinesis stream.
+type KinesisShardInfo struct {
+	ID, Parent, AdjacentParent     string
+	StartingHashKey, EndingHashKey string // decimal, as AWS shows them
+	Open                           bool   // false once split or merged
+	Records                        uint64 // records held now
+	Appended                       uint64 // records ever appended
 }
 
 // Inventory lists the SQS queues, SNS topics and subscriptions and Kinesis
@@ -149,6 +159,10 @@ func (k *kinesisService) inventory(region string) []KinesisStreamInfo {
 			info.Shards++
 			info.Records += next - first
 			info.Appended += next
+			pi := p.Info()
+			info.ShardList = append(info.ShardList, KinesisShardInfo{ID: pi.ID, Parent: pi.Parent,
+				AdjacentParent: pi.AdjacentParent, StartingHashKey: pi.Range.Start.String(),
+				EndingHashKey: pi.Range.End.String(), Open: pi.EndOffset == nil, Records: next - first, Appended: next})
 		}
 		out = append(out, info)
 	}

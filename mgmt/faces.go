@@ -289,24 +289,42 @@ func (s *Server) listSNSSubscriptions(w http.ResponseWriter, r *http.Request, u 
 }
 
 type kinesisStreamJSON struct {
-	Name           string `json:"name"`
-	Vhost          string `json:"vhost"`
-	ARN            string `json:"arn"`
-	Mode           string `json:"mode"`
-	RetentionHours int    `json:"retention_hours"`
-	Shards         int    `json:"shards"`
-	OpenShards     int    `json:"open_shards"`
-	Consumers      int    `json:"consumers"`
-	Records        uint64 `json:"records"`
+	Name           string             `json:"name"`
+	Vhost          string             `json:"vhost"`
+	ARN            string             `json:"arn"`
+	Mode           string             `json:"mode"`
+	RetentionHours int                `json:"retention_hours"`
+	Shards         int                `json:"shards"`
+	OpenShards     int                `json:"open_shards"`
+	Consumers      int                `json:"consumers"`
+	Records        uint64             `json:"records"`
+	ShardDetails   []kinesisShardJSON `json:"shard_details"`
+}
+
+type kinesisShardJSON struct {
+	ID              string `json:"shard_id"`
+	Parent          string `json:"parent_shard_id,omitempty"`
+	AdjacentParent  string `json:"adjacent_parent_shard_id,omitempty"`
+	StartingHashKey string `json:"starting_hash_key"`
+	EndingHashKey   string `json:"ending_hash_key"`
+	Open            bool   `json:"open"`
+	Records         uint64 `json:"records"`
+	Appended        uint64 `json:"appended"`
 }
 
 // listKinesisStreams serves GET /api/junction/kinesis/streams.
 func (s *Server) listKinesisStreams(w http.ResponseWriter, r *http.Request, u *auth.User) {
 	out := []kinesisStreamJSON{}
 	for _, st := range s.inventory(u).Streams {
+		shards := make([]kinesisShardJSON, 0, len(st.ShardList))
+		for _, sh := range st.ShardList {
+			shards = append(shards, kinesisShardJSON{ID: sh.ID, Parent: sh.Parent, AdjacentParent: sh.AdjacentParent,
+				StartingHashKey: sh.StartingHashKey, EndingHashKey: sh.EndingHashKey, Open: sh.Open,
+				Records: sh.Records, Appended: sh.Appended})
+		}
 		out = append(out, kinesisStreamJSON{Name: st.Name, Vhost: st.Vhost, ARN: st.ARN, Mode: st.Mode,
 			RetentionHours: st.RetentionHours, Shards: st.Shards, OpenShards: st.OpenShards, Consumers: st.Consumers,
-			Records: st.Records})
+			Records: st.Records, ShardDetails: shards})
 	}
 	s.writeList(w, r, out)
 }

@@ -270,6 +270,14 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 		Shards     int    `json:"shards"`
 		OpenShards int    `json:"open_shards"`
 		Records    int    `json:"records"`
+		Details    []struct {
+			ID       string `json:"shard_id"`
+			Start    string `json:"starting_hash_key"`
+			End      string `json:"ending_hash_key"`
+			Open     bool   `json:"open"`
+			Records  int    `json:"records"`
+			Appended int    `json:"appended"`
+		} `json:"shard_details"`
 	}
 	require.NoError(t, json.Unmarshal(body, &streams))
 	require.Len(t, streams, 1)
@@ -277,6 +285,17 @@ func TestConsoleFaceEndpoints(t *testing.T) {
 	assert.Equal(t, "arn:aws:kinesis:us-east-1:000000000000:stream/console-clicks", streams[0].ARN)
 	assert.Equal(t, 2, streams[0].OpenShards)
 	assert.Equal(t, 3, streams[0].Records)
+	// The shards, with AWS's ids and decimal hash-key ranges covering the
+	// whole 128-bit space between them.
+	require.Len(t, streams[0].Details, 2)
+	sh := streams[0].Details
+	assert.Equal(t, "shardId-000000000000", sh[0].ID)
+	assert.Equal(t, "shardId-000000000001", sh[1].ID)
+	assert.Equal(t, "0", sh[0].Start)
+	assert.Equal(t, "340282366920938463463374607431768211455", sh[1].End)
+	assert.True(t, sh[0].Open && sh[1].Open)
+	assert.Equal(t, 3, sh[0].Records+sh[1].Records)
+	assert.Equal(t, 3, sh[0].Appended+sh[1].Appended)
 
 	code, body = b.apiCall(t, "GET", "/api/junction/faces", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
