@@ -118,12 +118,13 @@ func startBroker(t *testing.T) *soakBroker {
 type sample struct {
 	rss        int64 // bytes, VmRSS of /proc/PID/status
 	anon       int64 // bytes, RssAnon: VmRSS without file pages
+	heap       int64 // bytes, go_memstats_heap_inuse_bytes: live and not yet collected
 	goroutines int64 // go_goroutines of /metrics
 }
 
 func (s sample) String() string {
-	return fmt.Sprintf("rss=%.1fMiB anon=%.1fMiB goroutines=%d",
-		float64(s.rss)/(1<<20), float64(s.anon)/(1<<20), s.goroutines)
+	return fmt.Sprintf("rss=%.1fMiB anon=%.1fMiB heap=%.1fMiB goroutines=%d",
+		float64(s.rss)/(1<<20), float64(s.anon)/(1<<20), float64(s.heap)/(1<<20), s.goroutines)
 }
 
 func (b *soakBroker) sample() (sample, error) {
@@ -161,13 +162,21 @@ func (b *soakBroker) sample() (sample, error) {
 		return s, err
 	}
 	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-			g, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return s, err
-			}
-			s.goroutines = int64(g)
+		name, v, _ := strings.Cut(line, " ")
+		var p *int64
+		switch name {
+		case "go_goroutines":
+			p = &s.goroutines
+		case "go_memstats_heap_inuse_bytes":
+			p = &s.heap
+		default:
+			continue
 		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return s, err
+		}
+		*p = int64(f)
 	}
 	if s.rss == 0 || s.anon == 0 || s.goroutines == 0 {
 		return s, fmt.Errorf("incomplete sample %v", s)
@@ -272,7 +281,7 @@ func TestSoak(t *testing.T) {
 			t.Logf("sample: %v", err)
 			continue
 		}
-		peak.rss, peak.anon, peak.goroutines = max(peak.rss, s.rss), max(peak.anon, s.anon), max(peak.goroutines, s.goroutines)
+		peak = sample{max(peak.rss, s.rss), max(peak.anon, s.anon), max(peak.heap, s.heap), max(peak.goroutines, s.goroutines)}
 		phase := "warm-up"
 		if time.Since(start) >= cfg.warmup {
 			phase = "load"
@@ -293,6 +302,7 @@ func TestSoak(t *testing.T) {
 	for _, s := range after {
 		baseline.rss += s.rss / int64(len(after))
 		baseline.anon += s.anon / int64(len(after))
+		baseline.heap += s.heap / int64(len(after))
 		baseline.goroutines += s.goroutines
 	}
 	baseline.goroutines /= int64(len(after))
