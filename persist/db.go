@@ -27,6 +27,10 @@ type Options struct {
 	// GCInterval is how often value-log GC and compaction run in the
 	// background; 0 means 30 s, a negative value turns the loop off.
 	GCInterval time.Duration
+	// AckLinger is how long a batch someone waits for is held back while
+	// consumers acknowledge messages before they reach the disk (see
+	// DefaultAckLinger); 0 means DefaultAckLinger, below 0 never.
+	AckLinger time.Duration
 	// ValueLogFileSize is the size of one value-log file; 0 means 64 MiB.
 	ValueLogFileSize int64
 	// ValueThreshold is the size above which a value goes to the value log
@@ -168,6 +172,9 @@ func (db *DB) prepare() error {
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.AckLinger == 0 {
+		o.AckLinger = DefaultAckLinger
 	}
 	if o.GCInterval == 0 {
 		o.GCInterval = 30 * time.Second

@@ -88,3 +88,46 @@ func TestCancelEarlyAtClose(t *testing.T) {
 	require.NoError(t, db.Close())
 	require.NoError(t, <-done)
 }
+
+// Once consumers have acknowledged an enqueue before the disk, the writer
+// holds the next batch someone waits for back for AckLinger, so that an
+// acknowledgement arriving meanwhile cancels it too: its Done is called
+// and nothing is written. (AckLinger is an hour here, so the writer
+// provably did not commit; Close commits what is left.)
+func TestAckLinger(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, Options{AckLinger: time.Hour})
+
+	// Prime: an early cancel while the writer is held in a commit.
+	db.writeMu.Lock()
+	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
+	require.Eventually(t, func() bool {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return len(db.pending) == 0
+	}, 10*time.Second, time.Millisecond)
+	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), nil)
+	db.Remove("q", 2, nil)
+	db.writeMu.Unlock()
+	require.EqualValues(t, 1, db.Stats().CancelledEarly)
+	// The writer commits the batch holding the Remove (no waiter: after
+	// the usual lingerFor), its second, and so learns that consumers ack
+	// early.
+	require.Eventually(t, func() bool { return db.Stats().Batches == 2 }, 10*time.Second, time.Millisecond)
+	batches := db.Stats().Batches
+
+	// A waited-for enqueue now lingers instead of being committed at once,
+	// and its acknowledgement cancels it.
+	done := make(chan error, 1)
+	db.Enqueue("q", store.Entry{Seq: 3, MsgID: 3}, []byte("three"), func(err error) { done <- err })
+	db.Remove("q", 3, nil)
+	require.NoError(t, <-done)
+	require.EqualValues(t, 2, db.Stats().CancelledEarly)
+	require.Equal(t, batches, db.Stats().Batches, "the writer committed instead of lingering")
+
+	require.NoError(t, db.Close())
+	db = openT(t, dir, Options{})
+	g := messages(t, db, "q")
+	require.Len(t, g, 1)
+	require.EqualValues(t, 1, g[0].e.Seq)
+}

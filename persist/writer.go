@@ -137,16 +137,38 @@ func (db *DB) runEarly(ctx context.Context) {
 // along with the sends' commits instead of paying a sync of their own.
 const lingerFor = 2 * time.Millisecond
 
+// DefaultAckLinger is how long the writer holds back a batch that someone
+// waits for while consumers are acknowledging messages before they reach
+// the disk (an enqueue was cancelled early within ackingFor, see submit):
+// acknowledgements that arrive meanwhile cancel their enqueues, which are
+// then confirmed without a write, and the batch that remains is smaller.
+// RabbitMQ's message store holds writes back the same way (its queues
+// sync on a 25 ms timer). Without consumers acking early there is no
+// wait. Measured here (persistent 16 B, confirm window 100, one consumer,
+// A B A B, 6 s runs): 132k-139k msg/s with 250 µs, 144k-148k with 1 ms,
+// 188k-196k with 2 ms (confirm p99 1.6-1.8 ms, against 2.0-2.1 ms at
+// 250 µs and ~100k msg/s without lingering at all).
+const DefaultAckLinger = 2 * time.Millisecond
+
+// ackingFor is how long after the last early cancellation the writer
+// keeps lingering for acknowledgements.
+const ackingFor = 100 * time.Millisecond
+
 // runWriter is the one writer goroutine: it takes the pending slice, commits
 // it as one batch and calls the Done callbacks. A batch without waiters
-// lingers (see lingerFor). On ctx cancellation it commits what is left and
-// returns.
+// lingers (see lingerFor), and so does one with waiters while consumers
+// acknowledge before the disk (see DefaultAckLinger). On ctx cancellation it
+// commits what is left and returns.
 func (db *DB) runWriter(ctx context.Context) {
 	defer db.wg.Done()
 	var spare []op
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	lingering := false
+	var lingerEnd time.Time
+	acking := false       // enqueues were cancelled early within ackingFor
+	var earlySeen uint64  // stats.cancelledEarly at the last batch cut
+	var earlyAt time.Time // when a batch cut last saw it grow
 	for {
 		stopping, expired := false, false
 		select {
@@ -157,13 +179,23 @@ func (db *DB) runWriter(ctx context.Context) {
 			stopping = true
 		}
 		db.mu.Lock()
-		if !stopping && !expired && db.waiters == 0 && len(db.pending) > 0 {
-			db.mu.Unlock()
-			if !lingering {
-				lingering = true
-				linger.Reset(lingerFor)
+		if !stopping && !expired && len(db.pending) > 0 {
+			wait := time.Duration(0)
+			switch {
+			case db.waiters == 0:
+				wait = lingerFor
+			case acking && db.opts.AckLinger > 0:
+				wait = db.opts.AckLinger
 			}
-			continue
+			if wait > 0 {
+				db.mu.Unlock()
+				// Start lingering, or shorten a linger a waiter now cuts short.
+				if now := time.Now(); !lingering || lingerEnd.After(now.Add(wait)) {
+					lingering, lingerEnd = true, now.Add(wait)
+					linger.Reset(wait)
+				}
+				continue
+			}
 		}
 		batch := db.pending
 		db.pending, db.waiters = spare[:0], 0
@@ -173,6 +205,10 @@ func (db *DB) runWriter(ctx context.Context) {
 			linger.Stop()
 		}
 		lingering = false
+		if early := db.stats.cancelledEarly.Load(); early != earlySeen {
+			earlySeen, earlyAt = early, time.Now()
+		}
+		acking = !earlyAt.IsZero() && time.Since(earlyAt) < ackingFor
 		if len(batch) > 0 {
 			if kept := db.refuseGrowth(batch); len(kept) > 0 {
 				db.commit(kept)
