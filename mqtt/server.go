@@ -78,6 +78,7 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	s.state = newStateHook(b.Store(), log)
 	s.copies = newCopies(s, b.Store(), s.state.w)
 	s.state.copies = s.copies
+	s.state.clients = s.m.Clients
 	if err := s.m.AddHook(s.state, nil); err != nil {
 		return nil, fmt.Errorf("mqtt: storage hook: %w", err)
 	}

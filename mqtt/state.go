@@ -45,11 +45,21 @@ type stateHook struct {
 	// loadedUsers are the usernames of the sessions loaded at start
 	// ("vhost:user"), for the records stored before vhost isolation.
 	loadedUsers map[string]string
+
+	// clients is mochi's client list (set by New before mochi starts).
+	clients *mochi.Clients
+	// Session take-overs (takeover.go), guarded by mu: next maps a
+	// connection taken over to the one that took its session, live the
+	// connections whose session is established (CONNACK sent, in-flight
+	// messages resent).
+	next map[*mochi.Client]*mochi.Client
+	live map[*mochi.Client]bool
 }
 
 func newStateHook(st store.Store, log *slog.Logger) *stateHook {
 	return &stateHook{st: st, w: newStateWriter(st, log), log: log, stored: map[string]struct{}{},
-		wills: map[string]mochi.Will{}, loadedUsers: map[string]string{}}
+		wills: map[string]mochi.Will{}, loadedUsers: map[string]string{},
+		next: map[*mochi.Client]*mochi.Client{}, live: map[*mochi.Client]bool{}}
 }
 
 // ID names the hook in mochi's logs.
@@ -61,6 +71,7 @@ func (h *stateHook) Provides(b byte) bool { return stateEvents[b] }
 
 // stateEvents are the events stateHook handles.
 var stateEvents = eventSet(
+	mochi.OnSessionEstablish,
 	mochi.OnSessionEstablished,
 	mochi.OnDisconnect,
 	mochi.OnSubscribed,
@@ -100,6 +111,7 @@ func inflightKey(clientID string, id uint16) string {
 // OnSessionEstablished stores a persistent session, or removes the record
 // of a session a clean start replaced.
 func (h *stateHook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
+	h.established(cl)
 	if ephemeral(cl) {
 		h.forgetClient(cl.ID)
 		return
@@ -125,6 +137,7 @@ func (h *stateHook) OnWillSent(cl *mochi.Client, _ packets.Packet) {
 // changed) or removes an expiring one.
 func (h *stateHook) OnDisconnect(cl *mochi.Client, _ error, expire bool) {
 	h.copies.finish(cl.ID)
+	h.disconnected(cl)
 	if cl.Net.Conn == nil {
 		return // a session restored from the store: nothing changed
 	}
@@ -286,8 +299,14 @@ func (h *stateHook) OnQosComplete(cl *mochi.Client, pk packets.Packet) {
 	}
 }
 
-// OnQosDropped removes a dropped in-flight message.
+// OnQosDropped removes a dropped in-flight message, unless mochi drops it
+// from a connection whose persistent session another one took over
+// (takeover.go).
 func (h *stateHook) OnQosDropped(cl *mochi.Client, pk packets.Packet) {
+	if cl.IsTakenOver() {
+		h.takenOverDropped(cl, pk)
+		return
+	}
 	h.OnQosComplete(cl, pk)
 }
 

@@ -1,0 +1,150 @@
+package mqtt
+
+import (
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/storage"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Session take-over without loss.
+//
+// When a client connects with the client id of a connected persistent
+// session, mochi (inheritClientSession) marks the old connection taken
+// over, copies its in-flight messages to the new connection, drops them
+// from the old one (OnQosDropped) and only then puts the new connection in
+// its client list. Two things went wrong with that for a persistent
+// session:
+//
+//   - the drop removed the stored records of the in-flight messages the
+//     new connection now holds (same client id, same packet ids), so a
+//     crash after a take-over lost them;
+//   - a message published between the copy and the list update is handed
+//     to the old connection (the list still names it) and was never
+//     delivered: the soak run lost QoS 1 messages around reconnections.
+//
+// The state hook therefore keeps the records mochi drops from a taken-over
+// connection when the new one holds the same message, and moves any other
+// in-flight message of the old connection (a new packet id, its record
+// rewritten) to the new one: when mochi drops it, when the new session is
+// established, and when the old connection ends. Until the new session is
+// established the moved messages wait in its in-flight list, which mochi
+// resends after the CONNACK; afterwards they are written at once.
+
+// OnSessionEstablish notes the connection a new one takes over.
+func (h *stateHook) OnSessionEstablish(cl *mochi.Client, _ packets.Packet) {
+	if h.clients == nil {
+		return
+	}
+	if old, ok := h.clients.Get(cl.ID); ok && old != cl {
+		h.mu.Lock()
+		h.next[old] = cl
+		h.mu.Unlock()
+	}
+}
+
+// successor returns the connection that took old's session over, and
+// whether its session is established.
+func (h *stateHook) successor(old *mochi.Client) (*mochi.Client, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cl := h.next[old]
+	return cl, cl != nil && h.live[cl]
+}
+
+// takenOverDropped is OnQosDropped for a connection another took over.
+func (h *stateHook) takenOverDropped(old *mochi.Client, pk packets.Packet) {
+	cl, live := h.successor(old)
+	if cl == nil || ephemeral(cl) {
+		// Not a persistent take-over we saw begin: the record stays, and
+		// the message comes back with the session at the next start.
+		return
+	}
+	if in, ok := cl.State.Inflight.Get(pk.PacketID); ok && in.Created == pk.Created && in.TopicName == pk.TopicName {
+		return // copied to the new connection: its record is the new one's
+	}
+	h.move(old, cl, pk, live)
+}
+
+// established sweeps what the connection cl took over still holds.
+func (h *stateHook) established(cl *mochi.Client) {
+	h.mu.Lock()
+	h.live[cl] = true
+	var olds []*mochi.Client
+	for old, next := range h.next {
+		if next == cl {
+			olds = append(olds, old)
+		}
+	}
+	h.mu.Unlock()
+	for _, old := range olds {
+		h.sweep(old, cl, true)
+	}
+}
+
+// disconnected sweeps a taken-over connection as it ends, once the
+// session that took it over is established (before that, mochi copies
+// what it holds, and established sweeps the rest), and forgets cl's own
+// bookkeeping.
+func (h *stateHook) disconnected(cl *mochi.Client) {
+	next, live := h.successor(cl)
+	if next != nil && !live {
+		h.mu.Lock()
+		delete(h.live, cl)
+		h.mu.Unlock()
+		return
+	}
+	if next != nil {
+		h.sweep(cl, next, true)
+	}
+	h.mu.Lock()
+	delete(h.next, cl)
+	delete(h.live, cl)
+	h.mu.Unlock()
+}
+
+// sweep moves every in-flight message old still holds to cl.
+func (h *stateHook) sweep(old, cl *mochi.Client, send bool) {
+	if ephemeral(cl) {
+		return
+	}
+	for _, pk := range old.State.Inflight.GetAll(false) {
+		if old.State.Inflight.Delete(pk.PacketID) {
+			h.move(old, cl, pk, send)
+		}
+	}
+}
+
+// move gives pk, an in-flight message of the taken-over connection old, to
+// cl under a new packet id, rewrites its record, and writes it to cl when
+// send is set (its session is established; else mochi's resend after the
+// CONNACK sends it).
+func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, send bool) {
+	oldKey := inflightKey(old.ID, pk.PacketID)
+	id, err := cl.NextPacketID()
+	if err != nil {
+		h.log.Warn("mqtt take-over: no packet id for an in-flight message; it comes back at the next start",
+			"client", cl.ID, "error", err)
+		return
+	}
+	pk.PacketID = uint16(id)
+	if !cl.State.Inflight.Set(pk) {
+		return // already there
+	}
+	if key := inflightKey(cl.ID, pk.PacketID); key != oldKey {
+		rec := inflightRecord{Message: messageRecord(pk, storage.InflightKey, key)}
+		rec.Client, rec.PacketID, rec.Sent = cl.ID, pk.PacketID, time.Now().Unix()
+		if b, err := rec.encode(); err == nil {
+			h.w.put(nsInflight, key, b) // before the old record goes, in the same order on disk
+			h.w.del(nsInflight, oldKey)
+		} else {
+			h.log.Error("mqtt state encode failed", "ns", nsInflight, "error", err)
+		}
+	}
+	if send {
+		out := pk.Copy(true)
+		out.FixedHeader.Dup = true
+		_ = cl.WritePacket(out) // on failure it is resent at the next connection
+	}
+}
