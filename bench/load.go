@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -22,7 +21,6 @@ type pacer struct {
 	start    int64   // nanoseconds since epoch of message 0
 	interval float64 // nanoseconds between messages
 	i        int64   // next message
-	clock    func() int64
 }
 
 // newPacer paces one producer's share of rate msg/s from now.
@@ -31,7 +29,7 @@ func newPacer(r *run) pacer {
 		return pacer{}
 	}
 	perProducer := r.cfg.Rate / float64(max(r.cfg.Producers, 1))
-	return pacer{start: r.now(), interval: 1e9 / perProducer, clock: r.now}
+	return pacer{start: r.now(), interval: 1e9 / perProducer}
 }
 
 // next returns the scheduled time of the next message.
@@ -55,35 +53,20 @@ func (p *pacer) due(now int64, stamps []int64) int {
 	return n
 }
 
-// spinFor is how close to a message's scheduled time the pacer stops
-// sleeping and spins: Go's timers wake up to a millisecond late on a busy
-// machine (p99 0.9 ms measured here), and that lateness would count
-// against every broker's latency alike, hiding the broker's own share.
-const spinFor = 2 * time.Millisecond
-
-// wait sleeps until the next message is due or ctx ends: on a timer until
-// spinFor before it, then yielding the processor until it is due.
+// wait sleeps until the next message is due or ctx ends.
 func (p *pacer) wait(ctx context.Context, now int64) error {
 	d := time.Duration(p.next() - now)
 	if d <= 0 {
 		return nil
 	}
-	if d > spinFor {
-		t := time.NewTimer(d - spinFor)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	for ctx.Err() == nil {
-		if time.Duration(p.next()-p.clock()) <= 0 {
-			return nil
-		}
-		runtime.Gosched()
-	}
-	return ctx.Err()
 }
 
 // window is a publisher-confirm window: at most cap(tokens) messages are

@@ -253,7 +253,7 @@ func (r *mqttRun) publish(ctx context.Context, i int) error {
 	defer c.Disconnect(100)
 	var p pacer
 	if r.cfg.Rate > 0 {
-		p = pacer{start: r.now(), interval: 1e9 / (r.cfg.Rate / float64(max(r.cfg.Publishers, 1))), clock: r.now}
+		p = pacer{start: r.now(), interval: 1e9 / (r.cfg.Rate / float64(max(r.cfg.Publishers, 1)))}
 	}
 	ring := make([]paho.Token, r.cfg.InFlight) // unacknowledged publishes, oldest at head
 	head, n := 0, 0
