@@ -46,7 +46,7 @@ conformance:
 # The crash suite: every face under load while the broker is killed with
 # SIGKILL JUNCTION_CRASHES times and restarted on the same data directory;
 # one line per face (confirmed, crashes, lost, duplicated). `go test ./...`
-# runs it with 3 kills.
+# runs it with 4 restarts (the fourth a graceful SIGTERM under load).
 JUNCTION_CRASHES ?= 50
 crash: build
 	JUNCTION_CRASHES=$(JUNCTION_CRASHES) JUNCTION_BIN=$(CURDIR)/bin/junction \
