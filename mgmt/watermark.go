@@ -49,11 +49,7 @@ func (s *Server) watermarkState() watermarkJSON {
 
 // getWatermark serves GET /api/junction/memory-high-watermark.
 func (s *Server) getWatermark(w http.ResponseWriter, r *http.Request, u *auth.User) {
-	if !s.requireAdmin(w, u) {
-		return
-	}
-	if s.opts.watermark == nil {
-		s.notFound(w, r, u)
+	if !s.watermarkAllowed(w, r, u) {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, s.watermarkState())
@@ -62,11 +58,7 @@ func (s *Server) getWatermark(w http.ResponseWriter, r *http.Request, u *auth.Us
 // putWatermark serves PUT /api/junction/memory-high-watermark with
 // {"fraction": 0.4} or {"absolute": 1073741824}.
 func (s *Server) putWatermark(w http.ResponseWriter, r *http.Request, u *auth.User) {
-	if !s.requireAdmin(w, u) {
-		return
-	}
-	if s.opts.watermark == nil {
-		s.notFound(w, r, u)
+	if !s.watermarkAllowed(w, r, u) {
 		return
 	}
 	var body watermarkBody
@@ -102,4 +94,17 @@ func (s *Server) putWatermark(w http.ResponseWriter, r *http.Request, u *auth.Us
 	s.opts.watermark.Set(limit)
 	s.log.Info("memory high watermark changed", "user", u.Name, "bytes", limit)
 	s.writeJSON(w, http.StatusOK, s.watermarkState())
+}
+
+// watermarkAllowed answers 401 to a non-administrator and 404 when the
+// server has no watermark to show, and reports whether to go on.
+func (s *Server) watermarkAllowed(w http.ResponseWriter, r *http.Request, u *auth.User) bool {
+	if !s.requireAdmin(w, u) {
+		return false
+	}
+	if s.opts.watermark == nil {
+		s.notFound(w, r, u)
+		return false
+	}
+	return true
 }

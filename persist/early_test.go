@@ -24,11 +24,7 @@ func TestCancelEarly(t *testing.T) {
 	db.writeMu.Lock()
 	taken := make(chan error, 1)
 	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), func(err error) { taken <- err })
-	require.Eventually(t, func() bool {
-		db.mu.Lock()
-		defer db.mu.Unlock()
-		return len(db.pending) == 0
-	}, 10*time.Second, time.Millisecond, "the writer never took the first enqueue")
+	waitTaken(t, db)
 
 	early := make(chan error, 1)
 	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), func(err error) { early <- err })
@@ -76,11 +72,7 @@ func TestCancelEarlyAtClose(t *testing.T) {
 	db := openT(t, t.TempDir(), Options{})
 	db.writeMu.Lock()
 	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
-	require.Eventually(t, func() bool {
-		db.mu.Lock()
-		defer db.mu.Unlock()
-		return len(db.pending) == 0
-	}, 10*time.Second, time.Millisecond)
+	waitTaken(t, db)
 	done := make(chan error, 1)
 	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), func(err error) { done <- err })
 	db.Remove("q", 2, nil)
@@ -101,11 +93,7 @@ func TestAckLinger(t *testing.T) {
 	// Prime: an early cancel while the writer is held in a commit.
 	db.writeMu.Lock()
 	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
-	require.Eventually(t, func() bool {
-		db.mu.Lock()
-		defer db.mu.Unlock()
-		return len(db.pending) == 0
-	}, 10*time.Second, time.Millisecond)
+	waitTaken(t, db)
 	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), nil)
 	db.Remove("q", 2, nil)
 	db.writeMu.Unlock()
@@ -130,4 +118,14 @@ func TestAckLinger(t *testing.T) {
 	g := messages(t, db, "q")
 	require.Len(t, g, 1)
 	require.EqualValues(t, 1, g[0].e.Seq)
+}
+
+// waitTaken waits until the writer has taken every pending op.
+func waitTaken(t *testing.T, db *DB) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return len(db.pending) == 0
+	}, 10*time.Second, time.Millisecond, "the writer never took the pending ops")
 }
