@@ -305,7 +305,19 @@ func (c *conn) handleNewChannel(f amqp091.Frame) bool {
 	if err != nil {
 		return c.fail(codecErr(err))
 	}
-	if _, ok := m.(*amqp091.ChannelOpen); !ok {
+	switch m.(type) {
+	case *amqp091.ChannelOpen:
+	case *amqp091.ChannelClose:
+		// The client closes a channel whose closing handshake already
+		// ended here: both sides closed it at once and its close-ok for
+		// our channel.close overtook its own channel.close (amqp091-go
+		// can send them in that order). Answer, as amqp091-go itself
+		// answers a close on a channel it no longer has.
+		c.send(f.Channel, &amqp091.ChannelCloseOk{})
+		return false
+	case *amqp091.ChannelCloseOk:
+		return false // the answer to a close of ours, for a channel gone
+	default:
 		return c.fail(hardErr(amqp091.ChannelError, "expected 'channel.open'"))
 	}
 	if f.Channel > c.chanMax {

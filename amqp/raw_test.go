@@ -381,3 +381,36 @@ func TestIdleConnectionMemory(t *testing.T) {
 }
 
 const idleShrink = 2 * time.Second
+
+// Both sides close a channel at once and the client's close-ok for the
+// server's channel.close overtakes its own channel.close (amqp091-go can
+// send them in that order): the late channel.close, now on a channel the
+// server no longer has, is answered with close-ok and the connection lives
+// on. Any other method there is still a 504. Found in CI by
+// TestChannelCloseBothWays.
+func TestCloseOnClosedChannel(t *testing.T) {
+	ts := startServer(t, amqp.Config{})
+	rc := dialRaw(t, ts.addr)
+	rc.handshake(defaultTuneOk)
+	rc.send(1, &amqp091.ChannelOpen{})
+	if _, m := rc.method(); m.Name() != "channel.open-ok" {
+		t.Fatalf("got %s, want channel.open-ok", m.Name())
+	}
+	// The server closes channel 1 (404: no such queue).
+	rc.send(1, &amqp091.QueueDeclare{Queue: "no-such-queue", Passive: true})
+	rc.send(1, &amqp091.ChannelCloseOk{}) // ... and the client's close-ok, before it reads the close
+	if ch, m := rc.method(); m.Name() != "channel.close" || ch != 1 {
+		t.Fatalf("got %s on %d, want channel.close on 1", m.Name(), ch)
+	}
+	rc.send(1, &amqp091.ChannelClose{ReplyCode: 200, ReplyText: "bye"}) // the client's own close, late
+	if ch, m := rc.method(); m.Name() != "channel.close-ok" || ch != 1 {
+		t.Fatalf("got %s on %d, want channel.close-ok on 1", m.Name(), ch)
+	}
+	rc.send(1, &amqp091.ChannelCloseOk{}) // a stray close-ok is ignored
+	rc.send(1, &amqp091.ChannelOpen{})    // and the number is free again
+	if ch, m := rc.method(); m.Name() != "channel.open-ok" || ch != 1 {
+		t.Fatalf("got %s on %d, want channel.open-ok on 1", m.Name(), ch)
+	}
+	rc.send(7, &amqp091.QueueDeclare{Queue: "q"})
+	rc.wantClose("connection.close", 504, "CHANNEL_ERROR - expected 'channel.open'")
+}
