@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/junctionmq/junction/core"
@@ -78,6 +79,7 @@ type Server struct {
 	serving  bool
 	shutdown bool
 	fresh    map[net.Conn]struct{} // connections that have not sent a request yet
+	open     atomic.Int64          // connections open now (ConnState)
 }
 
 // New creates a gateway over b. It loads the SQS queue metadata from the
@@ -127,8 +129,15 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// trackFresh records which connections have not sent a request yet.
+// trackFresh records which connections have not sent a request yet, and
+// counts the open ones.
 func (s *Server) trackFresh(c net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		s.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.open.Add(-1)
+	}
 	s.mu.Lock()
 	if st == http.StateNew {
 		s.fresh[c] = struct{}{}
@@ -137,6 +146,10 @@ func (s *Server) trackFresh(c net.Conn, st http.ConnState) {
 	}
 	s.mu.Unlock()
 }
+
+// Connections returns how many HTTP connections are open (the metrics'
+// per-face connection gauge).
+func (s *Server) Connections() int { return int(s.open.Load()) }
 
 // closeFresh closes the connections that never sent a request; it runs
 // once Shutdown has closed the listeners.

@@ -82,6 +82,9 @@ func (c *Collector) collectFaces(ch chan<- prometheus.Metric) {
 	if c.src.AMQP != nil {
 		gauge(ch, connections, float64(len(c.src.AMQP.Connections())), "amqp")
 	}
+	if c.src.AWS != nil {
+		gauge(ch, connections, float64(c.src.AWS.Connections()), "aws")
+	}
 	if c.src.MQTT != nil {
 		st := c.src.MQTT.Stats()
 		gauge(ch, connections, float64(st.Connected), "mqtt")

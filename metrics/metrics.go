@@ -23,6 +23,7 @@ import (
 
 	"github.com/junctionmq/junction/alarm"
 	"github.com/junctionmq/junction/amqp"
+	"github.com/junctionmq/junction/awsgw"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/httplimit"
 	"github.com/junctionmq/junction/mqtt"
@@ -35,6 +36,7 @@ type Sources struct {
 	Broker *core.Broker
 	AMQP   *amqp.Server
 	MQTT   *mqtt.Server
+	AWS    *awsgw.Server // the AWS gateway (nil: off)
 	Store  *persist.DB
 	Alarms *alarm.Monitor
 	// HTTP bounds the scrapers' request headers and the time to send a

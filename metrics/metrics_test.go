@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/junctionmq/junction/amqp"
+	"github.com/junctionmq/junction/awsgw"
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/auth"
 	"github.com/junctionmq/junction/core/message"
@@ -242,5 +243,71 @@ func TestMessageTotals(t *testing.T) {
 		if got := value(fams, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+}
+
+// The AWS gateway's open HTTP connections are a face of the connection
+// gauge.
+func TestAWSConnections(t *testing.T) {
+	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gw.Serve(gln)
+	ms := metrics.New(metrics.Sources{Broker: b, AWS: gw, Store: st})
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ms.Serve(mln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ms.Shutdown(ctx)
+		_ = gw.Shutdown(ctx)
+		_ = b.Close()
+		_ = st.Close()
+	})
+	url := "http://" + mln.Addr().String() + "/metrics"
+	if got := value(scrape(t, url), "junction_connections", map[string]string{"protocol": "aws"}); got != 0 {
+		t.Fatalf("aws connections = %v before any, want 0", got)
+	}
+	// Two open connections to the gateway (a request on each keeps it
+	// alive), then none once they close.
+	var conns []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", gln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for value(scrape(t, url), "junction_connections", map[string]string{"protocol": "aws"}) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("aws connections never reached 2")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	for value(scrape(t, url), "junction_connections", map[string]string{"protocol": "aws"}) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("aws connections never went back to 0")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -140,7 +140,7 @@ func startManagement(b *core.Broker, st *persist.DB, amqpSrv *amqp.Server, mqttS
 		opts = append(opts, mgmt.WithAWS(aws))
 	}
 	m := mgmt.New(b, amqpSrv, log, opts...)
-	p := metrics.New(metrics.Sources{Broker: b, AMQP: amqpSrv, MQTT: mqttSrv, Store: st, Alarms: alarms, HTTP: httpLimits})
+	p := metrics.New(metrics.Sources{Broker: b, AMQP: amqpSrv, MQTT: mqttSrv, AWS: aws, Store: st, Alarms: alarms, HTTP: httpLimits})
 	return m, p
 }
 
