@@ -24,14 +24,7 @@ import (
 // 127.0.0.1:0, and returns the broker and the /metrics URL.
 func start(t *testing.T) (*core.Broker, string) {
 	t.Helper()
-	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, st := openCore(t)
 	as := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{})
 	ms := metrics.New(metrics.Sources{Broker: b, AMQP: as, Store: st})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -48,6 +41,20 @@ func start(t *testing.T) (*core.Broker, string) {
 		_ = st.Close()
 	})
 	return b, "http://" + ln.Addr().String() + "/metrics"
+}
+
+// openCore opens a core over the in-memory store; the caller closes both.
+func openCore(t *testing.T) (*core.Broker, *persist.DB) {
+	t.Helper()
+	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, st
 }
 
 // scrape fetches and parses the metrics.
@@ -249,14 +256,7 @@ func TestMessageTotals(t *testing.T) {
 // The AWS gateway's open HTTP connections are a face of the connection
 // gauge.
 func TestAWSConnections(t *testing.T) {
-	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, st := openCore(t)
 	gw, err := awsgw.New(b, awsgw.Config{AcceptAnyKey: true}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -100,10 +100,18 @@ func syncUnlessMemory(bdb *badger.DB) error {
 // idempotent: a crash midway leaves keys under both prefixes, and a rerun
 // copies the rest (a copied key is the same value) and deletes the old ones.
 func migrateV0(bdb *badger.DB) error {
+	return movePrefix(bdb, prefixQueueV0, prefixQueue, nil)
+}
+
+// movePrefix moves every key under from to the same key under to, in one
+// write batch, converting its value with convert (nil: unchanged), and
+// syncs. A rerun after a crash midway copies the rest and deletes the old
+// keys, so a migration built on it is idempotent.
+func movePrefix(bdb *badger.DB, from, to string, convert func(old, val []byte) ([]byte, error)) error {
 	wb := bdb.NewWriteBatch()
 	defer wb.Cancel()
 	err := bdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixQueueV0), PrefetchValues: true, PrefetchSize: 100})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(from), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
@@ -112,8 +120,12 @@ func migrateV0(bdb *badger.DB) error {
 			if err != nil {
 				return err
 			}
-			newKey := append([]byte(prefixQueue), old[len(prefixQueueV0):]...)
-			if err := wb.Set(newKey, val); err != nil {
+			if convert != nil {
+				if val, err = convert(old, val); err != nil {
+					return err
+				}
+			}
+			if err := wb.Set(append([]byte(to), old[len(from):]...), val); err != nil {
 				return err
 			}
 			if err := wb.Delete(old); err != nil {

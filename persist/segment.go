@@ -137,42 +137,16 @@ const prefixRecordV1 = "r/"
 // idempotent: a crash midway leaves keys under both prefixes, and a
 // rerun writes the same segments again and deletes the rest.
 func migrateStreamsV1(bdb *badger.DB) error {
-	wb := bdb.NewWriteBatch()
-	defer wb.Cancel()
-	err := bdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixRecordV1), PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			old := item.KeyCopy(nil)
-			val, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			newKey := append([]byte(prefixRecord), old[len(prefixRecordV1):]...)
-			if !isTrimMarkV1(old) {
-				_, off, ok := splitSeqKey(prefixRecordV1, old)
-				if !ok {
-					return fmt.Errorf("persist: bad stream record key %q: %w", old, store.ErrCorrupt)
-				}
-				val = encodeSegment(off, [][]byte{val})
-			}
-			if err := wb.Set(newKey, val); err != nil {
-				return err
-			}
-			if err := wb.Delete(old); err != nil {
-				return err
-			}
+	return movePrefix(bdb, prefixRecordV1, prefixRecord, func(old, val []byte) ([]byte, error) {
+		if isTrimMarkV1(old) {
+			return val, nil
 		}
-		return nil
+		_, off, ok := splitSeqKey(prefixRecordV1, old)
+		if !ok {
+			return nil, fmt.Errorf("persist: bad stream record key %q: %w", old, store.ErrCorrupt)
+		}
+		return encodeSegment(off, [][]byte{val}), nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := wb.Flush(); err != nil {
-		return err
-	}
-	return syncUnlessMemory(bdb)
 }
 
 // isTrimMarkV1 reports whether a key under prefixRecordV1 is a trim mark:
