@@ -13,7 +13,8 @@
 #
 # Settings (environment): DURATION (10s), WARMUP (2s), RUNS (3),
 # CLIENTS ("native amqp091", AMQP scenarios only), SCENARIOS (all; names
-# below), BROKERS ("junction rabbitmq mosquitto goaws kinesalite"), RESULTS
+# below; the kinesis-* ones use the bench's lean client, kinesis-sdk-*
+# aws-sdk-go-v2's), BROKERS ("junction rabbitmq mosquitto goaws kinesalite"), RESULTS
 # (bench/results/DATE.jsonl), RABBITMQ_PORT (25672), JUNCTION_PORT (25682:
 # AMQP; +1 MQTT, +2 AWS gateway), MOSQUITTO_PORT (25692), GOAWS_PORT
 # (25694), KINESALITE_PORT (25696), BIN (bin: where the binaries are
@@ -62,6 +63,8 @@ sqs-query-c10-b10|sqs|--protocol query --clients 10 --batch 10
 sqs-query-longpoll|sqs|--protocol query --longpoll
 kinesis-1shard-b500-1KiB|kinesis|--shards 1 --batch 500 --size 1024
 kinesis-4shard-b500-1KiB|kinesis|--shards 4 --batch 500 --size 1024
+kinesis-sdk-1shard-b500-1KiB|kinesis|--client sdk --shards 1 --batch 500 --size 1024
+kinesis-sdk-4shard-b500-1KiB|kinesis|--client sdk --shards 4 --batch 500 --size 1024
 '
 SCENARIOS=${SCENARIOS:-$(echo "$ALL_SCENARIOS" | cut -d'|' -f1 | xargs)}
 

@@ -249,14 +249,16 @@ func runKinesis(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs)
 	fs.Lookup("uri").DefValue = "http://127.0.0.1:4566"
 	fs.Lookup("uri").Value.Set("http://127.0.0.1:4566")
+	fs.StringVar(&cfg.Client, "client", bench.KinesisNative, "load client: native (lean net/http client, bodies built once) or sdk (aws-sdk-go-v2's kinesis client)")
 	fs.IntVar(&cfg.Shards, "shards", 1, "shards of the stream; one GetRecords reader each")
-	fs.IntVar(&cfg.Producers, "producers", 2, "concurrent PutRecords callers")
+	fs.IntVar(&cfg.Producers, "producers", 0, "concurrent PutRecords callers (0: one per shard, at least 2)")
 	fs.IntVar(&cfg.Batch, "batch", 500, "records per PutRecords (1-500)")
-	fs.IntVar(&cfg.Size, "size", 1024, "data bytes per record (at least 8: the send time)")
+	fs.IntVar(&cfg.Size, "size", 1024, "data bytes per record (at least 9: the send time)")
 	fs.IntVar(&cfg.Limit, "limit", 10000, "GetRecords Limit")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region signed for")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "longest wait for the readers to reach the end after the window (then losses are counted)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -266,5 +268,5 @@ func runKinesis(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cfg.Endpoint, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
 	r, err := bench.RunKinesis(ctx, cfg)
-	return emit(stdout, r, err, &c, "kinesis", "sdk")
+	return emit(stdout, r, err, &c, "kinesis", cfg.Client)
 }

@@ -19,6 +19,7 @@ func TestRun(t *testing.T) {
 			"2.00×", ""},
 		{"unknown command", []string{"nope"}, "", "", `unknown command "nope"`},
 		{"idle without pid", []string{"idle", "--conns", "1"}, "", "", "broker-pid"},
+		{"bad kinesis client", []string{"kinesis", "--client", "x", "--uri", "http://127.0.0.1:1"}, "", `"error":"bench: unknown client`, "unknown client"},
 		{"bad client", []string{"amqp", "--client", "x", "--uri", "amqp://127.0.0.1:1/"}, "", `"error":"bench: unknown client`, "unknown client"},
 	}
 	for _, tt := range tests {
