@@ -13,6 +13,7 @@ import (
 	"github.com/junctionmq/junction/core/queue"
 	"github.com/junctionmq/junction/core/store"
 	"github.com/junctionmq/junction/core/stream"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // Config configures a Broker.
@@ -44,6 +45,7 @@ type Broker struct {
 	retain    *stream.Retainer
 	nextID    atomic.Uint64 // last message id handed out
 	counters  counters      // message totals (inspect.go)
+	tally     tally.Faces   // per-face delivered, acked and dropped (Tally)
 	maxQueues int           // Config.MaxQueuesPerVhost
 	closing   atomic.Bool
 	pager     pager // pages transient messages out under memory pressure (pressure.go)

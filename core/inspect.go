@@ -6,6 +6,7 @@ import (
 
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // Read-only accessors for the management API and metrics: they copy what
@@ -71,6 +72,11 @@ func (b *Broker) Counters() Counters {
 	}
 	return n
 }
+
+// Tally returns the per-face message counters: faces count the messages
+// they hand to clients and the ones they drop there, queues count their
+// drops under the face each message entered through.
+func (b *Broker) Tally() *tally.Faces { return &b.tally }
 
 // QueueTotals sums the message counts (queue.Counts) of every queue the
 // broker has had since Open, deleted ones included, so that each total

@@ -7,6 +7,7 @@ import (
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
 	"github.com/junctionmq/junction/core/route"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // targetPool recycles Route's output slices so that publishing allocates
@@ -160,7 +161,11 @@ func (v *Vhost) deadLetter(m *message.Message, exchange, routingKey string) {
 	m.Exchange, m.RoutingKey = exchange, routingKey
 	m.Origin = message.FaceCore
 	v.b.counters.deadLettered.Add(1)
-	if _, err := v.Publish(m, nil); err != nil {
+	routed, err := v.Publish(m, nil)
+	if err != nil {
 		v.b.log.Debug("dead-letter dropped", "vhost", v.name, "exchange", exchange, "err", err)
+	}
+	if err != nil || !routed {
+		v.b.tally.Face(message.FaceCore).Dropped(tally.Unroutable, 1)
 	}
 }

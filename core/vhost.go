@@ -191,6 +191,7 @@ func (v *Vhost) newQueue(cfg queue.Config) *queue.Queue {
 		DeadLetter:   v.deadLetter,
 		OnExpire:     v.dropQueue,
 		OnAutoDelete: v.dropQueue,
+		Tally:        &v.b.tally,
 	})
 }
 

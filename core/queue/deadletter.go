@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // Dead-letter reasons, as RabbitMQ writes them in x-death.
@@ -19,6 +20,7 @@ const (
 // A stub is paged back in only when there is somewhere to send it.
 func (q *Queue) deadLetter(e *entry, reason string, now int64) {
 	if e.msg == nil && (!q.cfg.Args.HasDLX || q.deps.DeadLetter == nil || !q.loadPaged(e)) {
+		q.dropped(nil, reason)
 		q.release(e)
 		return
 	}
@@ -33,10 +35,8 @@ func (q *Queue) deadLetter(e *entry, reason string, now int64) {
 // again in the queue, one lap later).
 func (q *Queue) deadLetterMsg(m *message.Message, reason string, now int64) {
 	a := &q.cfg.Args
-	if !a.HasDLX || q.deps.DeadLetter == nil {
-		return
-	}
-	if reason != reasonRejected && isCycle(m, q.cfg.Name) {
+	if !a.HasDLX || q.deps.DeadLetter == nil || reason != reasonRejected && isCycle(m, q.cfg.Name) {
+		q.dropped(m, reason)
 		return
 	}
 	if now == 0 {
@@ -49,6 +49,25 @@ func (q *Queue) deadLetterMsg(m *message.Message, reason string, now int64) {
 	dm := DeadLettered(m, q.cfg.Name, reason, time.Unix(0, now))
 	x, dl := a.DeadLetterExchange, q.deps.DeadLetter
 	q.pending = append(q.pending, func() { dl(dm, x, rk) })
+}
+
+// dropped counts m, dropped for reason without being dead-lettered, under
+// the face it entered through (core for a paged-out stub, m nil).
+func (q *Queue) dropped(m *message.Message, reason string) {
+	f := message.FaceCore
+	if m != nil {
+		f = m.Origin
+	}
+	r := tally.Rejected
+	switch reason {
+	case reasonExpired:
+		r = tally.Expired
+	case reasonMaxlen:
+		r = tally.MaxLen
+	case reasonDeliveryLimit:
+		r = tally.DeliveryLimit
+	}
+	q.deps.Tally.Face(f).Dropped(r, 1)
 }
 
 // isCycle reports whether m's x-death names queue and no death was a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/store"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // Options are Junction's queue settings that do not come from AMQP
@@ -70,6 +71,10 @@ type Deps struct {
 	// OnAutoDelete is called once when the last consumer of an auto-delete
 	// queue cancels; the owner deletes it.
 	OnAutoDelete func(q *Queue)
+	// Tally counts the messages the queue drops instead of delivering or
+	// dead-lettering, under the face each entered through. nil: not
+	// counted.
+	Tally *tally.Faces
 }
 
 // Publishing is one message offered to a queue by the router.
@@ -297,6 +302,8 @@ func (q *Queue) admit(m *message.Message, now int64) Result {
 	}
 	if a.Overflow == RejectPublishDLX {
 		q.deadLetterMsg(m, reasonMaxlen, now)
+	} else {
+		q.dropped(m, reasonMaxlen)
 	}
 	return Rejected
 }
