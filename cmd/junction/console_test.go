@@ -144,18 +144,49 @@ func TestConsoleEndpointsExist(t *testing.T) {
 	spare, err := rmq.Dial(b.amqpURL) // for connectionClose
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = spare.Close() })
-	names := map[string]string{"queueGet": "console-paths", "publish": "amq.default", "queuePurge": "console-paths",
-		"queuePut": "console-paths-new", "queueDelete": "console-paths-new", // the table declares before it deletes
-		"connectionClose": url.PathEscape(b.connectionName(t, spare))}
+	// Path parameters by key ({vhost} is "/" unless set): the table
+	// declares each object before it uses and then deletes it.
+	params := map[string]map[string]string{
+		"queueGet": {"name": "console-paths"}, "publish": {"name": "amq.default"}, "queuePurge": {"name": "console-paths"},
+		"queueBindings": {"name": "console-paths"},
+		"queuePut":      {"name": "console-paths-new"}, "queueDelete": {"name": "console-paths-new"},
+		"exchangePut": {"name": "console-paths-x"}, "exchangeDelete": {"name": "console-paths-x"},
+		"exchangeSourceBindings": {"name": "console-paths-x"}, "exchangeDestBindings": {"name": "console-paths-x"},
+		"bindQueue":      {"source": "console-paths-x", "dest": "console-paths"},
+		"unbindQueue":    {"source": "console-paths-x", "dest": "console-paths", "props": "~"},
+		"bindExchange":   {"source": "console-paths-x", "dest": "amq.fanout"},
+		"unbindExchange": {"source": "console-paths-x", "dest": "amq.fanout", "props": "~"},
+		"userPut":        {"user": "console-paths-user"}, "userDelete": {"user": "console-paths-user"},
+		"permissionPut": {"user": "console-paths-user"}, "permissionDelete": {"user": "console-paths-user"},
+		"vhostPut": {"vhost": "console-paths-vhost"}, "vhostDelete": {"vhost": "console-paths-vhost"},
+		"policyPut": {"name": "console-paths-policy"}, "policyDelete": {"name": "console-paths-policy"},
+		"connectionClose": {"name": b.connectionName(t, spare)},
+	}
 	bodies := map[string]any{
-		"queuePut": map[string]any{"durable": true, "auto_delete": false, "type": "classic", "arguments": map[string]any{}},
-		"queueGet": map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
-		"publish":  map[string]any{"routing_key": "console-paths", "payload": "p", "payload_encoding": "string", "properties": map[string]any{}},
+		"queuePut":      map[string]any{"durable": true, "auto_delete": false, "type": "classic", "arguments": map[string]any{}},
+		"queueGet":      map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
+		"publish":       map[string]any{"routing_key": "console-paths", "payload": "p", "payload_encoding": "string", "properties": map[string]any{}},
+		"exchangePut":   map[string]any{"type": "direct", "durable": true, "arguments": map[string]any{}},
+		"bindQueue":     map[string]any{"routing_key": "", "arguments": map[string]any{}},
+		"bindExchange":  map[string]any{"routing_key": "", "arguments": map[string]any{}},
+		"userPut":       map[string]any{"password": "pw", "tags": "management"},
+		"permissionPut": map[string]any{"configure": ".*", "write": ".*", "read": ".*"},
+		"vhostPut":      map[string]any{"description": "made by the test"},
+		"policyPut":     map[string]any{"pattern": "^console-paths$", "apply-to": "queues", "definition": map[string]any{"max-length": 10}},
 	}
 	for _, e := range entries {
 		key, method, tmpl := e[1], e[2], e[3]
 		t.Run(key, func(t *testing.T) {
-			path := strings.NewReplacer("{vhost}", "%2F", "{name}", names[key]).Replace(tmpl)
+			path := regexp.MustCompile(`\{(\w+)\}`).ReplaceAllStringFunc(tmpl, func(ph string) string {
+				v, ok := params[key][ph[1:len(ph)-1]]
+				if !ok && ph == "{vhost}" {
+					v, ok = "/", true
+				}
+				if !ok {
+					return ph
+				}
+				return url.PathEscape(v)
+			})
 			require.NotContains(t, path, "{", "a placeholder the test does not fill")
 			code, body := b.apiCall(t, method, path, bodies[key])
 			require.True(t, code >= 200 && code < 300, "%s %s: %d %s", method, path, code, body)

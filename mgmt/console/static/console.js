@@ -18,15 +18,33 @@ const API = {
   queueGet: 'POST /api/queues/{vhost}/{name}/get',
   queuePurge: 'DELETE /api/queues/{vhost}/{name}/contents',
   queueDelete: 'DELETE /api/queues/{vhost}/{name}',
+  queueBindings: 'GET /api/queues/{vhost}/{name}/bindings',
   exchanges: 'GET /api/exchanges',
+  exchangePut: 'PUT /api/exchanges/{vhost}/{name}',
   publish: 'POST /api/exchanges/{vhost}/{name}/publish',
+  exchangeSourceBindings: 'GET /api/exchanges/{vhost}/{name}/bindings/source',
+  exchangeDestBindings: 'GET /api/exchanges/{vhost}/{name}/bindings/destination',
   bindings: 'GET /api/bindings',
+  bindQueue: 'POST /api/bindings/{vhost}/e/{source}/q/{dest}',
+  bindExchange: 'POST /api/bindings/{vhost}/e/{source}/e/{dest}',
+  unbindQueue: 'DELETE /api/bindings/{vhost}/e/{source}/q/{dest}/{props}',
+  unbindExchange: 'DELETE /api/bindings/{vhost}/e/{source}/e/{dest}/{props}',
+  exchangeDelete: 'DELETE /api/exchanges/{vhost}/{name}',
   connections: 'GET /api/connections',
   connectionClose: 'DELETE /api/connections/{name}',
   channels: 'GET /api/channels',
   consumers: 'GET /api/consumers',
   users: 'GET /api/users',
+  userPut: 'PUT /api/users/{user}',
   permissions: 'GET /api/permissions',
+  permissionPut: 'PUT /api/permissions/{vhost}/{user}',
+  permissionDelete: 'DELETE /api/permissions/{vhost}/{user}',
+  userDelete: 'DELETE /api/users/{user}',
+  vhostPut: 'PUT /api/vhosts/{vhost}',
+  vhostDelete: 'DELETE /api/vhosts/{vhost}',
+  policies: 'GET /api/policies',
+  policyPut: 'PUT /api/policies/{vhost}/{name}',
+  policyDelete: 'DELETE /api/policies/{vhost}/{name}',
   faces: 'GET /api/junction/faces',
   mqttClients: 'GET /api/junction/mqtt/clients',
   sqsQueues: 'GET /api/junction/sqs/queues',
@@ -50,6 +68,7 @@ const state = {
   series: {},                 // chart name -> {label -> [values]}
   times: [],
   selectedQueue: null,        // {vhost, name} on the queues page
+  selectedExchange: null,     // {vhost, name} on the exchanges page
 };
 
 // ---- DOM helpers -----------------------------------------------------
@@ -104,6 +123,77 @@ function setStatus(text, cls) {
   const s = $('status');
   s.textContent = text || '';
   s.className = 'status ' + (cls || '');
+}
+
+// ---- forms -------------------------------------------------------------
+
+// fillSelect lists options (strings, or [value, label] pairs) in the select
+// with id. It leaves an unchanged list alone (a user may be choosing) and
+// keeps the chosen value when it is still listed.
+function fillSelect(id, options) {
+  const sel = $(id);
+  if (!sel) return;
+  const opts = options.map(o => Array.isArray(o) ? o : [o, o]);
+  const same = sel.options.length === opts.length &&
+    opts.every(([v, l], i) => sel.options[i].value === v && sel.options[i].textContent === l);
+  if (same) return;
+  const keep = sel.value;
+  sel.replaceChildren(...opts.map(([v, l]) => el('option', { value: v }, l)));
+  if (opts.some(([v]) => v === keep)) sel.value = keep;
+}
+
+// fillList puts suggestions into the datalist with id.
+function fillList(id, values) {
+  const list = $(id);
+  if (list) list.replaceChildren(...[...new Set(values)].sort().map(v => el('option', { value: v })));
+}
+
+// fillVhosts lists the virtual hosts in the selects with these ids.
+async function fillVhosts(...ids) {
+  if (!ids.some(id => $(id))) return;
+  const names = (await api('vhosts')).map(v => v.name);
+  for (const id of ids) fillSelect(id, names);
+}
+
+// parseObject parses a form field holding a JSON object ('' is {}); what
+// names the field in the error.
+function parseObject(text, what) {
+  const t = text.trim();
+  if (!t) return {};
+  let v;
+  try { v = JSON.parse(t); } catch (e) { throw new Error(what + ' is not valid JSON'); }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(what + ' must be a JSON object');
+  return v;
+}
+
+// onSubmit runs run() when the form is submitted: its text goes into
+// result, or, when it throws, what + " failed: " and the reason (the API's
+// own reason for a refused request).
+function onSubmit(form, result, what, run) {
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    result.className = '';
+    result.textContent = 'Working…';
+    try {
+      const text = await run();
+      result.className = 'ok';
+      result.textContent = text;
+    } catch (e) {
+      result.className = 'error';
+      result.textContent = what + ' failed: ' + e.message;
+    }
+  });
+  return form;
+}
+
+// field is a labelled input (or select, textarea) with an id.
+function field(label, tag, attrs, ...children) {
+  return el('label', {}, label, el(tag, attrs, ...children));
+}
+
+// options builds <option>s from strings or [value, label] pairs.
+function options(list) {
+  return list.map(o => Array.isArray(o) ? el('option', { value: o[0] }, o[1]) : el('option', { value: o }, o));
 }
 
 // ---- API -------------------------------------------------------------
@@ -188,6 +278,8 @@ const PAGES = {
   mqtt: { render: renderMQTT, refresh: refreshMQTT },
   aws: { render: renderAWS, refresh: refreshAWS },
   users: { render: renderUsers, refresh: refreshUsers },
+  vhosts: { render: renderVhosts, refresh: refreshVhosts },
+  policies: { render: renderPolicies, refresh: refreshPolicies },
 };
 
 function route() {
@@ -425,6 +517,7 @@ function declareForm() {
       el('option', { value: 'classic' }, 'classic'), el('option', { value: 'stream' }, 'stream'))),
     el('label', {}, 'Durability', el('select', { id: 'declare-durable' },
       el('option', { value: 'true' }, 'durable'), el('option', { value: 'false' }, 'transient'))),
+    field('Auto delete', 'select', { id: 'declare-autodelete' }, options([['false', 'no'], ['true', 'yes']])),
     el('label', {}, 'Arguments (JSON object)', el('input', { id: 'declare-args', placeholder: '{"x-max-length": 1000}' })),
     el('div', {}, el('button', { id: 'declare-submit', type: 'submit' }, 'Add queue'), result));
   form.addEventListener('submit', async ev => {
@@ -438,7 +531,7 @@ function declareForm() {
     }
     try {
       await api('queuePut', { vhost: $('declare-vhost').value, name }, {
-        durable: $('declare-durable').value === 'true', auto_delete: false,
+        durable: $('declare-durable').value === 'true', auto_delete: $('declare-autodelete').value === 'true',
         type: $('declare-type').value, arguments: args,
       });
       result.className = 'ok';
@@ -470,6 +563,7 @@ async function refreshQueues() {
     { label: 'Unacked', get: q => q.messages_unacknowledged, num: true },
     { label: 'Total', get: q => q.messages, num: true },
     { label: 'Consumers', get: q => q.consumers, num: true },
+    { label: 'Policy', get: q => q.policy || '' },
     { label: 'In/s', get: q => ((q.message_stats || {}).publish_details || {}).rate, num: true },
     { label: 'Out/s', get: q => ((q.message_stats || {}).deliver_get_details || {}).rate, num: true },
   ], qs, {
@@ -478,6 +572,11 @@ async function refreshQueues() {
     onClick: q => selectQueue(q),
     selected: q => sel && sel.vhost === q.vhost && sel.name === q.name,
   }));
+  if (sel && $('queue-bindings') && qs.some(q => q.vhost === sel.vhost && q.name === sel.name)) {
+    const [bs, xs] = await Promise.all([api('queueBindings', sel), api('exchanges')]);
+    replace('queue-bindings', bindingTable(bs, 'queue-binding-table', 'qbind-list-result', () => refreshQueues().catch(() => {})));
+    fillList('qbind-sources', xs.filter(x => x.vhost === sel.vhost && x.name).map(x => x.name));
+  }
 }
 
 function selectQueue(q) {
@@ -486,7 +585,12 @@ function selectQueue(q) {
     el('div', { class: 'card' }, el('h2', {}, 'Get messages from ' + q.name), getForm(q)),
     el('div', { class: 'card' }, el('h2', {}, 'Publish to ' + q.name),
       publishForm({ vhost: q.vhost, exchange: '', routingKey: q.name, fixed: true })),
-    el('div', { class: 'card' }, el('h2', {}, 'Purge or delete ' + q.name), manageButtons(q))));
+    el('div', { class: 'card' }, el('h2', {}, 'Purge or delete ' + q.name), manageButtons(q)),
+    el('div', { class: 'card' }, el('h2', {}, 'Bindings of ' + q.name),
+      el('p', { id: 'qbind-list-result', role: 'status' }),
+      el('div', { id: 'queue-bindings' }),
+      el('h3', {}, 'Bind an exchange to ' + q.name),
+      bindingForm({ prefix: 'qbind', vhost: q.vhost, dest: q.name, kind: 'queue' }))));
   refreshQueues().catch(() => {});
 }
 
@@ -635,59 +739,212 @@ function publishForm(d) {
 
 // ---- exchanges and bindings --------------------------------------------
 
+// EXCHANGE_TYPES are the exchange types the broker declares.
+const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'];
+
 function renderExchanges() {
   return el('div', {},
     el('h1', {}, 'Exchanges'),
+    el('p', { class: 'empty' }, 'Click an exchange to see its bindings, bind it to a queue or an exchange, or delete it.'),
+    el('p', { id: 'exchange-result', role: 'status' }),
     el('div', { id: 'exchanges' }),
-    el('div', { class: 'card' }, el('h2', {}, 'Publish a message'), publishForm({ routingKey: '' })));
+    el('div', { id: 'exchange-detail' }),
+    el('div', { class: 'row' },
+      el('div', { class: 'card' }, el('h2', {}, 'Add an exchange'), exchangeForm()),
+      el('div', { class: 'card' }, el('h2', {}, 'Publish a message'), publishForm({ routingKey: '' }))));
+}
+
+// exchangeForm declares an exchange (PUT, as RabbitMQ's "Add a new exchange").
+function exchangeForm() {
+  const result = el('p', { id: 'xdeclare-result', role: 'status' });
+  const form = el('form', { id: 'xdeclare-form' },
+    field('Virtual host', 'select', { id: 'xdeclare-vhost' }),
+    field('Name', 'input', { id: 'xdeclare-name', required: true }),
+    field('Type', 'select', { id: 'xdeclare-type' }, options(EXCHANGE_TYPES)),
+    field('Durability', 'select', { id: 'xdeclare-durable' }, options([['true', 'durable'], ['false', 'transient']])),
+    field('Auto delete', 'select', { id: 'xdeclare-autodelete' }, options([['false', 'no'], ['true', 'yes']])),
+    field('Internal', 'select', { id: 'xdeclare-internal' }, options([['false', 'no'], ['true', 'yes']])),
+    field('Arguments (JSON object)', 'input', { id: 'xdeclare-args', placeholder: '{"alternate-exchange": "unrouted"}' }),
+    el('button', { id: 'xdeclare-submit', type: 'submit' }, 'Add exchange'),
+    result);
+  return onSubmit(form, result, 'Declare', async () => {
+    const name = $('xdeclare-name').value;
+    if (!name) throw new Error('the name is empty');
+    const args = parseObject($('xdeclare-args').value, 'Arguments');
+    await api('exchangePut', { vhost: $('xdeclare-vhost').value, name }, {
+      type: $('xdeclare-type').value, durable: $('xdeclare-durable').value === 'true',
+      auto_delete: $('xdeclare-autodelete').value === 'true', internal: $('xdeclare-internal').value === 'true',
+      arguments: args,
+    });
+    refreshExchanges().catch(() => {});
+    return 'Exchange ' + name + ' declared.';
+  });
 }
 
 let knownExchanges = [];
 
+// builtIn: the default exchange and the amq.* ones, which cannot be
+// deleted or redeclared.
+function builtIn(x) { return x.name === '' || x.name.startsWith('amq.'); }
+
 async function refreshExchanges() {
   const xs = await api('exchanges');
   knownExchanges = xs;
+  const sel = state.selectedExchange;
+  if (sel && !xs.some(x => x.vhost === sel.vhost && x.name === sel.name)) {
+    state.selectedExchange = null;
+    replace('exchange-detail', []);
+  }
   replace('exchanges', table([
     { label: 'Virtual host', get: x => x.vhost },
     { label: 'Name', get: x => x.name || '(AMQP default)' },
     { label: 'Type', get: x => x.type },
     { label: 'Features', get: x => [x.durable ? 'D' : '', x.auto_delete ? 'AD' : '', x.internal ? 'I' : ''].filter(Boolean).join(' ') },
+    { label: 'Arguments', get: x => x.arguments && Object.keys(x.arguments).length ? JSON.stringify(x.arguments) : '' },
+    { label: 'Policy', get: x => x.policy || '' },
     { label: 'In/s', get: x => ((x.message_stats || {}).publish_in_details || {}).rate, num: true },
     { label: 'Out/s', get: x => ((x.message_stats || {}).publish_out_details || {}).rate, num: true },
-  ], xs, { id: 'exchange-table', empty: 'No exchanges.' }));
-  const vs = $('pub-vhost');
-  if (vs && vs.options.length === 0) {
-    const vhosts = [...new Set(xs.map(x => x.vhost))].sort();
-    vs.replaceChildren(...vhosts.map(v => el('option', { value: v }, v)));
+    { label: '', get: x => builtIn(x) ? '' : twoStep('delete exchange ' + x.vhost + ' ' + x.name,
+      { class: 'secondary delete-exchange', 'data-vhost': x.vhost, 'data-name': x.name }, 'Delete', 'Click again to delete',
+      $('exchange-result'), async () => {
+        await api('exchangeDelete', x);
+        return 'Exchange ' + x.name + ' deleted.';
+      }, () => refreshExchanges().catch(() => {})) },
+  ], xs, {
+    id: 'exchange-table',
+    empty: 'No exchanges.',
+    onClick: x => selectExchange(x),
+    selected: x => sel && sel.vhost === x.vhost && sel.name === x.name,
+  }));
+  const vhosts = [...new Set(xs.map(x => x.vhost))].sort();
+  fillSelect('xdeclare-vhost', vhosts);
+  if ($('pub-vhost')) {
+    fillSelect('pub-vhost', vhosts);
     fillExchanges();
   }
+  if (state.selectedExchange) await refreshExchangeDetail();
 }
 
 // fillExchanges lists the chosen vhost's exchanges in the publish form.
 function fillExchanges() {
-  const sel = $('pub-exchange');
-  if (!sel) return;
+  if (!$('pub-exchange')) return;
   const vhost = $('pub-vhost').value;
-  const keep = sel.value;
-  sel.replaceChildren(...knownExchanges.filter(x => x.vhost === vhost && !x.internal)
-    .map(x => el('option', { value: x.name }, x.name || '(AMQP default)')));
-  if (keep) sel.value = keep;
+  fillSelect('pub-exchange', knownExchanges.filter(x => x.vhost === vhost && !x.internal)
+    .map(x => [x.name, x.name || '(AMQP default)']));
 }
 
-function renderBindings() {
-  return el('div', {}, el('h1', {}, 'Bindings'), el('div', { id: 'bindings' }));
+// pathName is an exchange's name in an API path (amq.default for "").
+function pathName(name) { return name || 'amq.default'; }
+
+function selectExchange(x) {
+  state.selectedExchange = { vhost: x.vhost, name: x.name };
+  const label = x.name || '(AMQP default)';
+  replace('exchange-detail', el('div', { class: 'card' },
+    el('h2', {}, 'Bindings of exchange ' + label),
+    el('p', { id: 'xbind-list-result', role: 'status' }),
+    el('h3', {}, 'This exchange routes to'),
+    el('div', { id: 'exchange-bindings-source' }),
+    el('h3', {}, 'Routed to this exchange from'),
+    el('div', { id: 'exchange-bindings-dest' }),
+    x.name === '' ? el('p', { class: 'empty' }, 'The default exchange routes to every queue by its name; it takes no other bindings.')
+      : el('div', {}, el('h3', {}, 'Add a binding from ' + label), bindingForm({ prefix: 'xbind', vhost: x.vhost, source: x.name }))));
+  refreshExchanges().catch(() => {});
 }
 
-async function refreshBindings() {
-  const bs = await api('bindings');
-  replace('bindings', table([
+async function refreshExchangeDetail() {
+  const sel = state.selectedExchange;
+  if (!sel || !$('exchange-bindings-source')) return;
+  const p = { vhost: sel.vhost, name: pathName(sel.name) };
+  const [src, dst] = await Promise.all([api('exchangeSourceBindings', p), api('exchangeDestBindings', p)]);
+  const again = () => refreshExchanges().catch(() => {});
+  replace('exchange-bindings-source', bindingTable(src, 'exchange-source-table', 'xbind-list-result', again));
+  replace('exchange-bindings-dest', bindingTable(dst, 'exchange-dest-table', 'xbind-list-result', again));
+  fillList('xbind-dests', ($('xbind-dtype') || {}).value === 'exchange'
+    ? knownExchanges.filter(x => x.vhost === sel.vhost && x.name).map(x => x.name)
+    : (await api('queues')).filter(q => q.vhost === sel.vhost).map(q => q.name));
+}
+
+// bindingTable lists bindings with a button that removes each one (the
+// default exchange's implicit bindings have none); the outcome goes into
+// the element with resultId, then after() runs.
+function bindingTable(bs, id, resultId, after) {
+  return table([
     { label: 'Virtual host', get: b => b.vhost },
     { label: 'Source', get: b => b.source || '(AMQP default)' },
     { label: 'Destination', get: b => b.destination },
     { label: 'Kind', get: b => b.destination_type },
     { label: 'Routing key', get: b => b.routing_key },
     { label: 'Arguments', get: b => b.arguments && Object.keys(b.arguments).length ? JSON.stringify(b.arguments) : '' },
-  ], bs, { id: 'binding-table', empty: 'No bindings.' }));
+    { label: '', get: b => b.source === '' ? '' : twoStep(
+      ['unbind', b.vhost, b.source, b.destination_type, b.destination, b.properties_key].join('\u0000'),
+      { class: 'secondary unbind', 'data-vhost': b.vhost, 'data-source': b.source, 'data-dest': b.destination,
+        'data-kind': b.destination_type, 'data-key': b.routing_key }, 'Unbind', 'Click again to unbind',
+      $(resultId), async () => {
+        await api(b.destination_type === 'exchange' ? 'unbindExchange' : 'unbindQueue',
+          { vhost: b.vhost, source: b.source, dest: b.destination, props: b.properties_key });
+        return 'Unbound ' + b.source + ' → ' + b.destination + ' (' + (b.routing_key || 'no routing key') + ').';
+      }, after) },
+  ], bs, { id, empty: 'No bindings.' });
+}
+
+// bindingForm binds an exchange to a queue or an exchange (POST, as
+// RabbitMQ's "Add binding"). d fixes some of vhost, source, dest and
+// kind ('queue' or 'exchange'); the form asks for the rest. Its element
+// ids start with d.prefix.
+function bindingForm(d) {
+  const id = s => d.prefix + '-' + s;
+  const result = el('p', { id: id('result'), role: 'status' });
+  const form = el('form', { id: id('form') },
+    d.vhost === undefined ? field('Virtual host', 'select', { id: id('vhost'), onchange: () => refreshNow() }) : null,
+    d.source === undefined ? field('From exchange', 'input', { id: id('source'), list: id('sources'), required: true }) : null,
+    d.source === undefined ? el('datalist', { id: id('sources') }) : null,
+    d.kind === undefined ? field('To', 'select', { id: id('dtype'), onchange: () => refreshNow() },
+      options([['queue', 'queue'], ['exchange', 'exchange']])) : null,
+    d.dest === undefined ? field(d.kind === undefined ? 'Destination name' : 'To ' + d.kind, 'input',
+      { id: id('dest'), list: id('dests'), required: true }) : null,
+    d.dest === undefined ? el('datalist', { id: id('dests') }) : null,
+    field('Routing key', 'input', { id: id('key') }),
+    field('Arguments (JSON object)', 'input', { id: id('args'), placeholder: '{"x-match": "all"}' }),
+    el('button', { id: id('submit'), type: 'submit' }, 'Bind'),
+    result);
+  return onSubmit(form, result, 'Bind', async () => {
+    const vhost = d.vhost !== undefined ? d.vhost : $(id('vhost')).value;
+    const source = d.source !== undefined ? d.source : $(id('source')).value;
+    const kind = d.kind !== undefined ? d.kind : $(id('dtype')).value;
+    const dest = d.dest !== undefined ? d.dest : $(id('dest')).value;
+    if (!source) throw new Error('the source exchange is empty');
+    if (!dest) throw new Error('the destination is empty');
+    const key = $(id('key')).value;
+    const args = parseObject($(id('args')).value, 'Arguments');
+    await api(kind === 'exchange' ? 'bindExchange' : 'bindQueue', { vhost, source, dest }, { routing_key: key, arguments: args });
+    refreshNow();
+    return 'Bound ' + source + ' → ' + kind + ' ' + dest + (key ? ' with routing key ' + key : '') + '.';
+  });
+}
+
+// refreshNow refreshes the visible page at once (after a change).
+function refreshNow() {
+  const page = state.page;
+  if (page) PAGES[page].refresh().catch(() => {});
+}
+
+function renderBindings() {
+  return el('div', {},
+    el('h1', {}, 'Bindings'),
+    el('p', { id: 'binding-result', role: 'status' }),
+    el('div', { id: 'bindings' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Add a binding'), bindingForm({ prefix: 'bind' })));
+}
+
+async function refreshBindings() {
+  const [bs, xs, qs] = await Promise.all([api('bindings'), api('exchanges'), api('queues')]);
+  replace('bindings', bindingTable(bs, 'binding-table', 'binding-result', () => refreshBindings().catch(() => {})));
+  await fillVhosts('bind-vhost');
+  const vhost = ($('bind-vhost') || {}).value;
+  fillList('bind-sources', xs.filter(x => x.vhost === vhost && x.name).map(x => x.name));
+  fillList('bind-dests', ($('bind-dtype') || {}).value === 'exchange'
+    ? xs.filter(x => x.vhost === vhost && x.name).map(x => x.name)
+    : qs.filter(q => q.vhost === vhost).map(q => q.name));
 }
 
 // ---- connections, channels, consumers ----------------------------------
@@ -808,33 +1065,195 @@ async function refreshAWS() {
   ], ks, { empty: 'No Kinesis streams.' }));
 }
 
-// ---- users and permissions -----------------------------------------------
+// ---- users, permissions, virtual hosts and policies ---------------------
+
+// tagList is a user's tags as a list (the API gives a list or "a,b").
+function tagList(u) {
+  return (Array.isArray(u.tags) ? u.tags : String(u.tags || '').split(',')).map(t => t.trim()).filter(Boolean);
+}
 
 function renderUsers() {
   return el('div', {},
-    el('h1', {}, 'Users'), el('div', { id: 'users' }),
-    el('h2', {}, 'Permissions'), el('div', { id: 'permissions' }),
-    el('h2', {}, 'Virtual hosts'), el('div', { id: 'vhosts' }));
+    el('h1', {}, 'Users'),
+    el('p', { id: 'user-result', role: 'status' }),
+    el('div', { id: 'users' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Add or update a user'), userForm()),
+    el('h2', {}, 'Permissions'),
+    el('p', { id: 'permission-result', role: 'status' }),
+    el('div', { id: 'permissions' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Set permissions'), permissionForm()));
+}
+
+// userForm adds a user, or sets the password and tags of one (PUT).
+function userForm() {
+  const result = el('p', { id: 'uform-result', role: 'status' });
+  const form = el('form', { id: 'uform', class: 'row' },
+    field('Username', 'input', { id: 'uform-name', required: true, autocomplete: 'off' }),
+    field('Password', 'input', { id: 'uform-password', type: 'password', autocomplete: 'new-password' }),
+    field('Tags (comma-separated)', 'input', { id: 'uform-tags', list: 'uform-taglist', placeholder: 'management' }),
+    el('datalist', { id: 'uform-taglist' }, options(['administrator', 'monitoring', 'policymaker', 'management', 'impersonator'])),
+    el('div', {}, el('button', { id: 'uform-submit', type: 'submit' }, 'Save user'), result));
+  return onSubmit(form, result, 'Saving the user', async () => {
+    const name = $('uform-name').value;
+    if (!name) throw new Error('the username is empty');
+    const body = { tags: $('uform-tags').value.split(',').map(t => t.trim()).filter(Boolean).join(',') };
+    const pw = $('uform-password').value;
+    if (pw) body.password = pw;
+    await api('userPut', { user: name }, body);
+    $('uform-password').value = '';
+    refreshNow();
+    return 'User ' + name + ' saved.';
+  });
+}
+
+// permissionForm sets a user's configure, write and read patterns in a
+// vhost (PUT).
+function permissionForm() {
+  const result = el('p', { id: 'pform-result', role: 'status' });
+  const form = el('form', { id: 'pform', class: 'row' },
+    field('User', 'select', { id: 'pform-user' }),
+    field('Virtual host', 'select', { id: 'pform-vhost' }),
+    field('Configure regexp', 'input', { id: 'pform-configure', value: '.*' }),
+    field('Write regexp', 'input', { id: 'pform-write', value: '.*' }),
+    field('Read regexp', 'input', { id: 'pform-read', value: '.*' }),
+    el('div', {}, el('button', { id: 'pform-submit', type: 'submit' }, 'Set permissions'), result));
+  return onSubmit(form, result, 'Setting permissions', async () => {
+    const user = $('pform-user').value, vhost = $('pform-vhost').value;
+    await api('permissionPut', { vhost, user }, {
+      configure: $('pform-configure').value, write: $('pform-write').value, read: $('pform-read').value,
+    });
+    refreshNow();
+    return 'Permissions of ' + user + ' in ' + vhost + ' set.';
+  });
 }
 
 async function refreshUsers() {
-  const [us, ps, vs] = await Promise.all([api('users'), api('permissions'), api('vhosts')]);
+  const [us, ps] = await Promise.all([api('users'), api('permissions')]);
+  const again = () => refreshUsers().catch(() => {});
   replace('users', table([
     { label: 'Name', get: u => u.name },
-    { label: 'Tags', get: u => (Array.isArray(u.tags) ? u.tags : String(u.tags || '').split(',')).filter(Boolean).join(', ') },
-  ], us, { empty: 'No users.' }));
+    { label: 'Tags', get: u => tagList(u).map(t => el('span', { class: 'tag' }, t)) },
+    { label: 'Virtual hosts', get: u => ps.filter(p => p.user === u.name).map(p => p.vhost).join(', ') },
+    { label: '', get: u => u.name === state.user ? el('span', { class: 'empty' }, 'you') : twoStep('delete user ' + u.name,
+      { class: 'secondary delete-user', 'data-name': u.name }, 'Delete', 'Click again to delete', $('user-result'), async () => {
+        await api('userDelete', { user: u.name });
+        return 'User ' + u.name + ' deleted.';
+      }, again) },
+  ], us, { id: 'user-table', empty: 'No users.' }));
   replace('permissions', table([
     { label: 'User', get: p => p.user },
     { label: 'Virtual host', get: p => p.vhost },
     { label: 'Configure', get: p => p.configure },
     { label: 'Write', get: p => p.write },
     { label: 'Read', get: p => p.read },
-  ], ps, { empty: 'No permissions.' }));
+    { label: '', get: p => twoStep('clear permissions ' + p.vhost + '\u0000' + p.user,
+      { class: 'secondary clear-permission', 'data-user': p.user, 'data-vhost': p.vhost }, 'Clear', 'Click again to clear',
+      $('permission-result'), async () => {
+        await api('permissionDelete', { vhost: p.vhost, user: p.user });
+        return 'Permissions of ' + p.user + ' in ' + p.vhost + ' cleared.';
+      }, again) },
+  ], ps, { id: 'permission-table', empty: 'No permissions.' }));
+  fillSelect('pform-user', us.map(u => u.name));
+  await fillVhosts('pform-vhost');
+}
+
+function renderVhosts() {
+  return el('div', {},
+    el('h1', {}, 'Virtual hosts'),
+    el('p', { id: 'vhost-result', role: 'status' }),
+    el('div', { id: 'vhosts' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Add a virtual host'), vhostForm()));
+}
+
+// vhostForm adds a virtual host, or sets its description (PUT).
+function vhostForm() {
+  const result = el('p', { id: 'vform-result', role: 'status' });
+  const form = el('form', { id: 'vform', class: 'row' },
+    field('Name', 'input', { id: 'vform-name', required: true }),
+    field('Description', 'input', { id: 'vform-description' }),
+    el('div', {}, el('button', { id: 'vform-submit', type: 'submit' }, 'Add virtual host'), result));
+  return onSubmit(form, result, 'Adding the virtual host', async () => {
+    const name = $('vform-name').value;
+    if (!name) throw new Error('the name is empty');
+    await api('vhostPut', { vhost: name }, { description: $('vform-description').value });
+    refreshNow();
+    return 'Virtual host ' + name + ' added.';
+  });
+}
+
+async function refreshVhosts() {
+  const vs = await api('vhosts');
   replace('vhosts', table([
     { label: 'Name', get: v => v.name },
-    { label: 'Messages', get: v => v.messages, num: true },
     { label: 'Description', get: v => v.description },
-  ], vs, { empty: 'No virtual hosts.' }));
+    { label: 'Messages', get: v => v.messages, num: true },
+    { label: 'Ready', get: v => v.messages_ready, num: true },
+    { label: 'Unacked', get: v => v.messages_unacknowledged, num: true },
+    { label: '', get: v => twoStep('delete vhost ' + v.name,
+      { class: 'secondary delete-vhost', 'data-name': v.name }, 'Delete', 'Click again to delete (and all it holds)',
+      $('vhost-result'), async () => {
+        await api('vhostDelete', { vhost: v.name });
+        return 'Virtual host ' + v.name + ' deleted.';
+      }, () => refreshVhosts().catch(() => {})) },
+  ], vs, { id: 'vhost-table', empty: 'No virtual hosts.' }));
+}
+
+// APPLY_TO are the policy targets, as RabbitMQ names them.
+const APPLY_TO = [['all', 'queues and exchanges'], ['queues', 'queues'], ['classic_queues', 'classic queues'],
+  ['quorum_queues', 'quorum queues'], ['streams', 'streams'], ['exchanges', 'exchanges']];
+
+function renderPolicies() {
+  return el('div', {},
+    el('h1', {}, 'Policies'),
+    el('p', { id: 'policy-result', role: 'status' }),
+    el('div', { id: 'policies' }),
+    el('div', { class: 'card' }, el('h2', {}, 'Add or update a policy'), policyForm()));
+}
+
+// policyForm adds or replaces a policy (PUT).
+function policyForm() {
+  const result = el('p', { id: 'polform-result', role: 'status' });
+  const form = el('form', { id: 'polform' },
+    el('div', { class: 'row' },
+      field('Virtual host', 'select', { id: 'polform-vhost' }),
+      field('Name', 'input', { id: 'polform-name', required: true }),
+      field('Pattern (regexp)', 'input', { id: 'polform-pattern', required: true, placeholder: '^orders\\.' }),
+      field('Apply to', 'select', { id: 'polform-applyto' }, options(APPLY_TO)),
+      field('Priority', 'input', { id: 'polform-priority', type: 'number', value: 0 })),
+    field('Definition (JSON object)', 'textarea', { id: 'polform-definition', placeholder: '{"max-length": 1000, "overflow": "reject-publish"}' }),
+    el('button', { id: 'polform-submit', type: 'submit' }, 'Save policy'),
+    result);
+  return onSubmit(form, result, 'Saving the policy', async () => {
+    const name = $('polform-name').value, vhost = $('polform-vhost').value;
+    if (!name) throw new Error('the name is empty');
+    const definition = parseObject($('polform-definition').value, 'The definition');
+    if (Object.keys(definition).length === 0) throw new Error('the definition is empty');
+    await api('policyPut', { vhost, name }, {
+      pattern: $('polform-pattern').value, 'apply-to': $('polform-applyto').value,
+      priority: Number($('polform-priority').value) || 0, definition,
+    });
+    refreshNow();
+    return 'Policy ' + name + ' saved.';
+  });
+}
+
+async function refreshPolicies() {
+  const ps = await api('policies');
+  replace('policies', table([
+    { label: 'Virtual host', get: p => p.vhost },
+    { label: 'Name', get: p => p.name },
+    { label: 'Pattern', get: p => p.pattern },
+    { label: 'Apply to', get: p => p['apply-to'] },
+    { label: 'Priority', get: p => p.priority, num: true },
+    { label: 'Definition', get: p => JSON.stringify(p.definition || {}) },
+    { label: '', get: p => twoStep('delete policy ' + p.vhost + '\u0000' + p.name,
+      { class: 'secondary delete-policy', 'data-vhost': p.vhost, 'data-name': p.name }, 'Delete', 'Click again to delete',
+      $('policy-result'), async () => {
+        await api('policyDelete', { vhost: p.vhost, name: p.name });
+        return 'Policy ' + p.name + ' deleted.';
+      }, () => refreshPolicies().catch(() => {})) },
+  ], ps, { id: 'policy-table', empty: 'No policies.' }));
+  await fillVhosts('polform-vhost');
 }
 
 // ---- start -----------------------------------------------------------------
