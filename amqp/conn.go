@@ -69,6 +69,7 @@ type conn struct {
 	writerDone     bool            // the writer has exited
 	drained        sync.Cond       // signalled when the buffer is swapped out
 	scratchDeliver amqp091.BasicDeliver
+	outMsgs        int // basic.deliver and basic.get-ok written since the last flush (Server.tally)
 
 	wake   chan struct{} // wakes the writer
 	retick chan struct{} // heartbeat or timeouts changed

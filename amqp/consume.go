@@ -58,7 +58,9 @@ func (cs *consumer) writeDeliverLocked(d Delivery) {
 		Exchange: d.Msg.Exchange, RoutingKey: d.Msg.RoutingKey}
 	if err := c.w.WriteContent(ch.id, &c.scratchDeliver, &d.Msg.Props, d.Msg.Body); err != nil {
 		c.log().Error("encoding basic.deliver", "err", err)
+		return
 	}
+	c.outMsgs++
 }
 
 // Cancelled implements Consumer: the queue went away. With
@@ -244,7 +246,9 @@ func (ch *channel) get(m *amqp091.BasicGet) error {
 		RoutingKey: d.Msg.RoutingKey, MessageCount: uint32(remaining)}
 	if err := c.w.WriteContent(ch.id, ok2, &d.Msg.Props, d.Msg.Body); err != nil {
 		c.log().Error("encoding basic.get-ok", "err", err)
+		return nil
 	}
+	c.outMsgs++
 	return nil
 }
 
@@ -275,6 +279,9 @@ func (ch *channel) settle(tag uint64, multiple bool, o outcome) error {
 	if ch.tx != nil {
 		ch.tx.acks = append(ch.tx.acks, txSettle{es: taken, o: o})
 		return nil
+	}
+	if o == settleAck {
+		ch.c.s.tally.Acked(len(taken))
 	}
 	settleAll(taken, o)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/junctionmq/junction/core/queue"
 	"github.com/junctionmq/junction/core/route"
 	"github.com/junctionmq/junction/core/stream"
+	"github.com/junctionmq/junction/core/tally"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -28,6 +29,9 @@ type CoreBroker struct {
 func NewCoreBroker(b *core.Broker) *CoreBroker {
 	return &CoreBroker{b: b, users: b.Users(), streams: newStreamHub(slog.Default())}
 }
+
+// Tally returns the core's per-face message counters.
+func (cb *CoreBroker) Tally() *tally.Faces { return cb.b.Tally() }
 
 // Authenticate implements Broker.
 func (cb *CoreBroker) Authenticate(user, password string, remote net.Addr) error {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/tally"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -129,7 +130,9 @@ func (ch *channel) route(msg *message.Message, mandatory bool) error {
 	}
 	c := ch.c
 	c.wmu.Lock()
-	if mandatory {
+	if !mandatory {
+		c.s.tally.Dropped(tally.Unroutable, 1)
+	} else {
 		ret := &amqp091.BasicReturn{ReplyCode: amqp091.NoRoute, ReplyText: "NO_ROUTE",
 			Exchange: msg.Exchange, RoutingKey: msg.RoutingKey}
 		if err := c.w.WriteContent(ch.id, ret, &msg.Props, msg.Body); err != nil {
@@ -289,6 +292,9 @@ func (ch *channel) txCommit() error {
 		}
 	}
 	for _, a := range acks {
+		if a.o == settleAck {
+			ch.c.s.tally.Acked(len(a.es))
+		}
 		settleAll(a.es, a.o)
 	}
 	ch.c.send(ch.id, &amqp091.TxCommitOk{})

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/junctionmq/junction/alarm"
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/tally"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -36,7 +38,12 @@ type Server struct {
 	alarmClear  chan struct{} // closed when the alarms clear
 	alarmOn     atomic.Bool
 	alarmCancel func() // unsubscribes from cfg.Alarms
+
+	tally *tally.Face // the face's message counters (nil: a broker without them)
 }
+
+// tallier is a Broker that keeps per-face message counters (CoreBroker).
+type tallier interface{ Tally() *tally.Faces }
 
 // NewServer returns a server for broker.
 func NewServer(broker Broker, cfg Config) *Server {
@@ -52,6 +59,9 @@ func NewServer(broker Broker, cfg Config) *Server {
 		conns:     map[*conn]struct{}{},
 		replyTo:   replyRegistry{m: map[string]*consumer{}},
 		open:      openConns{perUser: map[string]int{}},
+	}
+	if t, ok := broker.(tallier); ok {
+		s.tally = t.Tally().Face(message.FaceAMQP)
 	}
 	if cfg.Alarms != nil {
 		s.alarmCancel = cfg.Alarms.Subscribe(s.onAlarm)

@@ -463,6 +463,7 @@ func (k *kinesisService) getRecords(req *request, p params) (any, *apiError) {
 		out.Records = append(out.Records, r)
 	}
 	k.chargeGet(t, part.ID(), nbytes)
+	k.b.Tally().Face(message.FaceKinesis).Delivered(len(out.Records))
 	if end := part.Info().EndOffset; end != nil && next >= *end {
 		out.ChildShards = childShards(t.ps, part.ID())
 		out.fillSeqs()

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/stream"
 )
 
@@ -289,7 +290,11 @@ func (x *subSession) push(force bool) (sent, more bool, wait time.Duration, end,
 		x.write(exceptionFrame(x.req.proto, kerr("InternalFailureException", "Internal service failure.")))
 		return false, false, 0, false, false
 	}
-	return true, more, wait, end, x.write(frame)
+	ok = x.write(frame)
+	if ok {
+		x.k.b.Tally().Face(message.FaceKinesis).Delivered(len(ev.Records))
+	}
+	return true, more, wait, end, ok
 }
 
 // fanoutMinWait and fanoutMaxWait bound a throttled subscription's sleep

@@ -13,6 +13,7 @@ import (
 
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // maxSNSMessage is AWS's limit on a message (and on a whole batch).
@@ -71,6 +72,7 @@ func (s *snsService) publishAndWait(req *request, v *core.Vhost, m *message.Mess
 		return snsAPIError(err)
 	}
 	if !routed {
+		s.b.Tally().Face(message.FaceSNS).Dropped(tally.Unroutable, 1)
 		return nil // no subscriber: nothing to store
 	}
 	select {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
+	"github.com/junctionmq/junction/core/tally"
 )
 
 // Push delivery: http(s), amqp and mqtt subscriptions are fed by a
@@ -155,6 +156,7 @@ func (p *pushPool) run(j *pushJob) {
 	}
 	if err == nil {
 		if j.run != nil {
+			p.s.pushed(j.run.sub)
 			_ = j.d.Queue.Ack(j.d.Seq)
 		}
 		return
@@ -232,11 +234,21 @@ func (p *pushPool) sendConfirmation(sub *snsSub) error {
 	return p.post(sub.Endpoint, h, env.encode())
 }
 
+// pushed counts a delivery pushed to an http(s) endpoint: the other
+// protocols republish to the core, and the face that hands the message to
+// its client counts it.
+func (s *snsService) pushed(sub *snsSub) {
+	if sub.Protocol == "http" || sub.Protocol == "https" {
+		s.b.Tally().Face(message.FaceSNS).Delivered(1)
+	}
+}
+
 // deadLetter sends a message that could not be delivered to the
 // subscription's RedrivePolicy queue (by the default exchange).
 func (s *snsService) deadLetter(sub *snsSub, m *message.Message) {
 	dlq := redriveQueue(sub)
 	if dlq == "" {
+		s.b.Tally().Face(message.FaceSNS).Dropped(tally.PushFailed, 1)
 		return
 	}
 	v, err := s.b.Vhost(sub.Vhost)

@@ -184,6 +184,8 @@ func (s *sqsService) deleteOne(t *target, h string) *apiError {
 		}
 	case err != nil:
 		return toAPIError(err)
+	default:
+		s.b.Tally().Face(message.FaceSQS).Acked(1)
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ func (s *sqsService) receiveMessage(req *request) (any, *apiError) {
 			return nil, errNonExistentQueue()
 		}
 	}
+	s.b.Tally().Face(message.FaceSQS).Delivered(len(ds))
 	out := &receiveOutput{}
 	sel := newAttrSelection(&in)
 	for _, d := range ds {

@@ -1,6 +1,14 @@
 package mqtt
 
-import "github.com/mochi-mqtt/server/v2/packets"
+import (
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/core/tally"
+)
 
 // restoreExpiry gives retained and in-flight messages loaded from the store
 // their MQTT 5 expiry again: mochi's records keep the message expiry
@@ -32,4 +40,14 @@ func withExpiry(pk *packets.Packet) bool {
 	pk.Expiry = pk.Created + int64(iv)
 	pk.ProtocolVersion = 5 // mochi expires only MQTT 5 messages; only they carry an interval
 	return true
+}
+
+// OnQosDropped counts an in-flight message mochi dropped because its MQTT 5
+// expiry passed before the subscriber acknowledged it [MQTT-3.3.2-5]
+// (mochi's other drops are counted in Stats: MessagesDropped and
+// InflightDropped).
+func (h *faceHook) OnQosDropped(cl *mochi.Client, pk packets.Packet) {
+	if pk.FixedHeader.Type == packets.Publish && pk.Expiry > 0 && pk.Expiry < time.Now().Unix() {
+		h.s.b.Tally().Face(message.FaceMQTT).Dropped(tally.Expired, 1)
+	}
 }

@@ -38,6 +38,7 @@ var faceEvents = eventSet(
 	mochi.OnSubscribed,
 	mochi.OnUnsubscribed,
 	mochi.OnClientExpired,
+	mochi.OnQosDropped,
 	mochi.OnSelectSubscribers,
 	mochi.OnSubscribe,
 	mochi.OnUnsubscribe,
