@@ -61,6 +61,7 @@ sqs-query-c10-b1|sqs|--protocol query --clients 10 --batch 1
 sqs-query-c1-b10|sqs|--protocol query --clients 1 --batch 10
 sqs-query-c10-b10|sqs|--protocol query --clients 10 --batch 10
 sqs-query-longpoll|sqs|--protocol query --longpoll
+sqs-query-std-c10-b10|sqs|--protocol query --client std --clients 10 --batch 10
 kinesis-1shard-b500-1KiB|kinesis|--shards 1 --batch 500 --size 1024
 kinesis-4shard-b500-1KiB|kinesis|--shards 4 --batch 500 --size 1024
 kinesis-sdk-1shard-b500-1KiB|kinesis|--client sdk --shards 1 --batch 500 --size 1024

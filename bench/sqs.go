@@ -23,6 +23,7 @@ type SQSConfig struct {
 	Endpoint  string        `json:"-"` // http://host:port
 	Region    string        `json:"-"`
 	Protocol  string        `json:"protocol"` // SQSJSON or SQSQuery
+	Client    string        `json:"client"`   // Query only: SQSLean (default) or SQSStd
 	Clients   int           `json:"clients"`
 	Batch     int           `json:"batch"` // 1..10; above 1 the batch actions
 	Size      int           `json:"size"`
@@ -73,6 +74,14 @@ func (cfg *SQSConfig) normalize() error {
 	if cfg.Protocol != SQSJSON && cfg.Protocol != SQSQuery {
 		return fmt.Errorf("bench: unknown SQS protocol %q (want json or query)", cfg.Protocol)
 	}
+	switch {
+	case cfg.Protocol == SQSJSON:
+		cfg.Client = "sdk"
+	case cfg.Client == "":
+		cfg.Client = SQSLean
+	case cfg.Client != SQSLean && cfg.Client != SQSStd:
+		return fmt.Errorf("bench: unknown SQS Query client %q (want lean or std)", cfg.Client)
+	}
 	if cfg.Duration <= 0 {
 		return errors.New("bench: duration must be positive")
 	}
@@ -81,10 +90,14 @@ func (cfg *SQSConfig) normalize() error {
 
 // name derives a scenario label from the settings.
 func (cfg *SQSConfig) name() string {
-	if cfg.LongPoll {
-		return "sqs-longpoll-" + cfg.Protocol
+	proto := cfg.Protocol
+	if cfg.Client == SQSStd {
+		proto += "-std"
 	}
-	return fmt.Sprintf("sqs-%s-c%d-b%d-%dB", cfg.Protocol, cfg.Clients, cfg.Batch, cfg.Size)
+	if cfg.LongPoll {
+		return "sqs-longpoll-" + proto
+	}
+	return fmt.Sprintf("sqs-%s-c%d-b%d-%dB", proto, cfg.Clients, cfg.Batch, cfg.Size)
 }
 
 // RunSQS runs the SQS scenario once on a queue of its own, deleted after.
@@ -93,12 +106,17 @@ func RunSQS(ctx context.Context, cfg SQSConfig) (*Result, error) {
 		return nil, err
 	}
 	r := &sqsRun{cfg: cfg, epoch: time.Now()}
-	if cfg.Protocol == SQSQuery {
-		r.api = newQuerySQS(cfg.Endpoint, cfg.Region, cfg.Clients+1)
-	} else {
-		r.api = newSDKSQS(cfg.Endpoint, cfg.Region, cfg.Clients+1)
-	}
 	var err error
+	switch {
+	case cfg.Protocol == SQSJSON:
+		r.api = newSDKSQS(cfg.Endpoint, cfg.Region, cfg.Clients+1)
+	case cfg.Client == SQSStd:
+		r.api = newQuerySQS(cfg.Endpoint, cfg.Region, cfg.Clients+1)
+	default:
+		if r.api, err = newLeanSQS(cfg.Endpoint, cfg.Region, cfg.Clients+1); err != nil {
+			return nil, err
+		}
+	}
 	name := fmt.Sprintf("bench-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	if r.queue, err = r.api.createQueue(ctx, name); err != nil {
 		return nil, fmt.Errorf("bench: CreateQueue: %w", err)
@@ -269,7 +287,7 @@ func (r *sqsRun) result(before, after sample) *Result {
 	host, _ := os.Hostname()
 	res := &Result{
 		Time: time.Now().UTC().Format(time.RFC3339), Broker: r.cfg.Broker, Scenario: r.cfg.Scenario,
-		Kind: "sqs", Client: r.cfg.Protocol, Host: host, CPUs: runtime.NumCPU(), Settings: r.cfg,
+		Kind: "sqs", Client: r.cfg.Protocol + "-" + r.cfg.Client, Host: host, CPUs: runtime.NumCPU(), Settings: r.cfg,
 		DurationSec: secs, Published: r.sent.Load(), Delivered: r.deleted.Load(),
 	}
 	if r.cfg.LongPoll {

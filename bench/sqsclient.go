@@ -27,6 +27,12 @@ const (
 	SQSQuery = "query" // Query: SigV4-signed form posts, XML answers
 )
 
+// The Query clients SQSConfig.Client names.
+const (
+	SQSLean = "lean" // leanSQS: hand-rolled forms, SigV4 and XML scanning
+	SQSStd  = "std"  // querySQS: the SDK's signer, url.Values, encoding/xml
+)
+
 // sqsMessage is a received message.
 type sqsMessage struct{ body, handle string }
 

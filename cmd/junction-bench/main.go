@@ -222,6 +222,7 @@ func runSQS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Lookup("uri").DefValue = "http://127.0.0.1:4566"
 	fs.Lookup("uri").Value.Set("http://127.0.0.1:4566")
 	fs.StringVar(&cfg.Protocol, "protocol", bench.SQSJSON, "wire protocol: json (aws-sdk-go-v2's sqs client) or query (SigV4-signed form posts)")
+	fs.StringVar(&cfg.Client, "client", bench.SQSLean, "Query client: lean (hand-rolled forms, SigV4 and XML scanning) or std (the SDK's signer, url.Values, encoding/xml)")
 	fs.IntVar(&cfg.Clients, "clients", 1, "concurrent clients, each looping send → receive → delete on one shared queue")
 	fs.IntVar(&cfg.Batch, "batch", 1, "messages per call (1-10; above 1 SendMessageBatch and DeleteMessageBatch)")
 	fs.IntVar(&cfg.Size, "size", 64, "body size in characters (at least 20: the send time)")
@@ -238,7 +239,7 @@ func runSQS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfg.Endpoint, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
 	r, err := bench.RunSQS(ctx, cfg)
-	return emit(stdout, r, err, &c, "sqs", cfg.Protocol)
+	return emit(stdout, r, err, &c, "sqs", cfg.Protocol+"-"+cfg.Client)
 }
 
 func runKinesis(ctx context.Context, args []string, stdout, stderr io.Writer) error {
