@@ -75,7 +75,8 @@ type DB struct {
 	gcMu    sync.Mutex    // serialises GC runs
 	gcKick  chan struct{} // asks the GC loop to run now; capacity 1
 
-	disk diskGuard // owned by the writer; see diskfree.go
+	disk  diskGuard  // owned by the writer; see diskfree.go
+	fault writeFault // owned by the writer; see fault.go
 
 	stats     counters
 	commitLat latencyHist
@@ -134,6 +135,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		pendEnq: make(map[entryRef]int), earlyWake: make(chan struct{}, 1)}
 	if !opts.InMemory {
 		db.disk = diskGuard{path: dir, limit: opts.DiskFreeLimit}
+		db.fault.dir = dir
 		if db.disk.limit == 0 {
 			db.disk.limit = DefaultDiskFreeLimit
 		}
@@ -262,6 +264,28 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	db.cancel() // the writer commits what is pending, then returns
 	db.wg.Wait()
+	if db.Failed() {
+		// Badger would retry flushing its memtable forever: give it a
+		// bounded time, and leave what is confirmed on disk as it is.
+		closed := make(chan error, 1)
+		go func() {
+			db.gcMu.Lock()
+			defer db.gcMu.Unlock()
+			closed <- db.bdb.Close()
+		}()
+		select {
+		case err := <-closed:
+			unlockDir(db.lock)
+			if err != nil {
+				return fmt.Errorf("persist: close: %w", err)
+			}
+			return nil
+		case <-time.After(closeFailedWait):
+			unlockDir(db.lock)
+			return fmt.Errorf("persist: close: the data directory refuses writes; "+
+				"gave up flushing after %v (every confirmed write is on disk)", closeFailedWait)
+		}
+	}
 	db.gcMu.Lock()
 	defer db.gcMu.Unlock()
 	err := db.bdb.Close()

@@ -36,8 +36,8 @@ func (db *DB) runGC(ctx context.Context) {
 func (db *DB) RunGC() error {
 	db.gcMu.Lock()
 	defer db.gcMu.Unlock()
-	if db.opts.InMemory {
-		return nil
+	if db.opts.InMemory || db.Failed() {
+		return nil // in fault, Badger must not be written (see writeFault)
 	}
 	db.stats.gcRuns.Add(1)
 	// DropPrefix of a marker key is the one way Badger offers to flush

@@ -210,7 +210,7 @@ func (db *DB) runWriter(ctx context.Context) {
 		}
 		acking = !earlyAt.IsZero() && time.Since(earlyAt) < ackingFor
 		if len(batch) > 0 {
-			if kept := db.refuseGrowth(batch); len(kept) > 0 {
+			if kept := db.refuseWhileFaulted(db.refuseGrowth(batch)); len(kept) > 0 {
 				db.commit(kept)
 			}
 		}
@@ -286,6 +286,7 @@ func (db *DB) commit(batch []op) {
 		if rerr := db.rebuild(); rerr != nil {
 			db.log.Error("store index rebuild failed", "err", rerr)
 		}
+		db.enterFault(err)
 	}
 	db.stats.batches.Add(1)
 	for i := range batch {
