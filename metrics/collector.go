@@ -5,6 +5,7 @@ import (
 
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/route"
+	"github.com/junctionmq/junction/core/tally"
 	"github.com/junctionmq/junction/persist"
 )
 
@@ -37,6 +38,16 @@ var (
 	unroutable      = desc("messages_unroutable_total", "Published messages no queue or stream took.")
 	deadLettered    = desc("messages_dead_lettered_total", "Messages dead-lettered by queues.")
 	publishedByFace = desc("face_messages_published_total", "Messages published to the core, per face they entered through.", "face")
+	faceDelivered   = desc("face_messages_delivered_total", "Messages handed to clients, per face that handed them: AMQP basic.deliver and basic.get-ok, "+
+		"MQTT PUBLISH packets sent, SQS messages received, SNS http(s) notifications pushed, Kinesis records read by GetRecords or pushed by SubscribeToShard.", "face")
+	faceAcked   = desc("face_messages_acked_total", "Messages clients acknowledged, per face: AMQP basic.ack, SQS DeleteMessage.", "face")
+	faceDropped = desc("face_messages_dropped_total", "Messages the broker discarded instead of delivering, per face (the face that was to deliver them "+
+		"for slow_client and push_failed, else the face they entered through; core for dead-lettered copies) and reason: "+
+		"unroutable (no queue took it and it was not returned: AMQP non-mandatory, SNS topic without subscriptions, dead-letter exchange routing nowhere), "+
+		"expired (message TTL, MQTT 5 message expiry), maxlen (x-max-length overflow: drop-head or reject-publish), "+
+		"rejected (consumer reject or nack without requeue), delivery_limit (x-delivery-limit, SQS maxReceiveCount), "+
+		"slow_client (an MQTT subscriber's outbound queue or in-flight window was full), push_failed (an SNS push given up after its retries). "+
+		"Queue reasons count only messages not dead-lettered, one per queue copy.", "face", "reason")
 	queueDelivered  = desc("messages_delivered_total", "Messages delivered or handed out by queues (AMQP deliver and get, SQS receive, MQTT bridge), deleted queues included.", "ack")
 	queueAcked      = desc("messages_acked_total", "Messages acknowledged (AMQP ack, SQS delete), deleted queues included.")
 	queueRedeliver  = desc("messages_redelivered_total", "Deliveries of messages delivered before, deleted queues included.")
@@ -50,7 +61,7 @@ var (
 	alarmInEffect   = desc("alarm", "A resource alarm in effect (1) or not (0).", "resource")
 	allDescriptions = []*prometheus.Desc{connections, mqttSessions, mqttReceived, mqttSent, queueReady, queueUnacked,
 		queueDelayed, queueBytes, queueConsumers, streamRecords, published, unroutable, deadLettered,
-		publishedByFace, queueDelivered, queueAcked, queueRedeliver,
+		publishedByFace, faceDelivered, faceAcked, faceDropped, queueDelivered, queueAcked, queueRedeliver,
 		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSize, storeCommit, alarmInEffect}
 )
 
@@ -64,6 +75,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads the sources.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectFaces(ch)
+	c.collectTally(ch)
 	c.collectQueues(ch)
 	c.collectCore(ch)
 }
@@ -91,6 +103,27 @@ func (c *Collector) collectFaces(ch chan<- prometheus.Metric) {
 		gauge(ch, mqttSessions, float64(st.Sessions))
 		counter(ch, mqttReceived, float64(st.MessagesIn))
 		counter(ch, mqttSent, float64(st.MessagesOut))
+	}
+}
+
+// collectTally reads the per-face delivered, acked and dropped counters:
+// the core's tally, and for MQTT mochi's own packet counters.
+func (c *Collector) collectTally(ch chan<- prometheus.Metric) {
+	t := c.src.Broker.Tally()
+	for f := range tally.NumFaces {
+		face := message.Face(f)
+		n := t.Face(face).Counts()
+		if face == message.FaceMQTT && c.src.MQTT != nil {
+			st := c.src.MQTT.Stats()
+			n.Delivered += uint64(st.MessagesOut)
+			n.Dropped[tally.SlowClient] += uint64(st.MessagesDropped + st.InflightDropped)
+		}
+		name := face.String()
+		counter(ch, faceDelivered, float64(n.Delivered), name)
+		counter(ch, faceAcked, float64(n.Acked), name)
+		for r, v := range n.Dropped {
+			counter(ch, faceDropped, float64(v), name, tally.Reason(r).String())
+		}
 	}
 }
 

@@ -7,9 +7,12 @@
 // at scrape time: connections per face (AMQP from amqp.Server, MQTT from
 // mqtt.Server.Stats), MQTT sessions and packets, per-queue depth (ready,
 // unacknowledged) and consumers, per-stream records, the core's message
-// totals (core.Broker.Counters), the store's counters (persist.DB.Stats)
-// and the resource alarms. Nothing is counted on the hot path beyond the
-// core's atomic totals.
+// totals (core.Broker.Counters), the per-face messages delivered, acked
+// and dropped by reason (core.Broker.Tally, which the faces and queues add
+// to, plus mochi's own counters for MQTT), the store's counters
+// (persist.DB.Stats) and the resource alarms. Nothing is counted on the
+// hot path beyond atomic adds: the core's totals and the tally (AMQP adds
+// its deliveries once per write batch).
 package metrics
 
 import (
