@@ -488,9 +488,10 @@ func (p *tab) waitFor(what, expr string) {
 	}
 }
 
-// textOf is an expression for the text of the element with id.
+// textOf is an expression for the text of the element with id
+// (parenthesized, so that "textOf(id) + ` === 'x'`" compares the text).
 func textOf(id string) string {
-	return fmt.Sprintf("(document.getElementById(%q) || {}).textContent || ''", id)
+	return fmt.Sprintf("((document.getElementById(%q) || {}).textContent || '')", id)
 }
 
 // TestConsoleInChromium drives the console in headless Chromium against
