@@ -92,8 +92,9 @@ func (s *jsonScan) str() ([]byte, bool) {
 }
 
 // rawStr reads a string's bytes up to the next quote without checking
-// them: for Data, whose base64 decoding rejects every byte an escape,
-// a control character or non-ASCII text would bring.
+// them: for Data, whose base64 decoding (decodeBase64, which unlike
+// encoding/base64 does not skip line breaks) rejects every byte an
+// escape, a control character or non-ASCII text would bring.
 func (s *jsonScan) rawStr() ([]byte, bool) {
 	if !s.next('"') {
 		return nil, false
@@ -217,12 +218,12 @@ func (s *jsonScan) record(arena []byte) (recordIn, []byte, bool) {
 			}
 			hasHash, r.explicit = true, string(v)
 		case "Data":
-			if hasData || len(v)%4 != 0 {
+			if hasData {
 				return r, nil, false
 			}
 			start := len(arena)
-			n, err := base64.StdEncoding.Strict().Decode(arena[start:cap(arena)], v)
-			if err != nil || n > maxRecordData {
+			n, ok := decodeBase64(arena[start:cap(arena)], v)
+			if !ok || n > maxRecordData {
 				return r, nil, false
 			}
 			arena = arena[:start+n]
@@ -328,7 +329,7 @@ func appendGetRecordsJSON(b []byte, out *kGetRecordsOut) ([]byte, bool) {
 		b = append(b, `","ApproximateArrivalTimestamp":`...)
 		b = strconv.AppendFloat(b, float64(time.Time(r.ApproximateArrivalTimestamp).UnixMilli())/1000, 'f', -1, 64)
 		b = append(b, `,"Data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = appendBase64(b, r.Data)
 		b = append(b, `","PartitionKey":"`...)
 		b = append(b, r.PartitionKey...)
 		b = append(b, '"')

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +130,52 @@ func BenchmarkHotCodecs(b *testing.B) {
 			_ = newUUID()
 		}
 	})
+}
+
+// checkFastAgrees asserts that whatever body the PutRecords fast path
+// takes, the generic path (encoding/json and the schema's checks) takes
+// too, with the same stream and records: the fast path may leave any
+// body to the generic one, but may never accept one it refuses nor read
+// one differently.
+func checkFastAgrees(t *testing.T, body []byte) {
+	t.Helper()
+	p, recs, ok := scanPutRecords(body)
+	if !ok || validateKinesis(p, putRecordsStreamFields) != nil { // as putRecordsFast
+		return
+	}
+	schema := kinesisSchemas["PutRecords"]
+	raw, aerr := decodeKinesisBody(protoJSON, body)
+	require.Nil(t, aerr, "%q", body)
+	m, aerr := checkMembers(raw, schema)
+	gp := params(m)
+	require.Nil(t, aerr, "%q", body)
+	require.Nil(t, validateKinesis(gp, schema), "%q", body)
+	for _, k := range []string{"StreamName", "StreamARN"} {
+		require.Equal(t, gp.str(k), p.str(k), "%q: %s", body, k)
+	}
+	items := gp["Records"].([]any)
+	require.Len(t, recs, len(items))
+	for i, item := range items {
+		e := params(item.(map[string]any))
+		require.Equal(t, e.str("PartitionKey"), recs[i].key, "%q: record %d", body, i)
+		require.Equal(t, e.str("ExplicitHashKey"), recs[i].explicit, "%q: record %d", body, i)
+		require.Equal(t, string(e.blob("Data")), string(recs[i].data), "%q: record %d", body, i)
+	}
+}
+
+// FuzzPutRecordsFast compares the PutRecords fast path with the generic
+// path on arbitrary bodies.
+func FuzzPutRecordsFast(f *testing.F) {
+	for _, s := range []string{
+		`{"Records":[{"Data":"ZDA=","PartitionKey":"k0"},{"ExplicitHashKey":"7","PartitionKey":"k1","Data":""}],"StreamName":"s"}`,
+		`{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","Records":[{"Data":"AAECAwQFBgcICQoLDA0ODw==","PartitionKey":"k"}]}`,
+		`{"Records":[{"Data":"ZDAx\r\n\r\nZA==","PartitionKey":"k0"}],"StreamName":"s"}`,
+		`{"Records":[{"Data":"ZDAxZDAxZDAx\nZDA=","PartitionKey":"k0"}],"StreamName":"s"}`,
+		` {"Records" : [ {"PartitionKey":"` + strings.Repeat("k", 256) + `", "Data":"QUJD"} ] , "StreamName":"a.b-c_d"}` + "\n",
+		`{"Records":[{"Data":"ZDA=","PartitionKey":"k0","ExplicitHashKey":"340282366920938463463374607431768211456"}],"StreamName":"s"}`,
+		`{"Records":[{"Data":"ZDA=","PartitionKey":"k0"}],"StreamName":"s!"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkFastAgrees(t, body) })
 }
