@@ -106,17 +106,45 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, out any) {
 		_, _ = w.Write(body)
 		return
 	}
-	var b bytes.Buffer
-	b.Grow(2048)
-	b.WriteString(`<?xml version="1.0"?><` + req.action + `Response xmlns="` + xmlns(req.service) + `">`)
+	b := xmlBufs.Get().(*bytes.Buffer)
+	b.Reset()
+	defer putXMLBuf(b)
+	b.WriteString(`<?xml version="1.0"?><`)
+	b.WriteString(req.action)
+	b.WriteString(`Response xmlns="`)
+	b.WriteString(xmlns(req.service))
+	b.WriteString(`">`)
 	if out != nil && !reflect.ValueOf(out).IsNil() {
-		b.WriteString("<" + req.action + "Result>")
-		writeXMLFields(&b, reflect.ValueOf(out).Elem())
-		b.WriteString("</" + req.action + "Result>")
+		b.WriteByte('<')
+		b.WriteString(req.action)
+		b.WriteString("Result>")
+		if !writeSQSResultXML(b, out) {
+			writeXMLFields(b, reflect.ValueOf(out).Elem())
+		}
+		b.WriteString("</")
+		b.WriteString(req.action)
+		b.WriteString("Result>")
 	}
-	b.WriteString("<ResponseMetadata><RequestId>" + req.id + "</RequestId></ResponseMetadata></" + req.action + "Response>")
+	b.WriteString("<ResponseMetadata><RequestId>")
+	b.WriteString(req.id)
+	b.WriteString("</RequestId></ResponseMetadata></")
+	b.WriteString(req.action)
+	b.WriteString("Response>")
 	h.Set("Content-Type", "text/xml")
+	// A length up front: net/http would chunk an answer past 2 KiB (a
+	// ReceiveMessage of 10 messages).
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	_, _ = w.Write(b.Bytes())
+}
+
+// xmlBufs holds the buffers of Query answers.
+var xmlBufs = sync.Pool{New: func() any { b := new(bytes.Buffer); b.Grow(4096); return b }}
+
+// putXMLBuf returns b to xmlBufs unless an unusually large answer grew it.
+func putXMLBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		xmlBufs.Put(b)
+	}
 }
 
 // xmlEscape writes s escaped as xml.EscapeText escapes it; plain ASCII
