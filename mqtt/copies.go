@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
@@ -41,7 +42,6 @@ type copies struct {
 	s   *Server
 	st  store.Store
 	w   *stateWriter
-	seq atomic.Uint64 // pending key sequence; seeded from the clock
 
 	mu      sync.Mutex                // guards current
 	current map[string]*publishCopies // publisher client id → its publish in fan-out
@@ -64,13 +64,21 @@ type publishCopies struct {
 }
 
 func newCopies(s *Server, st store.Store, w *stateWriter) *copies {
-	c := &copies{s: s, st: st, w: w, current: map[string]*publishCopies{}}
-	c.seq.Store(uint64(time.Now().UnixNano()))
-	return c
+	return &copies{s: s, st: st, w: w, current: map[string]*publishCopies{}}
 }
 
+// pendingKey names a pending copy by its session and its order number
+// (mochi.NextInflightOrder, the numbering of in-flight messages: a copy
+// restored at start-up takes its place among them).
 func pendingKey(clientID string, seq uint64) string {
 	return fmt.Sprintf("%s\x00%020d", clientID, seq)
+}
+
+// pendingSeq is the order number in a pending key.
+func pendingSeq(key string) uint64 {
+	_, s, _ := strings.Cut(key, "\x00")
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
 }
 
 // write stores the copies of pk for the persistent sessions mochi will queue
@@ -101,7 +109,7 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error
 		if !ok {
 			continue
 		}
-		key := pendingKey(id, c.seq.Add(1))
+		key := pendingKey(id, mochi.NextInflightOrder())
 		rec.ID = key
 		b, err := rec.MarshalBinary()
 		if err != nil {
@@ -257,6 +265,10 @@ func (c *copies) finish(publisher string) {
 type inflightRecord struct {
 	storage.Message
 	Pending string `json:"pending,omitempty"`
+	// Seq is the message's place in its session's queue (mochi's
+	// Inflight.Order): start-up reloads the messages in this order. 0 in
+	// records written before it existed.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // encode marshals the record with its link (storage.Message's promoted

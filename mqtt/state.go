@@ -272,6 +272,7 @@ func (h *stateHook) OnQosPublish(cl *mochi.Client, pk packets.Packet, sent int64
 	key := inflightKey(cl.ID, pk.PacketID)
 	rec := inflightRecord{Message: messageRecord(pk, storage.InflightKey, key)}
 	rec.Client, rec.PacketID, rec.Sent = cl.ID, pk.PacketID, sent
+	rec.Seq, _ = cl.State.Inflight.Order(pk.PacketID)
 	if pk.FixedHeader.Type == packets.Publish {
 		rec.Pending = h.copies.link(cl.ID, pk)
 	}

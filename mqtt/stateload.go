@@ -1,7 +1,9 @@
 package mqtt
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
@@ -76,9 +78,33 @@ func (h *stateHook) StoredRetainedMessages() ([]storage.Message, error) {
 
 // StoredInflightMessages loads the in-flight messages of persistent
 // sessions, and turns the pending copies a crash left (copies.go) into
-// in-flight messages of their sessions.
+// in-flight messages of their sessions. They come in the order they were
+// queued (their Seq, then creation time and packet id for records without
+// one): mochi resends a session's in-flight messages in the order they were
+// loaded.
 func (h *stateHook) StoredInflightMessages() ([]storage.Message, error) {
-	var out []storage.Message
+	out, err := h.storedInflight()
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b ordered) int {
+		return cmp.Or(cmp.Compare(a.seq, b.seq), cmp.Compare(a.m.Created, b.m.Created), cmp.Compare(a.m.PacketID, b.m.PacketID))
+	})
+	ms := make([]storage.Message, len(out))
+	for i, o := range out {
+		ms[i] = o.m
+	}
+	return ms, nil
+}
+
+// ordered is a loaded in-flight message and its place in its session's queue.
+type ordered struct {
+	m   storage.Message
+	seq uint64
+}
+
+func (h *stateHook) storedInflight() ([]ordered, error) {
+	var out []ordered
 	linked := map[string]bool{}          // pending keys an in-flight record replaced
 	used := map[string]map[uint16]bool{} // client id → packet ids in use
 	err := h.st.States(nsInflight, func(key string, val []byte) error {
@@ -94,7 +120,7 @@ func (h *stateHook) StoredInflightMessages() ([]storage.Message, error) {
 			used[r.Client] = map[uint16]bool{}
 		}
 		used[r.Client][r.PacketID] = true
-		out = append(out, r.Message)
+		out = append(out, ordered{r.Message, r.Seq})
 		return nil
 	})
 	if err != nil {
@@ -102,7 +128,7 @@ func (h *stateHook) StoredInflightMessages() ([]storage.Message, error) {
 	}
 	err = h.st.States(nsPending, func(key string, val []byte) error {
 		if m, ok := h.restorePending(key, val, linked[key], used); ok {
-			out = append(out, m)
+			out = append(out, ordered{m, pendingSeq(key)})
 		}
 		return nil
 	})
@@ -140,7 +166,7 @@ func (h *stateHook) restorePending(key string, val []byte, linked bool, used map
 		return m, false
 	}
 	m.ID, m.T = inflightKey(m.Client, m.PacketID), storage.InflightKey
-	b, err := inflightRecord{Message: m, Pending: key}.encode()
+	b, err := inflightRecord{Message: m, Pending: key, Seq: pendingSeq(key)}.encode()
 	if err != nil {
 		return m, false
 	}

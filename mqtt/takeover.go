@@ -25,9 +25,13 @@ import (
 //     delivered: the soak run lost QoS 1 messages around reconnections.
 //
 // The state hook therefore keeps the records mochi drops from a taken-over
-// connection when the new one holds the same message, and moves any other
-// in-flight message of the old connection (a new packet id, its record
-// rewritten) to the new one: when mochi drops it, when the new session is
+// connection when the new one holds the same message. The second is fixed
+// in our copy of mochi (third_party/mochi-mqtt/PATCHES.md): the take-over
+// moves the in-flight messages in their order and seals the old list, and
+// a message queued to the old connection after that is redirected to the
+// new one. As a safety net, any other in-flight message the old connection
+// still holds is moved to the new one (a new packet id, its order kept, its
+// record rewritten): when mochi drops it, when the new session is
 // established, and when the old connection ends. Until the new session is
 // established the moved messages wait in its in-flight list, which mochi
 // resends after the CONNACK; afterwards they are written at once.
@@ -64,7 +68,7 @@ func (h *stateHook) takenOverDropped(old *mochi.Client, pk packets.Packet) {
 	if in, ok := cl.State.Inflight.Get(pk.PacketID); ok && in.Created == pk.Created && in.TopicName == pk.TopicName {
 		return // copied to the new connection: its record is the new one's
 	}
-	h.move(old, cl, pk, live)
+	h.move(old, cl, pk, 0, live)
 }
 
 // established sweeps what the connection cl took over still holds.
@@ -110,17 +114,18 @@ func (h *stateHook) sweep(old, cl *mochi.Client, send bool) {
 		return
 	}
 	for _, pk := range old.State.Inflight.GetAll(false) {
+		order, _ := old.State.Inflight.Order(pk.PacketID)
 		if old.State.Inflight.Delete(pk.PacketID) {
-			h.move(old, cl, pk, send)
+			h.move(old, cl, pk, order, send)
 		}
 	}
 }
 
 // move gives pk, an in-flight message of the taken-over connection old, to
-// cl under a new packet id, rewrites its record, and writes it to cl when
-// send is set (its session is established; else mochi's resend after the
-// CONNACK sends it).
-func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, send bool) {
+// cl under a new packet id and its order number (0: a new one), rewrites
+// its record, and writes it to cl when send is set (its session is
+// established; else mochi's resend after the CONNACK sends it).
+func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, order uint64, send bool) {
 	oldKey := inflightKey(old.ID, pk.PacketID)
 	id, err := cl.NextPacketID()
 	if err != nil {
@@ -129,12 +134,13 @@ func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, send bool) {
 		return
 	}
 	pk.PacketID = uint16(id)
-	if !cl.State.Inflight.Set(pk) {
+	if !cl.State.Inflight.SetOrdered(pk, order) {
 		return // already there
 	}
 	if key := inflightKey(cl.ID, pk.PacketID); key != oldKey {
 		rec := inflightRecord{Message: messageRecord(pk, storage.InflightKey, key)}
 		rec.Client, rec.PacketID, rec.Sent = cl.ID, pk.PacketID, time.Now().Unix()
+		rec.Seq, _ = cl.State.Inflight.Order(pk.PacketID)
 		if b, err := rec.encode(); err == nil {
 			h.w.put(nsInflight, key, b) // before the old record goes, in the same order on disk
 			h.w.del(nsInflight, oldKey)

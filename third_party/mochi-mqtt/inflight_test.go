@@ -197,3 +197,39 @@ func TestNextImmediate(t *testing.T) {
 	_, ok = cl.State.Inflight.NextImmediate()
 	require.False(t, ok)
 }
+
+// Junction patch 1: GetAll returns packets in the order they were queued,
+// whatever their creation second and packet id.
+func TestInflightGetAllQueueOrder(t *testing.T) {
+	cl, _, _ := newTestClient()
+	ids := []uint16{9, 3, 65535, 1, 7}
+	for _, id := range ids {
+		cl.State.Inflight.Set(packets.Packet{PacketID: id, Created: 1700000000})
+	}
+	cl.State.Inflight.Set(packets.Packet{PacketID: 3, Created: 1700000001}) // an update keeps its place
+	var got []uint16
+	for _, pk := range cl.State.Inflight.GetAll(false) {
+		got = append(got, pk.PacketID)
+	}
+	require.Equal(t, ids, got)
+}
+
+// Junction patch 2: SealInto moves the packets with their order, and a
+// sealed list takes no more.
+func TestInflightSealInto(t *testing.T) {
+	old, _, _ := newTestClient()
+	old.State.Inflight.Set(packets.Packet{PacketID: 2})
+	old.State.Inflight.Set(packets.Packet{PacketID: 1})
+	cl, _, _ := newTestClient()
+	old.State.Inflight.SealInto(cl.State.Inflight)
+	require.True(t, old.State.Inflight.Sealed())
+	require.False(t, old.State.Inflight.Set(packets.Packet{PacketID: 3}))
+	_, ok := old.State.Inflight.Get(3)
+	require.False(t, ok)
+	cl.State.Inflight.Set(packets.Packet{PacketID: 3})
+	var got []uint16
+	for _, pk := range cl.State.Inflight.GetAll(false) {
+		got = append(got, pk.PacketID)
+	}
+	require.Equal(t, []uint16{2, 1, 3}, got)
+}

@@ -407,7 +407,6 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	defer s.Listeners.ClientsWg.Done()
 	s.Listeners.ClientsWg.Add(1)
 
-	go cl.WriteLoop()
 	defer cl.Stop(nil)
 
 	pk, err := s.readConnectionPacket(cl)
@@ -470,6 +469,13 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 			return fmt.Errorf("resend inflight: %w", err)
 		}
 	}
+
+	// The write loop starts only now: messages queued since the client
+	// joined s.Clients wait in its outbound queue until the CONNACK and the
+	// resent in-flight messages are written, so none overtakes them
+	// (upstream started it first, and a new message could be written before
+	// older resent ones, or even before the CONNACK).
+	go cl.WriteLoop()
 
 	s.hooks.OnSessionEstablished(cl, pk)
 
@@ -570,12 +576,15 @@ func (s *Server) inheritClientSession(pk packets.Packet, cl *Client) bool {
 		}
 
 		existing.State.isTakenOver.Store(true)
-		if existing.State.Inflight.Len() > 0 {
-			cl.State.Inflight = existing.State.Inflight.Clone() // [MQTT-3.1.2-5]
-			if cl.State.Inflight.maximumReceiveQuota == 0 && cl.ops.options.Capabilities.ReceiveMaximum != 0 {
-				cl.State.Inflight.ResetReceiveQuota(int32(cl.ops.options.Capabilities.ReceiveMaximum)) // server receive max per client
-				cl.State.Inflight.ResetSendQuota(int32(cl.Properties.Props.ReceiveMaximum))            // client receive max
-			}
+		// The in-flight messages move to cl in their order, and a message
+		// queued to existing from now on is redirected to cl (publishToClient):
+		// upstream cloned them, and a message queued to existing between the
+		// clone and s.Clients.Add(cl) was lost with the old connection.
+		existing.State.successor.Store(cl)
+		existing.State.Inflight.SealInto(cl.State.Inflight) // [MQTT-3.1.2-5]
+		if cl.State.Inflight.maximumReceiveQuota == 0 && cl.ops.options.Capabilities.ReceiveMaximum != 0 {
+			cl.State.Inflight.ResetReceiveQuota(int32(cl.ops.options.Capabilities.ReceiveMaximum)) // server receive max per client
+			cl.State.Inflight.ResetSendQuota(int32(cl.Properties.Props.ReceiveMaximum))            // client receive max
 		}
 
 		for _, sub := range existing.State.Subscriptions.GetAll() {
@@ -1084,6 +1093,8 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 			atomic.AddInt64(&s.Info.Inflight, 1)
 			s.hooks.OnQosPublish(cl, out, out.Created, 0)
 			cl.State.Inflight.DecreaseSendQuota()
+		} else if next := cl.State.successor.Load(); next != nil && cl.State.Inflight.Sealed() {
+			return s.publishToClient(next, sub, pk) // taken over meanwhile: queue it to the new session
 		}
 
 		if sentQuota == 0 && atomic.LoadInt32(&cl.State.Inflight.maximumSendQuota) > 0 {
