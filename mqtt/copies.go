@@ -39,9 +39,9 @@ const nsPending = "mqtt/pending"
 // copy still pending becomes an in-flight message of its session, unless an
 // in-flight record names it already.
 type copies struct {
-	s   *Server
-	st  store.Store
-	w   *stateWriter
+	s  *Server
+	st store.Store
+	w  *stateWriter
 
 	mu      sync.Mutex                // guards current
 	current map[string]*publishCopies // publisher client id → its publish in fan-out
