@@ -30,7 +30,7 @@ type testEnv struct {
 	url string
 }
 
-func newEnv(t *testing.T, cfg Config) *testEnv {
+func newEnv(t testing.TB, cfg Config) *testEnv {
 	t.Helper()
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
