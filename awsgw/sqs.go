@@ -230,8 +230,20 @@ func parseQueueURL(raw, path string) (account, name string, ok bool) {
 
 // resolve finds the queue a request names and checks the user's
 // permission on it (perm: 'c' configure, 'w' write, 'r' read, 0 vhost
-// access only).
+// access only). t.meta is a copy the handler may change.
 func (s *sqsService) resolve(req *request, queueURLParam string, perm byte) (*target, *apiError) {
+	return s.resolveMeta(req, queueURLParam, perm, true)
+}
+
+// resolveShared is resolve for handlers that only read t.meta (the
+// message actions): t.meta is then the stored record itself, which
+// updateMeta replaces rather than changes, so no copy of its maps is
+// made per request.
+func (s *sqsService) resolveShared(req *request, queueURLParam string, perm byte) (*target, *apiError) {
+	return s.resolveMeta(req, queueURLParam, perm, false)
+}
+
+func (s *sqsService) resolveMeta(req *request, queueURLParam string, perm byte, clone bool) (*target, *apiError) {
 	account, name, ok := parseQueueURL(queueURLParam, req.path)
 	if !ok {
 		if queueURLParam == "" && (req.path == "/" || req.path == "") {
@@ -252,7 +264,10 @@ func (s *sqsService) resolve(req *request, queueURLParam string, perm byte) (*ta
 		return nil, aerr
 	}
 	s.mu.Lock()
-	t.meta = s.metaFor(v.Name(), q).clone()
+	t.meta = s.metaFor(v.Name(), q)
+	if clone {
+		t.meta = t.meta.clone()
+	}
 	s.mu.Unlock()
 	return t, nil
 }

@@ -78,7 +78,7 @@ func (s *sqsService) sendMessageBatch(req *request) (any, *apiError) {
 	if aerr := decodeInput(req, &in); aerr != nil {
 		return nil, aerr
 	}
-	t, aerr := s.resolve(req, in.QueueUrl, 'w')
+	t, aerr := s.resolveShared(req, in.QueueUrl, 'w')
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -133,7 +133,7 @@ func (s *sqsService) deleteMessage(req *request) (any, *apiError) {
 	if aerr := decodeInput(req, &in); aerr != nil {
 		return nil, aerr
 	}
-	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	t, aerr := s.resolveShared(req, in.QueueUrl, 'r')
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -217,7 +217,7 @@ func (s *sqsService) runBatch(req *request, entryName string, fn func(t *target,
 	if aerr := decodeInput(req, &in); aerr != nil {
 		return nil, aerr
 	}
-	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	t, aerr := s.resolveShared(req, in.QueueUrl, 'r')
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -260,7 +260,7 @@ func (s *sqsService) changeMessageVisibility(req *request) (any, *apiError) {
 	if aerr := decodeInput(req, &in); aerr != nil {
 		return nil, aerr
 	}
-	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	t, aerr := s.resolveShared(req, in.QueueUrl, 'r')
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -48,7 +48,7 @@ func (s *sqsService) receiveMessage(req *request) (any, *apiError) {
 	if aerr := decodeInput(req, &in); aerr != nil {
 		return nil, aerr
 	}
-	t, aerr := s.resolve(req, in.QueueUrl, 'r')
+	t, aerr := s.resolveShared(req, in.QueueUrl, 'r')
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -153,6 +153,9 @@ func (s *sqsService) toSQSMessage(req *request, t *target, d queue.Delivery, sel
 	if _, ok := validBody(body); !ok {
 		body = []byte(base64.StdEncoding.EncodeToString(m.Body))
 		v := "base64"
+		if attrs == nil {
+			attrs = map[string]msgAttr{}
+		}
 		attrs[BodyEncodingAttribute] = msgAttr{DataType: "String", StringValue: &v}
 	}
 	out.Body, out.MD5OfBody = string(body), md5Hex(body)
@@ -165,6 +168,9 @@ func (s *sqsService) toSQSMessage(req *request, t *target, d queue.Delivery, sel
 		}
 	}
 	out.MD5OfMessageAttributes = md5OfAttributes(out.MessageAttributes)
+	if len(sel.system) == 0 {
+		return out // no system attribute asked for: none computed
+	}
 	sys := s.systemAttributes(t, d)
 	for n, v := range sys {
 		if sel.wantSystem(n) {
@@ -203,8 +209,11 @@ func messageID(m *message.Message) string {
 
 // userAttributes returns a message's SQS message attributes: those sent
 // over SQS, or for other faces' messages their AMQP headers of string,
-// number and byte types.
+// number and byte types (nil when there are none).
 func userAttributes(m *message.Message) map[string]msgAttr {
+	if m.Origin == message.FaceSQS && (m.AWS == nil || len(m.AWS.SQSAttributes) == 0) {
+		return nil // the common case: an SQS message without attributes
+	}
 	out := map[string]msgAttr{}
 	if m.AWS != nil && len(m.AWS.SQSAttributes) > 0 {
 		for _, a := range m.AWS.SQSAttributes {

@@ -37,7 +37,7 @@ func (s *sqsService) sendMessage(req *request) (any, *apiError) {
 	if aerr := decodeInput(req, &in); aerr != nil {
 		return nil, aerr
 	}
-	t, aerr := s.resolve(req, in.QueueUrl, 'w')
+	t, aerr := s.resolveShared(req, in.QueueUrl, 'w')
 	if aerr != nil {
 		return nil, aerr
 	}
