@@ -574,7 +574,7 @@ async function refreshQueues() {
   }));
   if (sel && $('queue-bindings') && qs.some(q => q.vhost === sel.vhost && q.name === sel.name)) {
     const [bs, xs] = await Promise.all([api('queueBindings', sel), api('exchanges')]);
-    replace('queue-bindings', bindingTable(bs, 'queue-binding-table', 'qbind-list-result', () => refreshQueues().catch(() => {})));
+    replace('queue-bindings', bindingTable(bs, 'queue-binding-table', 'qbind-list-result', () => refreshQueues().catch(() => {}), true));
     fillList('qbind-sources', xs.filter(x => x.vhost === sel.vhost && x.name).map(x => x.name));
   }
 }
@@ -586,7 +586,7 @@ function selectQueue(q) {
     el('div', { class: 'card' }, el('h2', {}, 'Publish to ' + q.name),
       publishForm({ vhost: q.vhost, exchange: '', routingKey: q.name, fixed: true })),
     el('div', { class: 'card' }, el('h2', {}, 'Purge or delete ' + q.name), manageButtons(q)),
-    el('div', { class: 'card' }, el('h2', {}, 'Bindings of ' + q.name),
+    el('div', { class: 'card wide' }, el('h2', {}, 'Bindings of ' + q.name),
       el('p', { id: 'qbind-list-result', role: 'status' }),
       el('div', { id: 'queue-bindings' }),
       el('h3', {}, 'Bind an exchange to ' + q.name),
@@ -757,7 +757,7 @@ function renderExchanges() {
 // exchangeForm declares an exchange (PUT, as RabbitMQ's "Add a new exchange").
 function exchangeForm() {
   const result = el('p', { id: 'xdeclare-result', role: 'status' });
-  const form = el('form', { id: 'xdeclare-form' },
+  const form = el('form', { id: 'xdeclare-form', class: 'row form-row' },
     field('Virtual host', 'select', { id: 'xdeclare-vhost' }),
     field('Name', 'input', { id: 'xdeclare-name', required: true }),
     field('Type', 'select', { id: 'xdeclare-type' }, options(EXCHANGE_TYPES)),
@@ -765,8 +765,7 @@ function exchangeForm() {
     field('Auto delete', 'select', { id: 'xdeclare-autodelete' }, options([['false', 'no'], ['true', 'yes']])),
     field('Internal', 'select', { id: 'xdeclare-internal' }, options([['false', 'no'], ['true', 'yes']])),
     field('Arguments (JSON object)', 'input', { id: 'xdeclare-args', placeholder: '{"alternate-exchange": "unrouted"}' }),
-    el('button', { id: 'xdeclare-submit', type: 'submit' }, 'Add exchange'),
-    result);
+    el('div', {}, el('button', { id: 'xdeclare-submit', type: 'submit' }, 'Add exchange'), result));
   return onSubmit(form, result, 'Declare', async () => {
     const name = $('xdeclare-name').value;
     if (!name) throw new Error('the name is empty');
@@ -847,7 +846,7 @@ function selectExchange(x) {
     el('h3', {}, 'Routed to this exchange from'),
     el('div', { id: 'exchange-bindings-dest' }),
     x.name === '' ? el('p', { class: 'empty' }, 'The default exchange routes to every queue by its name; it takes no other bindings.')
-      : el('div', {}, el('h3', {}, 'Add a binding from ' + label), bindingForm({ prefix: 'xbind', vhost: x.vhost, source: x.name }))));
+      : el('div', {}, el('h3', {}, 'Add a binding from ' + label), bindingForm({ prefix: 'xbind', vhost: x.vhost, source: x.name, row: true }))));
   refreshExchanges().catch(() => {});
 }
 
@@ -857,8 +856,8 @@ async function refreshExchangeDetail() {
   const p = { vhost: sel.vhost, name: pathName(sel.name) };
   const [src, dst] = await Promise.all([api('exchangeSourceBindings', p), api('exchangeDestBindings', p)]);
   const again = () => refreshExchanges().catch(() => {});
-  replace('exchange-bindings-source', bindingTable(src, 'exchange-source-table', 'xbind-list-result', again));
-  replace('exchange-bindings-dest', bindingTable(dst, 'exchange-dest-table', 'xbind-list-result', again));
+  replace('exchange-bindings-source', bindingTable(src, 'exchange-source-table', 'xbind-list-result', again, true));
+  replace('exchange-bindings-dest', bindingTable(dst, 'exchange-dest-table', 'xbind-list-result', again, true));
   fillList('xbind-dests', ($('xbind-dtype') || {}).value === 'exchange'
     ? knownExchanges.filter(x => x.vhost === sel.vhost && x.name).map(x => x.name)
     : (await api('queues')).filter(q => q.vhost === sel.vhost).map(q => q.name));
@@ -867,9 +866,9 @@ async function refreshExchangeDetail() {
 // bindingTable lists bindings with a button that removes each one (the
 // default exchange's implicit bindings have none); the outcome goes into
 // the element with resultId, then after() runs.
-function bindingTable(bs, id, resultId, after) {
+function bindingTable(bs, id, resultId, after, oneVhost) {
   return table([
-    { label: 'Virtual host', get: b => b.vhost },
+    oneVhost ? null : { label: 'Virtual host', get: b => b.vhost },
     { label: 'Source', get: b => b.source || '(AMQP default)' },
     { label: 'Destination', get: b => b.destination },
     { label: 'Kind', get: b => b.destination_type },
@@ -884,7 +883,7 @@ function bindingTable(bs, id, resultId, after) {
           { vhost: b.vhost, source: b.source, dest: b.destination, props: b.properties_key });
         return 'Unbound ' + b.source + ' → ' + b.destination + ' (' + (b.routing_key || 'no routing key') + ').';
       }, after) },
-  ], bs, { id, empty: 'No bindings.' });
+  ].filter(Boolean), bs, { id, empty: 'No bindings.' });
 }
 
 // bindingForm binds an exchange to a queue or an exchange (POST, as
@@ -894,7 +893,7 @@ function bindingTable(bs, id, resultId, after) {
 function bindingForm(d) {
   const id = s => d.prefix + '-' + s;
   const result = el('p', { id: id('result'), role: 'status' });
-  const form = el('form', { id: id('form') },
+  const form = el('form', { id: id('form'), class: d.row ? 'row form-row' : null },
     d.vhost === undefined ? field('Virtual host', 'select', { id: id('vhost'), onchange: () => refreshNow() }) : null,
     d.source === undefined ? field('From exchange', 'input', { id: id('source'), list: id('sources'), required: true }) : null,
     d.source === undefined ? el('datalist', { id: id('sources') }) : null,
@@ -905,8 +904,7 @@ function bindingForm(d) {
     d.dest === undefined ? el('datalist', { id: id('dests') }) : null,
     field('Routing key', 'input', { id: id('key') }),
     field('Arguments (JSON object)', 'input', { id: id('args'), placeholder: '{"x-match": "all"}' }),
-    el('button', { id: id('submit'), type: 'submit' }, 'Bind'),
-    result);
+    el('div', {}, el('button', { id: id('submit'), type: 'submit' }, 'Bind'), result));
   return onSubmit(form, result, 'Bind', async () => {
     const vhost = d.vhost !== undefined ? d.vhost : $(id('vhost')).value;
     const source = d.source !== undefined ? d.source : $(id('source')).value;
@@ -933,7 +931,7 @@ function renderBindings() {
     el('h1', {}, 'Bindings'),
     el('p', { id: 'binding-result', role: 'status' }),
     el('div', { id: 'bindings' }),
-    el('div', { class: 'card' }, el('h2', {}, 'Add a binding'), bindingForm({ prefix: 'bind' })));
+    el('div', { class: 'card' }, el('h2', {}, 'Add a binding'), bindingForm({ prefix: 'bind', row: true })));
 }
 
 async function refreshBindings() {
