@@ -3,7 +3,9 @@ package awsgw
 import (
 	"bytes"
 	"encoding/base64"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,6 +35,16 @@ func (k *kinesisService) putRecordsFast(req *request) (out any, aerr *apiError, 
 	}
 	out, aerr = k.putTyped(t, recs, true)
 	return out, aerr, true
+}
+
+// pooledBody reports whether r is a PutRecords over AWS JSON, whose
+// body (up to 5 MiB of data in base64) is read into a buffer from arenas
+// and given back once answered: nothing keeps it (the fast path decodes
+// the data into an arena of its own and copies the texts; encoding/json
+// copies what it decodes).
+func pooledBody(r *http.Request) bool {
+	return r.Header.Get("X-Amz-Target") == "Kinesis_20131202.PutRecords" &&
+		!strings.HasPrefix(r.Header.Get("Content-Type"), ctKinesisCBOR)
 }
 
 // putRecordsStreamFields are PutRecords's members other than Records.
