@@ -62,10 +62,12 @@ func (p *tab) choose(id, value string) {
 }
 
 // submit clicks the form's button and waits for its result element's text
-// to be want.
+// to be want. The click is the element's own (not a mouse event at its
+// coordinates), so a table refresh that moves the form cannot misplace it.
 func (p *tab) submit(button, resultID, want string) {
 	p.t.Helper()
-	p.do(chromedp.Click(chromedp.ID(button)))
+	p.do(chromedp.WaitVisible(chromedp.ID(button)))
+	p.eval(fmt.Sprintf(`document.getElementById(%s).click(), ''`, js(button)))
 	p.waitFor(resultID+" says "+want, textOf(resultID)+` === `+js(want))
 }
 
