@@ -28,7 +28,7 @@ type env struct {
 	mgmtBase string // http://127.0.0.1:port
 }
 
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
 	if err != nil {
