@@ -271,6 +271,7 @@ type rawJSON []byte
 // messages).
 func appendPutRecordsJSON(b []byte, outs []recordOut, encryption string) ([]byte, bool) {
 	b = append(b, `{"FailedRecordCount":0,"Records":[`...)
+	var seqs seqCache
 	for i := range outs {
 		o := &outs[i]
 		if o.ErrorCode != "" || !plainJSON(o.SequenceNumber) || !plainJSON(o.ShardId) {
@@ -280,7 +281,7 @@ func appendPutRecordsJSON(b []byte, outs []recordOut, encryption string) ([]byte
 			b = append(b, ',')
 		}
 		b = append(b, `{"SequenceNumber":"`...)
-		b = appendSeqField(b, o.seq, o.SequenceNumber)
+		b = appendSeqField(b, &seqs, o.seq, o.SequenceNumber)
 		b = append(b, `","ShardId":"`...)
 		b = append(b, o.ShardId...)
 		b = append(b, `"}`...)
@@ -293,13 +294,60 @@ func appendPutRecordsJSON(b []byte, outs []recordOut, encryption string) ([]byte
 	return append(b, '}'), true
 }
 
-// appendSeqField appends a sequence number: q's digits if set, else s
-// (checked by plainJSON already).
-func appendSeqField(b []byte, q kseq, s string) []byte {
+// appendSeqField appends a sequence number: q's digits if set (through
+// c), else s (checked by plainJSON already).
+func appendSeqField(b []byte, c *seqCache, q kseq, s string) []byte {
 	if q.set {
-		return appendKinesisSeq(b, q.epoch, q.idx, q.pos)
+		return c.append(b, q)
 	}
 	return append(b, s...)
+}
+
+// seqCache formats runs of sequence numbers: the records of one shard in
+// a PutRecords or GetRecords answer have consecutive positions, so each
+// number is the one before it of the same shard with its last digits
+// counted up, instead of 54 digits divided out afresh.
+type seqCache struct {
+	n    int
+	last [4]struct {
+		q      kseq
+		digits [seqLen]byte
+	}
+}
+
+func (c *seqCache) append(b []byte, q kseq) []byte {
+	if q.idx < 0 || q.idx > 9_999_999_999 {
+		return appendKinesisSeq(b, q.epoch, q.idx, q.pos)
+	}
+	for i := range c.n {
+		e := &c.last[i]
+		if e.q.epoch != q.epoch || e.q.idx != q.idx {
+			continue
+		}
+		if q.pos == e.q.pos+1 && q.pos != 0 {
+			for j := seqLen - 1; j >= seqLen-20; j-- { // the position's 20 digits
+				if e.digits[j] != '9' {
+					e.digits[j]++
+					break
+				}
+				e.digits[j] = '0'
+			}
+		} else {
+			putSeq(e.digits[:], q.epoch, q.idx, q.pos)
+		}
+		e.q = q
+		return append(b, e.digits[:]...)
+	}
+	i := c.n
+	if i == len(c.last) {
+		i = int(q.pos) % len(c.last) // full: replace one
+	} else {
+		c.n++
+	}
+	e := &c.last[i]
+	e.q = q
+	putSeq(e.digits[:], q.epoch, q.idx, q.pos)
+	return append(b, e.digits[:]...)
 }
 
 // fillSeqs formats the records' sequence numbers for an encoder other
@@ -328,6 +376,7 @@ func appendGetRecordsJSON(b []byte, out *kGetRecordsOut) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, `{"Records":[`...)
+	var seqs seqCache
 	for i := range out.Records {
 		r := &out.Records[i]
 		if !plainJSON(r.SequenceNumber) || !plainJSON(r.PartitionKey) || !plainJSON(r.EncryptionType) {
@@ -337,7 +386,7 @@ func appendGetRecordsJSON(b []byte, out *kGetRecordsOut) ([]byte, bool) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"SequenceNumber":"`...)
-		b = appendSeqField(b, r.seq, r.SequenceNumber)
+		b = appendSeqField(b, &seqs, r.seq, r.SequenceNumber)
 		b = append(b, `","ApproximateArrivalTimestamp":`...)
 		b = strconv.AppendFloat(b, float64(time.Time(r.ApproximateArrivalTimestamp).UnixMilli())/1000, 'f', -1, 64)
 		b = append(b, `,"Data":"`...)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -247,4 +248,36 @@ func TestKinesisConcurrentPutRecords(t *testing.T) {
 	for k, v := range want {
 		require.Equal(t, v, got[k], k)
 	}
+}
+
+// TestSeqCache checks the run formatter against appendKinesisSeq: runs
+// across carries, shards interleaved (more than it caches), jumps, other
+// epochs and out-of-range shard indexes.
+func TestSeqCache(t *testing.T) {
+	var c seqCache
+	check := func(q kseq) {
+		t.Helper()
+		require.Equal(t, string(appendKinesisSeq([]byte("x"), q.epoch, q.idx, q.pos)), string(c.append([]byte("x"), q)), "%+v", q)
+	}
+	for _, start := range []uint64{1, 8, 97, 999_998, 9_999_999_999_999_999_990, math.MaxUint64 - 3} {
+		for pos := start; pos < start+12 && pos >= start; pos++ {
+			check(recordKseq(1795802334633, 3, pos-1))
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	next := make([]uint64, 7)
+	for range 5000 {
+		shard := rng.IntN(len(next))
+		if rng.IntN(50) == 0 {
+			next[shard] = rng.Uint64N(1 << 40)
+		}
+		epoch := uint64(1795802334633)
+		if rng.IntN(100) == 0 {
+			epoch++
+		}
+		check(kseq{epoch: epoch, idx: shard, pos: next[shard], set: true})
+		next[shard]++
+	}
+	check(kseq{epoch: 1, idx: 10_000_000_000, pos: 5, set: true})
+	check(kseq{epoch: 1, idx: -1, pos: 6, set: true})
 }
