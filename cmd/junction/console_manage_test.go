@@ -119,7 +119,9 @@ func (b *consoleBroker) amqpAs(user, password, vhost string) (*rmq.Connection, e
 	return rmq.Dial(u.String())
 }
 
-// requireRefused: the dial failed with AMQP's NOT_ALLOWED or ACCESS_REFUSED.
+// requireRefused: the dial failed with AMQP's NOT_ALLOWED or
+// ACCESS_REFUSED for want of permission (not, say, for a vhost that does
+// not exist, which is NOT_ALLOWED too).
 func requireRefused(t *testing.T, c *rmq.Connection, err error) {
 	t.Helper()
 	if err == nil {
@@ -128,6 +130,7 @@ func requireRefused(t *testing.T, c *rmq.Connection, err error) {
 	var amqpErr *rmq.Error
 	require.ErrorAs(t, err, &amqpErr)
 	assert.Contains(t, []int{rmq.NotAllowed, rmq.AccessRefused}, amqpErr.Code, amqpErr.Error())
+	assert.Contains(t, amqpErr.Reason, "refused for user", "refused for want of permission")
 }
 
 // hostile is an exchange name with markup, an entity, both quotes and a
@@ -276,13 +279,16 @@ func TestConsoleManagesObjects(t *testing.T) {
 
 	// A user and a vhost from the page; the user gets permissions on "/"
 	// only.
-	const user, password, closed = "console-alice", "alice-pw", "console-closed"
+	// The vhost's name is hostile too: it goes into a select, a table and
+	// two kinds of path.
+	const user, password, closed = "console-alice", "alice-pw", `closed <b>&amp; "'/`
 	p.open("vhosts")
 	p.set("vform-name", closed)
 	p.set("vform-description", "no one's")
 	p.submit("vform-submit", "vform-result", "Virtual host "+closed+" added.")
 	p.waitFor("the vhost listed", hasCell("vhost-table", closed))
-	require.Equal(t, http.StatusOK, b.getJSON(t, "/api/vhosts/"+closed, nil))
+	assert.Equal(t, "0", p.eval(`String(document.querySelectorAll('#page b').length)`))
+	require.Equal(t, http.StatusOK, b.getJSON(t, "/api/vhosts/"+url.PathEscape(closed), nil))
 
 	p.open("users")
 	p.set("uform-name", user)
@@ -298,6 +304,7 @@ func TestConsoleManagesObjects(t *testing.T) {
 	p.waitFor("the user listed", hasCell("user-table", user))
 
 	p.choose("pform-user", user)
+	p.choose("pform-vhost", closed) // offered, as text
 	p.choose("pform-vhost", "/")
 	p.set("pform-configure", "^console-")
 	p.submit("pform-submit", "pform-result", "Permissions of "+user+" in / set.")
@@ -370,7 +377,7 @@ func TestConsoleManagesObjects(t *testing.T) {
 
 	p.open("vhosts")
 	p.confirmClick("delete-vhost", map[string]string{"name": closed}, "vhost-result", "Virtual host "+closed+" deleted.")
-	assert.Equal(t, http.StatusNotFound, b.getJSON(t, "/api/vhosts/"+closed, nil))
+	assert.Equal(t, http.StatusNotFound, b.getJSON(t, "/api/vhosts/"+url.PathEscape(closed), nil))
 
 	p.open("bindings")
 	p.confirmClick("unbind", map[string]string{"source": exchange, "dest": fanout, "kind": "exchange"}, "binding-result",
