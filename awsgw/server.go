@@ -312,18 +312,22 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 	}
 	req.proto = protoQuery
 	req.wantJSON = strings.Contains(r.Header.Get("Accept"), "application/json")
-	form, err := url.ParseQuery(r.URL.RawQuery)
+	form, err := parseForm(r.URL.RawQuery)
 	if err != nil {
 		return errSerialization("malformed query string")
 	}
 	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && (ct == "" ||
 		strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && len(req.body) > 0 {
-		bodyForm, err := url.ParseQuery(string(req.body))
+		bodyForm, err := parseForm(string(req.body))
 		if err != nil {
 			return errSerialization("malformed form body")
 		}
-		for k, v := range bodyForm {
-			form[k] = append(form[k], v...)
+		if len(form) == 0 {
+			form = bodyForm // the usual case: everything in the body
+		} else {
+			for k, v := range bodyForm {
+				form[k] = append(form[k], v...)
+			}
 		}
 	}
 	req.form = form
