@@ -281,3 +281,19 @@ func TestSeqCache(t *testing.T) {
 	check(kseq{epoch: 1, idx: 10_000_000_000, pos: 5, set: true})
 	check(kseq{epoch: 1, idx: -1, pos: 6, set: true})
 }
+
+// TestArenas checks that a recycled buffer always has the capacity asked
+// for, whatever sizes were given back before.
+func TestArenas(t *testing.T) {
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 700 << 10, 1 << 20, 5<<20 + 1, 16 << 20} {
+		putArena(make([]byte, min(n, 10), n))
+	}
+	for _, n := range []int{0, 1, 4096, 4097, 45 << 10, 700 << 10, 1<<20 + 1, 14 << 20, 16<<20 + 1, 40 << 20} {
+		for range 3 {
+			b := getArena(n)
+			require.Empty(t, b)
+			require.GreaterOrEqual(t, cap(b), n)
+			putArena(append(b, 'x'))
+		}
+	}
+}

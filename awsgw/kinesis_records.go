@@ -1,6 +1,7 @@
 package awsgw
 
 import (
+	"math/bits"
 	"regexp"
 	"strconv"
 	"sync"
@@ -258,28 +259,39 @@ func (k *kinesisService) appendEach(t *kstream, recs []recordIn, outs []recordOu
 	}
 }
 
-// arenas recycles PutRecords's large scratch buffers (the decoded data,
-// the encoded messages: about 0.5 MiB each for 500 records of 1 KiB),
-// which would otherwise be allocated and zeroed per call.
-var arenas sync.Pool // of *[]byte
+// arenas recycles the Kinesis hot paths' large scratch buffers
+// (PutRecords's body, decoded data and encoded messages: about 0.5 to
+// 0.7 MiB each for 500 records of 1 KiB; the JSON answers), which would
+// otherwise be allocated and zeroed per call. One pool per power of two
+// of capacity, so that a small buffer never stands in for a large one:
+// the class of n holds buffers of capacity at least 2^class ≥ n.
+var arenas [maxArenaClass + 1]sync.Pool // of *[]byte
 
-// maxPooledArena bounds what arenas keeps (a PutRecords is at most 5 MiB).
-const maxPooledArena = 8 << 20
+// minArenaClass and maxArenaClass bound the pooled capacities: 4 KiB to
+// 16 MiB (a PutRecords is at most 5 MiB of data, a GetRecords answer 10
+// MiB of data in base64).
+const minArenaClass, maxArenaClass = 12, 24
 
 // getArena returns an empty buffer of capacity at least n.
 func getArena(n int) []byte {
-	if p, ok := arenas.Get().(*[]byte); ok && cap(*p) >= n {
+	c := max(bits.Len(uint(max(n, 1)-1)), minArenaClass)
+	if c > maxArenaClass {
+		return make([]byte, 0, n)
+	}
+	if p, ok := arenas[c].Get().(*[]byte); ok {
 		return (*p)[:0]
 	}
-	return make([]byte, 0, n)
+	return make([]byte, 0, 1<<c)
 }
 
 // putArena gives b back to arenas; nothing may use it afterwards.
 func putArena(b []byte) {
-	if cap(b) > 0 && cap(b) <= maxPooledArena {
-		b = b[:0]
-		arenas.Put(&b)
+	c := bits.Len(uint(cap(b))) - 1 // 2^c ≤ cap(b)
+	if c < minArenaClass || c > maxArenaClass {
+		return
 	}
+	b = b[:0]
+	arenas[c].Put(&b)
 }
 
 // shardIDRe takes the number from a shard id as Kinesis accepts it
