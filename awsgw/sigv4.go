@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -180,11 +181,47 @@ func (s *Server) checkDate(amzDate string, c credential, presigned bool, expires
 func signature(secret string, c credential, amzDate, canonical string) []byte {
 	sum := sha256.Sum256([]byte(canonical))
 	sts := sigAlgorithm + "\n" + amzDate + "\n" + c.scope() + "\n" + hex.EncodeToString(sum[:])
+	return hmacSHA256(signingKey(secret, c), sts)
+}
+
+// signingKeyID names a derived signing key.
+type signingKeyID struct{ secret, date, region, service string }
+
+// signingKeys caches derived SigV4 signing keys: a key serves every
+// request of its day, so four of the five HMACs per request are saved.
+// It is cleared when it reaches maxSigningKeys.
+var signingKeys struct {
+	sync.Mutex
+	m map[signingKeyID][]byte
+}
+
+const maxSigningKeys = 1024
+
+// signingKey returns the SigV4 signing key of secret for c's date, region
+// and service.
+func signingKey(secret string, c credential) []byte {
+	id := signingKeyID{secret, c.date, c.region, c.service}
+	signingKeys.Lock()
+	k, ok := signingKeys.m[id]
+	signingKeys.Unlock()
+	if ok {
+		return k
+	}
+	k = deriveSigningKey(secret, c)
+	signingKeys.Lock()
+	if signingKeys.m == nil || len(signingKeys.m) >= maxSigningKeys {
+		signingKeys.m = make(map[signingKeyID][]byte)
+	}
+	signingKeys.m[id] = k
+	signingKeys.Unlock()
+	return k
+}
+
+func deriveSigningKey(secret string, c credential) []byte {
 	k := hmacSHA256([]byte("AWS4"+secret), c.date)
 	k = hmacSHA256(k, c.region)
 	k = hmacSHA256(k, c.service)
-	k = hmacSHA256(k, "aws4_request")
-	return hmacSHA256(k, sts)
+	return hmacSHA256(k, "aws4_request")
 }
 
 func hmacSHA256(key []byte, data string) []byte {
