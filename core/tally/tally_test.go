@@ -49,3 +49,16 @@ func TestFaceCounts(t *testing.T) {
 	require.Len(t, names, int(tally.NumReasons))
 	require.Equal(t, "unknown", tally.NumReasons.String())
 }
+
+// BenchmarkDelivered is the cost a face pays per count, from every core
+// at once (the AMQP face pays it once per write batch).
+func BenchmarkDelivered(b *testing.B) {
+	var ts tally.Faces
+	f := ts.Face(message.FaceAMQP)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			f.Delivered(1)
+		}
+	})
+}
