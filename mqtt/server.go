@@ -174,10 +174,7 @@ func (s *Server) serve(ln net.Listener, kind string) error {
 			nc.Close()
 			return ErrServerClosed
 		}
-		go func() {
-			defer s.leave()
-			s.establish(id, nc)
-		}()
+		go s.establish(id, nc, s.leave)
 	}
 }
 
@@ -204,8 +201,21 @@ func (s *Server) activeConns() int {
 	return s.active
 }
 
-// establish runs one client connection to its end.
-func (s *Server) establish(listener string, nc net.Conn) {
+// establish runs one client connection: the CONNECT and the session's
+// resumption in this goroutine, the read loop in a fresh one with a small
+// stack (issue 5: an idle client then costs one goroutine whose stack the
+// runtime keeps small); done runs when the connection has ended.
+func (s *Server) establish(listener string, nc net.Conn, done func()) {
+	s.m.EstablishConnectionAsync(listener, s.clientConn(nc), func(err error) {
+		s.ended(listener, nc, err)
+		done()
+	})
+}
+
+// clientConn wraps a new connection.
+//
+//go:noinline
+func (s *Server) clientConn(nc net.Conn) *clientConn {
 	cc := newClientConn(nc)
 	cc.maxPacket = s.cfg.MaxPacketSize
 	cc.release = s.releaseSlot
@@ -213,7 +223,10 @@ func (s *Server) establish(listener string, nc net.Conn) {
 	// mochi reads the CONNECT without a deadline, then sets the
 	// keepalive's: until then, ours holds.
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
-	err := s.m.EstablishConnection(listener, cc)
+	return cc
+}
+
+func (s *Server) ended(listener string, nc net.Conn, err error) {
 	if err != nil && !s.closing.Load() {
 		s.log.Debug("mqtt connection ended", "listener", listener, "remote", nc.RemoteAddr().String(), "error", err)
 	}

@@ -55,7 +55,9 @@ func (s *Server) serveWebSocket(id string, up *websocket.Upgrader, w http.Respon
 		return // Upgrade has answered
 	}
 	defer c.Close()
-	s.establish(id, &wsConn{Conn: c.NetConn(), c: c, remote: c.RemoteAddr()})
+	ended := make(chan struct{}) // the HTTP handler lasts as long as the connection
+	s.establish(id, &wsConn{Conn: c.NetConn(), c: c, remote: c.RemoteAddr()}, func() { close(ended) })
+	<-ended
 }
 
 // checkOrigin allows requests without an Origin header, same-host origins

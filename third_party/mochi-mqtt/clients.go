@@ -156,6 +156,7 @@ type ClientState struct {
 	open            context.Context        // indicate that the client is open for packet exchange
 	cancelOpen      context.CancelFunc     // cancel function for open context
 	outboundQty     int32                  // number of messages currently in the outbound queue
+	writer          atomic.Int32           // writerIdle, writerRunning or writerHeld
 	Keepalive       uint16                 // the number of seconds the connection can wait
 	ServerKeepalive bool                   // keepalive was set by the server
 }
@@ -179,6 +180,7 @@ func newClient(c net.Conn, o *ops) *Client {
 		},
 		ops: o,
 	}
+	cl.State.writer.Store(writerHeld) // until attachClient has written the CONNACK and resent
 
 	if c != nil {
 		cl.Net = ClientConnection{
@@ -191,7 +193,58 @@ func newClient(c net.Conn, o *ops) *Client {
 	return cl
 }
 
+// The write goroutine runs on demand (Junction patch): upstream ran
+// WriteLoop for the life of every connection, a parked goroutine and its
+// stack per idle client. A packet queued to the outbound queue starts a
+// writer (kickWriter) unless one runs; the writer drains the queue and
+// exits. Until the CONNACK and the resent in-flight messages are written,
+// the writer is held: queued packets wait.
+const (
+	writerIdle    int32 = iota // no write goroutine
+	writerRunning              // a write goroutine drains the queue
+	writerHeld                 // writes wait for releaseWriter
+)
+
+// kickWriter starts a write goroutine for queued packets, unless one runs
+// or writes are held.
+func (cl *Client) kickWriter() {
+	if cl.State.writer.CompareAndSwap(writerIdle, writerRunning) {
+		go cl.writeQueued()
+	}
+}
+
+// releaseWriter ends the hold on writes and writes what was queued.
+func (cl *Client) releaseWriter() {
+	cl.State.writer.Store(writerIdle)
+	if len(cl.State.outbound) > 0 {
+		cl.kickWriter()
+	}
+}
+
+// writeQueued writes queued packets until the queue is empty, then exits;
+// a packet queued as it stops starts it again (here or in kickWriter).
+func (cl *Client) writeQueued() {
+	for {
+		select {
+		case pk := <-cl.State.outbound:
+			if err := cl.WritePacket(*pk); err != nil {
+				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
+			}
+			atomic.AddInt32(&cl.State.outboundQty, -1)
+			continue
+		case <-cl.State.open.Done():
+			return // the writer stays marked running: nothing more is written
+		default:
+		}
+		cl.State.writer.Store(writerIdle)
+		if len(cl.State.outbound) == 0 || !cl.State.writer.CompareAndSwap(writerIdle, writerRunning) {
+			return
+		}
+	}
+}
+
 // WriteLoop ranges over pending outbound messages and writes them to the client connection.
+// (Junction: the server uses the on-demand writer above; mochi's tests still use this.)
 func (cl *Client) WriteLoop() {
 	for {
 		select {
@@ -372,22 +425,31 @@ func (cl *Client) Read(packetHandler ReadFn) error {
 		}
 
 		cl.refreshDeadline(cl.State.Keepalive)
-		fh := new(packets.FixedHeader)
-		err = cl.ReadFixedHeader(fh)
+		var fh packets.FixedHeader
+		err = cl.ReadFixedHeader(&fh)
 		if err != nil {
 			return err
 		}
 
-		pk, err := cl.ReadPacket(fh)
-		if err != nil {
-			return err
-		}
-
-		err = packetHandler(cl, pk) // Process inbound packet.
+		err = cl.readAndHandle(&fh, packetHandler)
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// readAndHandle reads the rest of a packet and processes it. It is a
+// function of its own (Junction patch) so that the packet, a large value,
+// lives in its frame and not in Read's: an idle client's goroutine waits
+// for the next fixed header with a shallow stack, which the runtime shrinks.
+//
+//go:noinline
+func (cl *Client) readAndHandle(fh *packets.FixedHeader, packetHandler ReadFn) error {
+	pk, err := cl.ReadPacket(fh)
+	if err != nil {
+		return err
+	}
+	return packetHandler(cl, pk) // Process inbound packet.
 }
 
 // Stop instructs the client to shut down all processing goroutines and disconnect.

@@ -404,14 +404,63 @@ func (s *Server) EstablishConnection(listener string, c net.Conn) error {
 // attachClient validates an incoming client connection and if viable, attaches the client
 // to the server, performs session housekeeping, and reads incoming packets.
 func (s *Server) attachClient(cl *Client, listener string) error {
-	defer s.Listeners.ClientsWg.Done()
 	s.Listeners.ClientsWg.Add(1)
+	counted, err := s.connectClient(cl, listener)
+	if err == nil {
+		err = s.serveClient(cl, listener)
+	}
+	s.detachClient(cl, counted)
+	return err
+}
 
-	defer cl.Stop(nil)
+// EstablishConnectionAsync is EstablishConnection that returns once the
+// session is established (or refused), and reads the client's packets in
+// a new goroutine; done receives what EstablishConnection would return.
+// (Junction patch: the goroutine that reads the CONNECT, authenticates and
+// resumes the session grows a large stack on the way; an idle client's
+// goroutine starts afresh and waits with a shallow one, which the runtime
+// keeps at 4 KiB.)
+func (s *Server) EstablishConnectionAsync(listener string, c net.Conn, done func(error)) {
+	cl := s.NewClient(c, listener, "", false)
+	s.Listeners.ClientsWg.Add(1)
+	counted, err := s.connectClient(cl, listener)
+	if err != nil {
+		s.detachClient(cl, counted)
+		done(err)
+		return
+	}
+	go s.serveDetached(cl, listener, counted, done)
+}
 
+func (s *Server) serveDetached(cl *Client, listener string, counted bool, done func(error)) {
+	err := s.serveClient(cl, listener)
+	s.detachClient(cl, counted)
+	done(err)
+}
+
+// detachClient ends what attachClient began: the client is stopped and
+// counted out.
+//
+//go:noinline
+func (s *Server) detachClient(cl *Client, counted bool) {
+	cl.Stop(nil)
+	if counted {
+		atomic.AddInt64(&s.Info.ClientsConnected, -1)
+	}
+	s.Listeners.ClientsWg.Done()
+}
+
+// connectClient reads and answers the CONNECT and resumes the session; it
+// reports whether the client was counted in Info.ClientsConnected.
+// (Junction patch: upstream's attachClient did this and serveClient's work
+// in one function, whose large frame stayed on the stack of every idle
+// client; split, it is gone once the session is established.)
+//
+//go:noinline
+func (s *Server) connectClient(cl *Client, listener string) (bool, error) {
 	pk, err := s.readConnectionPacket(cl)
 	if err != nil {
-		return fmt.Errorf("read connection: %w", err)
+		return false, fmt.Errorf("read connection: %w", err)
 	}
 
 	cl.ParseConnect(listener, pk)
@@ -422,34 +471,33 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 			s.SendConnack(cl, packets.ErrServerBusy, false, nil)
 		}
 
-		return packets.ErrServerBusy
+		return false, packets.ErrServerBusy
 	}
 
 	code := s.validateConnect(cl, pk) // [MQTT-3.1.4-1] [MQTT-3.1.4-2]
 	if code != packets.CodeSuccess {
 		if err := s.SendConnack(cl, code, false, nil); err != nil {
-			return fmt.Errorf("invalid connection send ack: %w", err)
+			return false, fmt.Errorf("invalid connection send ack: %w", err)
 		}
-		return code // [MQTT-3.2.2-7] [MQTT-3.1.4-6]
+		return false, code // [MQTT-3.2.2-7] [MQTT-3.1.4-6]
 	}
 
 	err = s.hooks.OnConnect(cl, pk)
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	cl.refreshDeadline(cl.State.Keepalive)
 	if !s.hooks.OnConnectAuthenticate(cl, pk) { // [MQTT-3.1.4-2]
 		err := s.SendConnack(cl, packets.ErrBadUsernameOrPassword, false, nil)
 		if err != nil {
-			return fmt.Errorf("invalid connection send ack: %w", err)
+			return false, fmt.Errorf("invalid connection send ack: %w", err)
 		}
 
-		return packets.ErrBadUsernameOrPassword
+		return false, packets.ErrBadUsernameOrPassword
 	}
 
 	atomic.AddInt64(&s.Info.ClientsConnected, 1)
-	defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
 
 	s.hooks.OnSessionEstablish(cl, pk)
 
@@ -458,7 +506,7 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 
 	err = s.SendConnack(cl, code, sessionPresent, nil) // [MQTT-3.1.4-5] [MQTT-3.2.0-1] [MQTT-3.2.0-2] &[MQTT-3.14.0-1]
 	if err != nil {
-		return fmt.Errorf("ack connection packet: %w", err)
+		return true, fmt.Errorf("ack connection packet: %w", err)
 	}
 
 	s.loop.willDelayed.Delete(cl.ID) // [MQTT-3.1.3-9]
@@ -466,20 +514,35 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	if sessionPresent {
 		err = cl.ResendInflightMessages(true)
 		if err != nil {
-			return fmt.Errorf("resend inflight: %w", err)
+			return true, fmt.Errorf("resend inflight: %w", err)
 		}
 	}
 
-	// The write loop starts only now: messages queued since the client
-	// joined s.Clients wait in its outbound queue until the CONNACK and the
-	// resent in-flight messages are written, so none overtakes them
-	// (upstream started it first, and a new message could be written before
-	// older resent ones, or even before the CONNACK).
-	go cl.WriteLoop()
+	// Writes start only now: messages queued since the client joined
+	// s.Clients wait in its outbound queue until the CONNACK and the resent
+	// in-flight messages are written, so none overtakes them (upstream
+	// started the write loop first, and a new message could be written
+	// before older resent ones, or even before the CONNACK).
+	cl.releaseWriter()
 
 	s.hooks.OnSessionEstablished(cl, pk)
+	return true, nil
+}
 
-	err = cl.Read(s.receivePacket)
+// serveClient reads the client's packets until it disconnects, then ends
+// its connection.
+func (s *Server) serveClient(cl *Client, listener string) error {
+	err := cl.Read(s.receivePacket)
+	s.endClient(cl, listener, err)
+	return err
+}
+
+// endClient ends a client's connection after its read loop ends. (A
+// function of its own so that its frame, with the log call's arguments, is
+// not on the stack of idle clients.)
+//
+//go:noinline
+func (s *Server) endClient(cl *Client, listener string, err error) {
 	if err != nil {
 		s.sendLWT(cl)
 		cl.Stop(err)
@@ -496,8 +559,6 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 		s.UnsubscribeClient(cl)
 		s.Clients.Delete(cl.ID) // [MQTT-4.1.0-2] ![MQTT-3.1.2-23]
 	}
-
-	return err
 }
 
 // readConnectionPacket reads the first incoming header for a connection, and if
@@ -1111,6 +1172,7 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 	select {
 	case cl.State.outbound <- &out:
 		atomic.AddInt32(&cl.State.outboundQty, 1)
+		cl.kickWriter()
 	default:
 		atomic.AddInt64(&s.Info.MessagesDropped, 1)
 		cl.ops.hooks.OnPublishDropped(cl, pk)

@@ -3931,3 +3931,43 @@ func TestMinimum(t *testing.T) {
 	require.EqualValues(t, -1, minimum(-1, 20))
 	require.EqualValues(t, -2, minimum(-1, -2))
 }
+
+// Junction patch 4: EstablishConnectionAsync returns once the session is
+// established, serves the client in another goroutine and reports its end
+// to done; nothing is written before the CONNACK, and the write goroutine
+// runs only while there is something to write.
+func TestEstablishConnectionAsync(t *testing.T) {
+	s := newServer()
+	defer s.Close()
+
+	r, w := net.Pipe()
+	go func() {
+		_, _ = w.Write(packets.TPacketData[packets.Connect].Get(packets.TConnectClean).RawBytes)
+	}()
+	recv := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, len(packets.TPacketData[packets.Connack].Get(packets.TConnackAcceptedNoSession).RawBytes))
+		_, _ = io.ReadFull(w, buf)
+		recv <- buf
+	}()
+
+	done := make(chan error, 1)
+	s.EstablishConnectionAsync("tcp", r, func(err error) { done <- err })
+	require.Equal(t, packets.TPacketData[packets.Connack].Get(packets.TConnackAcceptedNoSession).RawBytes, <-recv)
+
+	id := packets.TPacketData[packets.Connect].Get(packets.TConnectClean).Packet.Connect.ClientIdentifier
+	cl, ok := s.Clients.Get(id)
+	require.True(t, ok)
+	require.Equal(t, writerIdle, cl.State.writer.Load())
+
+	select {
+	case err := <-done:
+		t.Fatalf("done before the client disconnected: %v", err)
+	default:
+	}
+	_, _ = w.Write(packets.TPacketData[packets.Disconnect].Get(packets.TDisconnect).RawBytes)
+	require.NoError(t, <-done)
+	_ = w.Close()
+	_, ok = s.Clients.Get(id)
+	require.False(t, ok)
+}
