@@ -65,7 +65,7 @@ func details(r *Result) []metric {
 	case "sqs":
 		return []metric{deliverRate, latencyP99, callP99, clientCPU, brokerCPU}
 	case "kinesis":
-		return []metric{publishRate, publishMiB, getRate, getMiB, latencyP99, callP99, brokerCPU}
+		return []metric{publishRate, publishMiB, getRate, getMiB, lost, latencyP99, callP99, clientCPU, brokerCPU}
 	}
 	return []metric{deliverRate, latencyP99, confirmP99, clientCPU, brokerCPU}
 }
