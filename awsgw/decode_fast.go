@@ -1,8 +1,9 @@
 package awsgw
 
 import (
+	"cmp"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -33,19 +34,19 @@ func decodeQueryFast(form url.Values, in any) (ok bool) {
 	case *receiveInput:
 		return fillFresh(x, func(y *receiveInput) bool {
 			return fillFlat(form, func(k, v string) bool { return setReceive(y, k, v) }, receiveNames,
-				func(head string, items map[int]map[string]string) bool { return receiveList(y, head, items) })
+				func(head string, items []listParam) bool { return receiveList(y, head, items) })
 		})
 	case *entriesInput:
 		return fillFresh(x, func(y *entriesInput) bool {
 			return fillFlat(form, func(k, v string) bool { return setQueueURL(&y.QueueUrl, k, v) }, queueURLNames,
-				func(head string, items map[int]map[string]string) bool {
+				func(head string, items []listParam) bool {
 					return fillEntries(head, items, &y.Entries, setDelete, deleteNames)
 				})
 		})
 	case *sendBatchInput:
 		return fillFresh(x, func(y *sendBatchInput) bool {
 			return fillFlat(form, func(k, v string) bool { return setQueueURL(&y.QueueUrl, k, v) }, queueURLNames,
-				func(head string, items map[int]map[string]string) bool {
+				func(head string, items []listParam) bool {
 					return fillEntries(head, items, &y.Entries, setSend, sendNames)
 				})
 		})
@@ -156,11 +157,31 @@ func queryInt(v string) optInt {
 var jsonNames = []string{"AttributeNames", "MessageAttributeNames", "MessageSystemAttributeNames",
 	"Entries", "MessageAttributes", "MessageSystemAttributes"}
 
+// listParam is one list parameter "Head.N" or "Head.N.Member".
+type listParam struct {
+	head   string
+	n      int
+	member string
+	v      string
+}
+
+// compareListParams orders list parameters by head, index and member.
+func compareListParams(a, b listParam) int {
+	if c := strings.Compare(a.head, b.head); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.n, b.n); c != 0 {
+		return c
+	}
+	return strings.Compare(a.member, b.member)
+}
+
 // fillFlat sets the flat parameters through fields and hands each list
-// (a parameter "Head.N" or "Head.N.Member") to list, grouped by index.
-// Parameters the generic path ignores are ignored.
-func fillFlat(form url.Values, set func(k, v string) bool, names []string, list func(head string, items map[int]map[string]string) bool) bool {
-	var lists map[string]map[int]map[string]string
+// (a parameter "Head.N" or "Head.N.Member") to list, its parameters
+// ordered by index, then member. Parameters the generic path ignores are
+// ignored.
+func fillFlat(form url.Values, set func(k, v string) bool, names []string, list func(head string, items []listParam) bool) bool {
+	var params []listParam
 	for k, vs := range form {
 		v := vs[0]
 		if !utf8.ValidString(v) {
@@ -181,28 +202,39 @@ func fillFlat(form url.Values, set func(k, v string) bool, names []string, list 
 		if !ok || strings.Contains(member, ".") {
 			return false
 		}
-		if lists == nil {
-			lists = map[string]map[int]map[string]string{}
+		if params == nil {
+			params = make([]listParam, 0, len(form))
 		}
-		items := lists[head]
-		if items == nil {
-			items = map[int]map[string]string{}
-			lists[head] = items
-		}
-		if items[n] == nil {
-			items[n] = map[string]string{}
-		}
-		items[n][member] = v
+		params = append(params, listParam{head: head, n: n, member: member, v: v})
 	}
-	if len(lists) > 1 && !distinctLists(lists) {
+	if len(params) == 0 {
+		return true
+	}
+	slices.SortFunc(params, compareListParams)
+	if !distinctLists(params) {
 		return false
 	}
-	for head, items := range lists {
-		if !list(head, items) {
+	for i := 0; i < len(params); {
+		j := i + 1
+		for j < len(params) && params[j].head == params[i].head {
+			j++
+		}
+		if !list(params[i].head, params[i:j]) {
 			return false
 		}
+		i = j
 	}
 	return true
+}
+
+// nextItem returns the end of the item that starts at items[i] (the
+// parameters of the same index).
+func nextItem(items []listParam, i int) int {
+	j := i + 1
+	for j < len(items) && items[j].n == items[i].n {
+		j++
+	}
+	return j
 }
 
 // foldsInto reports whether k names a field or a list member ignoring
@@ -221,12 +253,12 @@ func foldsInto(k string, names []string) bool {
 	return false
 }
 
-// distinctLists reports whether the lists fill different members: the
-// three batch entry names all fill Entries.
-func distinctLists(lists map[string]map[int]map[string]string) bool {
+// distinctLists reports whether the lists (sorted by head) fill
+// different members: the three batch entry names all fill Entries.
+func distinctLists(params []listParam) bool {
 	entries := 0
-	for head := range lists {
-		if strings.HasSuffix(head, "BatchRequestEntry") {
+	for i, p := range params {
+		if (i == 0 || params[i-1].head != p.head) && strings.HasSuffix(p.head, "BatchRequestEntry") {
 			entries++
 		}
 	}
@@ -249,18 +281,8 @@ func listIndex(s string) (int, bool) {
 	return n, true
 }
 
-// sortedIndexes returns the indexes of items in order.
-func sortedIndexes(items map[int]map[string]string) []int {
-	keys := make([]int, 0, len(items))
-	for n := range items {
-		keys = append(keys, n)
-	}
-	sort.Ints(keys)
-	return keys
-}
-
 // receiveList fills one of ReceiveMessage's name lists.
-func receiveList(x *receiveInput, head string, items map[int]map[string]string) bool {
+func receiveList(x *receiveInput, head string, items []listParam) bool {
 	var dst *[]string
 	switch head {
 	case "AttributeName":
@@ -273,30 +295,37 @@ func receiveList(x *receiveInput, head string, items map[int]map[string]string) 
 		return false
 	}
 	out := make([]string, 0, len(items))
-	for _, n := range sortedIndexes(items) {
-		v, ok := items[n][""]
-		if !ok || len(items[n]) != 1 {
+	for i := 0; i < len(items); {
+		j := nextItem(items, i)
+		if j != i+1 || items[i].member != "" {
 			return false
 		}
-		out = append(out, v)
+		out = append(out, items[i].v)
+		i = j
 	}
 	*dst = out
 	return true
 }
 
 // fillEntries fills a batch's entries through set.
-func fillEntries[E any](head string, items map[int]map[string]string, dst *[]E, set func(*E, string, string) bool, names []string) bool {
+func fillEntries[E any](head string, items []listParam, dst *[]E, set func(*E, string, string) bool, names []string) bool {
 	if !strings.HasSuffix(head, "BatchRequestEntry") || queryList[head] != "Entries" {
 		return false
 	}
-	keys := sortedIndexes(items)
-	out := make([]E, len(keys))
-	for i, n := range keys {
-		for member, v := range items[n] {
-			if !set(&out[i], member, v) && (member == "" || foldsInto(member, names)) {
+	n := 0
+	for i := 0; i < len(items); i = nextItem(items, i) {
+		n++
+	}
+	out := make([]E, n)
+	k := 0
+	for i := 0; i < len(items); k++ {
+		j := nextItem(items, i)
+		for _, p := range items[i:j] {
+			if !set(&out[k], p.member, p.v) && (p.member == "" || foldsInto(p.member, names)) {
 				return false
 			}
 		}
+		i = j
 	}
 	*dst = out
 	return true
