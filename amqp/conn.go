@@ -70,6 +70,7 @@ type conn struct {
 	drained        sync.Cond       // signalled when the buffer is swapped out
 	scratchDeliver amqp091.BasicDeliver
 	outMsgs        int // basic.deliver and basic.get-ok written since the last flush (Server.tally)
+	outRedelivered int // of outMsgs, those with the redelivered flag
 
 	wake   chan struct{} // wakes the writer
 	retick chan struct{} // heartbeat or timeouts changed

@@ -61,6 +61,9 @@ func (cs *consumer) writeDeliverLocked(d Delivery) {
 		return
 	}
 	c.outMsgs++
+	if d.Redelivered {
+		c.outRedelivered++
+	}
 }
 
 // Cancelled implements Consumer: the queue went away. With
@@ -249,6 +252,9 @@ func (ch *channel) get(m *amqp091.BasicGet) error {
 		return nil
 	}
 	c.outMsgs++
+	if d.Redelivered {
+		c.outRedelivered++
+	}
 	return nil
 }
 

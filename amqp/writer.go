@@ -75,14 +75,15 @@ func (c *conn) flush(spare *[]byte) bool {
 		return !shut
 	}
 	c.w.Buf = (*spare)[:0]
-	delivered := c.outMsgs
-	c.outMsgs = 0
+	delivered, redelivered := c.outMsgs, c.outRedelivered
+	c.outMsgs, c.outRedelivered = 0, 0
 	if c.drainWait {
 		c.drainWait = false
 		c.drained.Broadcast()
 	}
 	c.wmu.Unlock()
 	c.s.tally.Delivered(delivered)
+	c.s.tally.Redelivered(redelivered)
 
 	c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
 	n, err := c.nc.Write(buf)

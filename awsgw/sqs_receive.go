@@ -66,7 +66,13 @@ func (s *sqsService) receiveMessage(req *request) (any, *apiError) {
 			return nil, errNonExistentQueue()
 		}
 	}
-	s.b.Tally().Face(message.FaceSQS).Delivered(len(ds))
+	tf := s.b.Tally().Face(message.FaceSQS)
+	tf.Delivered(len(ds))
+	for _, d := range ds {
+		if d.Redelivered {
+			tf.Redelivered(1)
+		}
+	}
 	out := &receiveOutput{}
 	sel := newAttrSelection(&in)
 	for _, d := range ds {

@@ -40,7 +40,11 @@ var (
 	publishedByFace = desc("face_messages_published_total", "Messages published to the core, per face they entered through.", "face")
 	faceDelivered   = desc("face_messages_delivered_total", "Messages handed to clients, per face that handed them: AMQP basic.deliver and basic.get-ok, "+
 		"MQTT PUBLISH packets sent, SQS messages received, SNS http(s) notifications pushed, Kinesis records read by GetRecords or pushed by SubscribeToShard.", "face")
-	faceAcked   = desc("face_messages_acked_total", "Messages clients acknowledged, per face: AMQP basic.ack, SQS DeleteMessage.", "face")
+	faceAcked       = desc("face_messages_acked_total", "Messages clients acknowledged, per face: AMQP basic.ack, SQS DeleteMessage.", "face")
+	faceRedelivered = desc("face_messages_redelivered_total", "Of the messages handed to clients, those delivered before, per face: "+
+		"AMQP deliveries and gets with the redelivered flag, SQS messages received again after their visibility timeout.", "face")
+	faceDeadLettered = desc("face_messages_dead_lettered_total", "Messages queues dead-lettered (republished to their dead-letter exchange), "+
+		"per face the message entered through.", "face")
 	faceDropped = desc("face_messages_dropped_total", "Messages the broker discarded instead of delivering, per face (the face that was to deliver them "+
 		"for slow_client and push_failed, else the face they entered through; core for dead-lettered copies) and reason: "+
 		"unroutable (no queue took it and it was not returned: AMQP non-mandatory, SNS topic without subscriptions, dead-letter exchange routing nowhere), "+
@@ -121,6 +125,8 @@ func (c *Collector) collectTally(ch chan<- prometheus.Metric) {
 		name := face.String()
 		counter(ch, faceDelivered, float64(n.Delivered), name)
 		counter(ch, faceAcked, float64(n.Acked), name)
+		counter(ch, faceRedelivered, float64(n.Redelivered), name)
+		counter(ch, faceDeadLettered, float64(n.DeadLettered), name)
 		for r, v := range n.Dropped {
 			counter(ch, faceDropped, float64(v), name, tally.Reason(r).String())
 		}

@@ -46,6 +46,7 @@ func (q *Queue) deadLetterMsg(m *message.Message, reason string, now int64) {
 	if a.HasDLRK {
 		rk = a.DeadLetterRoutingKey
 	}
+	q.deps.Tally.Face(m.Origin).DeadLettered(1)
 	dm := DeadLettered(m, q.cfg.Name, reason, time.Unix(0, now))
 	x, dl := a.DeadLetterExchange, q.deps.DeadLetter
 	q.pending = append(q.pending, func() { dl(dm, x, rk) })

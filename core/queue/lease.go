@@ -78,6 +78,7 @@ func (q *Queue) redrive(e *entry, now int64) {
 	}
 	m := *e.msg
 	m.ID, m.DelayUntil = 0, 0
+	q.deps.Tally.Face(m.Origin).DeadLettered(1)
 	q.pending = append(q.pending, func() { dl(&m, "", target) })
 	q.release(e)
 }

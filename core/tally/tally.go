@@ -62,9 +62,9 @@ func (t *Faces) Face(f message.Face) *Face {
 
 // Face counts one face's messages.
 type Face struct {
-	delivered, acked atomic.Uint64
-	dropped          [NumReasons]atomic.Uint64
-	_                [128 - (2+int(NumReasons))*8]byte // one face per pair of cache lines: faces count from different cores
+	delivered, acked, redelivered, deadLettered atomic.Uint64
+	dropped                                     [NumReasons]atomic.Uint64
+	_                                           [128 - (4+int(NumReasons))*8]byte // one face per pair of cache lines: faces count from different cores
 }
 
 // Delivered adds n messages handed to the face's clients.
@@ -81,6 +81,22 @@ func (c *Face) Acked(n int) {
 	}
 }
 
+// Redelivered adds n messages handed to the face's clients that were
+// delivered before (a subset of Delivered).
+func (c *Face) Redelivered(n int) {
+	if c != nil && n > 0 {
+		c.redelivered.Add(uint64(n))
+	}
+}
+
+// DeadLettered adds n messages that entered by the face and were
+// dead-lettered by a queue (republished to its dead-letter exchange).
+func (c *Face) DeadLettered(n int) {
+	if c != nil && n > 0 {
+		c.deadLettered.Add(uint64(n))
+	}
+}
+
 // Dropped adds n messages dropped for reason r.
 func (c *Face) Dropped(r Reason, n int) {
 	if c != nil && n > 0 && r < NumReasons {
@@ -90,8 +106,8 @@ func (c *Face) Dropped(r Reason, n int) {
 
 // Counts are a snapshot of a Face.
 type Counts struct {
-	Delivered, Acked uint64
-	Dropped          [NumReasons]uint64
+	Delivered, Acked, Redelivered, DeadLettered uint64
+	Dropped                                     [NumReasons]uint64
 }
 
 // Counts returns the face's totals.
@@ -101,6 +117,7 @@ func (c *Face) Counts() Counts {
 		return n
 	}
 	n.Delivered, n.Acked = c.delivered.Load(), c.acked.Load()
+	n.Redelivered, n.DeadLettered = c.redelivered.Load(), c.deadLettered.Load()
 	for i := range n.Dropped {
 		n.Dropped[i] = c.dropped[i].Load()
 	}
