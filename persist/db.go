@@ -44,6 +44,9 @@ type Options struct {
 	DiskFreeLimit int64
 }
 
+// blockCacheSize is Badger's cache of decompressed table blocks.
+const blockCacheSize = 16 << 20
+
 // gcAfterDeletes is the number of deleted keys after which the writer asks
 // the GC loop to run early.
 const gcAfterDeletes = 100_000
@@ -208,7 +211,14 @@ func openBadger(path string, opts Options) (bdb *badger.DB, err error) {
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false).
-		WithVerifyValueChecksum(true)
+		WithVerifyValueChecksum(true).
+		// Sized for a broker rather than a database: Badger's block cache
+		// (256 MiB by default) keeps decompressed blocks for reads, but a
+		// broker reads its store at start and for backlogs, not on every
+		// delivery, and the cache only ever grows the heap; two compactors
+		// are enough for one store and bound the table builders' buffers.
+		WithBlockCacheSize(blockCacheSize).
+		WithNumCompactors(2)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("")
 	}

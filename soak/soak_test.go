@@ -89,6 +89,9 @@ func startBroker(t *testing.T) *soakBroker {
 	b.cmd = exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn",
 		"--amqp-listen", b.amqp, "--mqtt-listen", b.mqtt, "--aws-listen", b.aws, "--mgmt-listen", b.mgmt,
 		"--metrics-listen", b.metrics, "--amqps-listen=", "--mqtts-listen=", "--mqtt-ws-listen=")
+	if a := os.Getenv("SOAK_PPROF"); a != "" { // e.g. SOAK_PPROF=127.0.0.1:6060, to profile the broker
+		b.cmd.Args = append(b.cmd.Args, "--pprof-listen", a)
+	}
 	b.cmd.Stdout, b.cmd.Stderr = logf, logf
 	require.NoError(t, b.cmd.Start())
 	logf.Close()
