@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 	rmq "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,7 +30,10 @@ import (
 // failed half-way.
 func ext4OnLoop(t *testing.T, size int64) (dev, mnt string) {
 	t.Helper()
-	if testing.Short() || os.Getuid() != 0 {
+	if testing.Short() {
+		t.Skip("-short: makes a file system on a loop device")
+	}
+	if os.Getuid() != 0 {
 		t.Skip("needs root to make a file system on a loop device")
 	}
 	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "mount", "umount"} {
@@ -105,10 +112,10 @@ func junctionBinary(t *testing.T) string {
 
 // junction is a broker child process with AMQP and management listeners.
 type junction struct {
-	cmd        *exec.Cmd
-	amqp, mgmt string
-	log        string
-	exited     chan struct{}
+	cmd             *exec.Cmd
+	amqp, mgmt, aws string
+	log             string
+	exited          chan struct{}
 }
 
 func freeAddr(t *testing.T) string {
@@ -122,18 +129,18 @@ func freeAddr(t *testing.T) string {
 // the file system under test), appended across restarts.
 func startJunction(t *testing.T, bin, dataDir, logPath string) *junction {
 	t.Helper()
-	j := &junction{amqp: freeAddr(t), mgmt: freeAddr(t), log: logPath, exited: make(chan struct{})}
+	j := &junction{amqp: freeAddr(t), mgmt: freeAddr(t), aws: freeAddr(t), log: logPath, exited: make(chan struct{})}
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	require.NoError(t, err)
 	j.cmd = exec.Command(bin, "serve", "--data-dir", dataDir, "--log-level", "info",
 		"--amqp-listen", j.amqp, "--mgmt-listen", j.mgmt, "--amqps-listen=", "--mqtt-listen=",
-		"--mqtts-listen=", "--mqtt-ws-listen=", "--aws-listen=", "--metrics-listen=")
+		"--mqtts-listen=", "--mqtt-ws-listen=", "--aws-listen", j.aws, "--metrics-listen=")
 	j.cmd.Stdout, j.cmd.Stderr = logf, logf
 	require.NoError(t, j.cmd.Start())
 	logf.Close()
 	go func() { _ = j.cmd.Wait(); close(j.exited) }()
 	t.Cleanup(func() { j.stop(t) })
-	for _, a := range []string{j.amqp, j.mgmt} {
+	for _, a := range []string{j.amqp, j.mgmt, j.aws} {
 		require.Eventually(t, func() bool {
 			c, err := net.DialTimeout("tcp", a, time.Second)
 			if err == nil {
@@ -212,6 +219,55 @@ func publishConfirmed(t *testing.T, ch *rmq.Channel, queue string, persistent bo
 	return answers
 }
 
+// sqsClient is an SQS client of the broker's AWS gateway (default key
+// pair), without retries: a refused send must show.
+func (j *junction) sqsClient() *sqs.Client {
+	return sqs.NewFromConfig(aws.Config{Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:   &http.Client{Timeout: time.Minute},
+		BaseEndpoint: aws.String("http://" + j.aws)})
+}
+
+// sqsSend sends each body and returns, per body, "ok", the AWS error
+// code or the error.
+func sqsSend(t *testing.T, c *sqs.Client, url string, bodies []string) map[string]string {
+	t.Helper()
+	answers := make(map[string]string, len(bodies))
+	for _, b := range bodies {
+		_, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(b)})
+		var apiErr smithy.APIError
+		switch {
+		case err == nil:
+			answers[b] = "ok"
+		case errors.As(err, &apiErr):
+			answers[b] = apiErr.ErrorCode()
+		default:
+			answers[b] = err.Error()
+		}
+	}
+	return answers
+}
+
+// sqsDrain receives and deletes until the queue is empty and returns the
+// bodies.
+func sqsDrain(t *testing.T, c *sqs.Client, url string) map[string]bool {
+	t.Helper()
+	got := map[string]bool{}
+	for {
+		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		require.NoError(t, err)
+		if len(out.Messages) == 0 {
+			return got
+		}
+		for _, m := range out.Messages {
+			got[aws.ToString(m.Body)] = true
+			_, err := c.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle})
+			require.NoError(t, err)
+		}
+	}
+}
+
 // drain gets every message of queue and returns their ids.
 func drain(t *testing.T, ch *rmq.Channel, queue string) map[string]bool {
 	t.Helper()
@@ -236,9 +292,10 @@ func ids(prefix string, n int) []string {
 
 // TestReadOnlyDataDirRefusesAndRecovers runs the broker on an ext4 file
 // system that turns read-only under it (an I/O error with
-// errors=remount-ro, as when the disk fails): persistent publishes are
-// then refused with a nack or a channel or connection error, never
-// confirmed; the broker keeps answering other clients; and once the file
+// errors=remount-ro, as when the disk fails): persistent AMQP publishes
+// are then nacked and SQS sends answered with AWS's error for a failure on
+// its side, never confirmed; the broker keeps answering other clients
+// and stops on SIGTERM with the fault in its log; and once the file
 // system is repaired (unmounted, checked, mounted again) and the broker
 // restarted on it, every message confirmed before the fault is there.
 func TestReadOnlyDataDirRefusesAndRecovers(t *testing.T) {
@@ -265,6 +322,14 @@ func TestReadOnlyDataDirRefusesAndRecovers(t *testing.T) {
 	for id, a := range publishConfirmed(t, ch, "durable", true, before) {
 		require.Equal(t, "ack", a, "message %s before the fault", id)
 	}
+	sq := j.sqsClient()
+	created, err := sq.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("ro-sqs")})
+	require.NoError(t, err)
+	sqsURL := aws.ToString(created.QueueUrl)
+	sqsBefore := ids("sqs-before-", 50)
+	for b, a := range sqsSend(t, sq, sqsURL, sqsBefore) {
+		require.Equal(t, "ok", a, "SQS message %s before the fault", b)
+	}
 
 	failFilesystem(t, dev, mnt)
 
@@ -278,6 +343,14 @@ func TestReadOnlyDataDirRefusesAndRecovers(t *testing.T) {
 		refused[a]++
 	}
 	t.Logf("persistent publishes on the read-only file system: %v", refused)
+	sqsRefused := map[string]int{}
+	for b, a := range sqsSend(t, sq, sqsURL, ids("sqs-during-", 10)) {
+		// AWS's answers for a failure on its side, never a success.
+		assert.Contains(t, []string{"InternalFailure", "ServiceUnavailable", "ThrottlingException"}, a,
+			"SQS message %s while the data directory is read-only", b)
+		sqsRefused[a]++
+	}
+	t.Logf("SQS sends on the read-only file system: %v", sqsRefused)
 
 	// Other clients still get answers: transient messages flow, the
 	// management API answers.
@@ -317,12 +390,16 @@ func TestReadOnlyDataDirRefusesAndRecovers(t *testing.T) {
 	for _, id := range before {
 		assert.True(t, got[id], "message %s, confirmed before the fault, is gone", id)
 	}
+	sqsGot := sqsDrain(t, j.sqsClient(), sqsURL)
+	for _, b := range sqsBefore {
+		assert.True(t, sqsGot[b], "SQS message %s, sent before the fault, is gone", b)
+	}
 	var back int
 	for _, id := range during {
 		if got[id] {
 			back++
 		}
 	}
-	t.Logf("after the repair: %d of %d confirmed messages there, and %d of %d refused ones",
-		len(before), len(before), back, len(during))
+	t.Logf("after the repair: every confirmed message there (%d AMQP, %d SQS), and %d of %d refused AMQP ones",
+		len(before), len(sqsBefore), back, len(during))
 }
