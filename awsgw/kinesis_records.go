@@ -499,8 +499,8 @@ func recordOf(r *stream.Record, seq, encryption string) kRecord {
 	if r.Kind != stream.KindMessage {
 		return out
 	}
-	m, err := message.Unmarshal(r.Data)
-	if err != nil {
+	var m message.Message
+	if message.UnmarshalView(r.Data, &m) != nil { // the body stays in r.Data, which Read gave us
 		return out
 	}
 	out.Data, out.PartitionKey = m.Body, m.RoutingKey

@@ -293,20 +293,34 @@ func boolByte(b bool) byte {
 // so data may be reused once it returns. It never panics: garbage yields an
 // error wrapping ErrTruncated, ErrEncodingVersion or ErrMalformed.
 func Unmarshal(data []byte) (*Message, error) {
+	m := &Message{}
+	if err := unmarshal(data, m, false); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalView decodes like Unmarshal into *m, except that m.Body is a
+// view of data (capacity capped: appending to it copies) rather than a
+// copy: for a reader that is done with the body before data changes, as
+// Kinesis GetRecords is once it has encoded the record. Everything else
+// is copied. On error *m is left partly decoded.
+func UnmarshalView(data []byte, m *Message) error {
+	*m = Message{}
+	return unmarshal(data, m, true)
+}
+
+func unmarshal(data []byte, m *Message, viewBody bool) error {
 	if len(data) == 0 {
-		return nil, ErrTruncated
+		return ErrTruncated
 	}
 	if data[0] != EncodingVersion {
-		return nil, fmt.Errorf("%w: %d", ErrEncodingVersion, data[0])
+		return fmt.Errorf("%w: %d", ErrEncodingVersion, data[0])
 	}
-	d := decoder{buf: data[1:]}
-	m := &Message{}
+	d := decoder{buf: data[1:], viewBody: viewBody}
 	d.message(m)
 	if d.err == nil && len(d.buf) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.buf))
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return m, nil
+	return d.err
 }

@@ -10,8 +10,9 @@ import (
 // decoder reads an encoding; the first error sticks and every later read
 // returns zero values, so callers check err once at the end.
 type decoder struct {
-	buf []byte
-	err error
+	buf      []byte
+	err      error
+	viewBody bool // the body is a view of buf, not a copy (UnmarshalView)
 }
 
 func (d *decoder) fail(err error) {
@@ -133,7 +134,13 @@ func (d *decoder) message(m *Message) {
 		d.props(&m.Props)
 	}
 	if mask&hasBody != 0 {
-		m.Body = d.bytes()
+		if d.viewBody {
+			if b := d.raw(); len(b) > 0 {
+				m.Body = b[:len(b):len(b)]
+			}
+		} else {
+			m.Body = d.bytes()
+		}
 	}
 	if mask&hasOrigin != 0 {
 		m.Origin = Face(d.byte())

@@ -188,3 +188,27 @@ func FuzzUnmarshal(f *testing.F) {
 // normalize makes NaN floats comparable by re-encoding nothing: DeepEqual
 // treats NaN != NaN, so compare encodings instead.
 func normalize(m *Message) string { return string(Marshal(nil, m)) }
+
+// TestUnmarshalView checks that UnmarshalView decodes what Unmarshal
+// does, into a reused message, with the body a capped view of the input.
+func TestUnmarshalView(t *testing.T) {
+	var m Message
+	for _, want := range []*Message{fullMessage(), {}, {Body: []byte{0xff}, RoutingKey: "k"}, fullMessage()} {
+		data := Marshal(nil, want)
+		if err := UnmarshalView(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(&m, want) {
+			t.Fatalf("UnmarshalView:\n got %#v\nwant %#v", &m, want)
+		}
+		if len(m.Body) > 0 {
+			i := bytes.Index(data, want.Body)
+			if &m.Body[0] != &data[i] || cap(m.Body) != len(m.Body) {
+				t.Fatal("body is not a capped view of the input")
+			}
+		}
+	}
+	if err := UnmarshalView(Marshal(nil, fullMessage())[:20], &m); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("err = %v, want %v", err, ErrTruncated)
+	}
+}
