@@ -382,7 +382,8 @@ func TestReadOnlyDataDirRefusesAndRecovers(t *testing.T) {
 		err = nil // 1, 2: errors corrected
 	}
 	require.NoError(t, err, "e2fsck: %s", out)
-	mountExt4(t, dev, mnt)
+	out, err = exec.Command("mount", "-t", "ext4", "-o", "errors=remount-ro", dev, mnt).CombinedOutput()
+	require.NoError(t, err, "mount after the repair: %s", out)
 	j = startJunction(t, bin, dataDir, logPath)
 	ch, err = j.dial(t).Channel()
 	require.NoError(t, err)
