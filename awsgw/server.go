@@ -246,7 +246,7 @@ type request struct {
 // ServeHTTP handles one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, tls: r.TLS != nil, path: r.URL.Path, header: w.Header()}
-	w.Header().Set("x-amzn-RequestId", req.id)
+	w.Header()["X-Amzn-Requestid"] = []string{req.id} // Set("x-amzn-RequestId"), without canonicalizing each time
 	if r.Method == http.MethodGet && r.URL.RawQuery == "" && (r.URL.Path == "/" || r.URL.Path == "/health") {
 		w.WriteHeader(http.StatusOK) // health check
 		return

@@ -215,17 +215,57 @@ func queueArn(req *request, account, name string) string {
 func parseQueueURL(raw, path string) (account, name string, ok bool) {
 	p := path
 	if raw != "" {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return "", "", false
+		if p, ok = plainURLPath(raw); !ok {
+			u, err := url.Parse(raw)
+			if err != nil {
+				return "", "", false
+			}
+			p = u.Path
 		}
-		p = u.Path
 	}
-	parts := strings.Split(strings.Trim(p, "/"), "/")
-	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+	account, name, ok = strings.Cut(strings.Trim(p, "/"), "/")
+	if !ok || account == "" || name == "" || strings.Contains(name, "/") {
 		return "", "", false
 	}
-	return parts[0], parts[1], true
+	return account, name, true
+}
+
+// plainURLPath returns the path of an http(s) URL made only of a host
+// name, an optional port and a path of unreserved characters and slashes
+// (every queue URL the gateway hands out), which url.Parse would return
+// unchanged; ok=false for anything else, which url.Parse then parses.
+func plainURLPath(raw string) (string, bool) {
+	rest, ok := strings.CutPrefix(raw, "http://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(raw, "https://"); !ok {
+			return "", false
+		}
+	}
+	host, path, slash := strings.Cut(rest, "/")
+	name, port, hasPort := strings.Cut(host, ":")
+	if name == "" || hasPort && port == "" {
+		return "", false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return "", false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if c := port[i]; c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			return "", false
+		}
+	}
+	if !slash {
+		return "", true
+	}
+	return rest[len(host):], true
 }
 
 // resolve finds the queue a request names and checks the user's
