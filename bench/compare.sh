@@ -14,7 +14,8 @@
 # Settings (environment): DURATION (10s), WARMUP (2s), RUNS (3),
 # CLIENTS ("native amqp091", AMQP scenarios only), SCENARIOS (all; names
 # below; the kinesis-* ones use the bench's lean client, kinesis-sdk-*
-# aws-sdk-go-v2's), BROKERS ("junction rabbitmq mosquitto goaws kinesalite"), RESULTS
+# aws-sdk-go-v2's; sqs-query-* the lean Query client, sqs-query-std-*
+# the SDK signer with encoding/xml), BROKERS ("junction rabbitmq mosquitto goaws kinesalite"), RESULTS
 # (bench/results/DATE.jsonl), RABBITMQ_PORT (25672), JUNCTION_PORT (25682:
 # AMQP; +1 MQTT, +2 AWS gateway), MOSQUITTO_PORT (25692), GOAWS_PORT
 # (25694), KINESALITE_PORT (25696), BIN (bin: where the binaries are
