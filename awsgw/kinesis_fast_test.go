@@ -57,6 +57,17 @@ func TestScanPutRecords(t *testing.T) {
 		_, _, ok := scanPutRecords([]byte(body))
 		require.False(t, ok, name)
 	}
+
+	// A raw line break in Data (which encoding/base64 would skip) is not
+	// JSON: the fast path leaves it to the generic one, which says so.
+	for _, data := range []string{"ZDAx\r\n\r\nZA==", "ZDAxZD\nA"} {
+		body := []byte(`{"Records":[{"Data":"` + data + `","PartitionKey":"k0"}],"StreamName":"s"}`)
+		_, _, ok := scanPutRecords(body)
+		require.False(t, ok, "%q", body)
+		_, aerr := decodeKinesisBody(protoJSON, body)
+		require.NotNil(t, aerr, "%q", body)
+		require.Equal(t, "SerializationException", aerr.Type)
+	}
 }
 
 func TestAppendPutRecordsJSON(t *testing.T) {
