@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/xid"
 
+	"github.com/mochi-mqtt/server/v2/mempool"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -119,6 +120,9 @@ type ClientConnection struct {
 	Remote   string        // the remote address of the client
 	Listener string        // listener id of the client
 	Inline   bool          // if true, the client is the built-in 'inline' embedded client
+
+	deadlineSet       int64  // unix nanoseconds refreshDeadline last set the deadline; 0: never
+	deadlineKeepalive uint16 // the keepalive it was set for
 }
 
 // ClientProperties contains the properties which define the client behaviour.
@@ -221,20 +225,47 @@ func (cl *Client) releaseWriter() {
 	}
 }
 
-// writeQueued writes queued packets until the queue is empty, then exits;
-// a packet queued as it stops starts it again (here or in kickWriter).
+// writerLinger is how long a write goroutine waits for the next packet
+// once the queue is empty: a client receiving a stream keeps its writer
+// (starting one per packet costs more CPU than waking one), an idle one
+// has none.
+const writerLinger = time.Second
+
+// writeQueued writes queued packets until the queue has been empty for
+// writerLinger, then exits; a packet queued as it stops starts it again
+// (here or in kickWriter).
 func (cl *Client) writeQueued() {
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for {
+		var pk *packets.Packet
 		select {
-		case pk := <-cl.State.outbound:
+		case pk = <-cl.State.outbound:
+		case <-cl.State.open.Done():
+			return // the writer stays marked running: nothing more is written
+		default:
+			if linger == nil {
+				linger = time.NewTimer(writerLinger)
+			} else {
+				linger.Reset(writerLinger)
+			}
+			select {
+			case pk = <-cl.State.outbound:
+			case <-cl.State.open.Done():
+				return
+			case <-linger.C:
+			}
+		}
+		if pk != nil {
 			if err := cl.WritePacket(*pk); err != nil {
 				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
 			}
 			atomic.AddInt32(&cl.State.outboundQty, -1)
 			continue
-		case <-cl.State.open.Done():
-			return // the writer stays marked running: nothing more is written
-		default:
 		}
 		cl.State.writer.Store(writerIdle)
 		if len(cl.State.outbound) == 0 || !cl.State.writer.CompareAndSwap(writerIdle, writerRunning) {
@@ -313,15 +344,28 @@ func (cl *Client) ParseConnect(lid string, pk packets.Packet) {
 }
 
 // refreshDeadline refreshes the read/write deadline for the net.Conn connection.
+//
+// (Junction patch: a deadline set less than a quarter of the keepalive ago
+// is left as it is, so that the connection is still closed no sooner than
+// 1.25 times the keepalive after the last packet; upstream set it for every
+// packet, a timer update in the runtime each time.)
 func (cl *Client) refreshDeadline(keepalive uint16) {
+	if cl.Net.Conn == nil {
+		return
+	}
+	now := time.Now()
+	if keepalive == cl.Net.deadlineKeepalive && cl.Net.deadlineSet != 0 {
+		if keepalive == 0 || now.UnixNano()-cl.Net.deadlineSet < int64(keepalive)*int64(time.Second)/4 {
+			return
+		}
+	}
+	cl.Net.deadlineKeepalive, cl.Net.deadlineSet = keepalive, now.UnixNano()
+
 	var expiry time.Time // nil time can be used to disable deadline if keepalive = 0
 	if keepalive > 0 {
-		expiry = time.Now().Add(time.Duration(keepalive+(keepalive/2)) * time.Second) // [MQTT-3.1.2-22]
+		expiry = now.Add(time.Duration(keepalive+(keepalive/2)) * time.Second) // [MQTT-3.1.2-22]
 	}
-
-	if cl.Net.Conn != nil {
-		_ = cl.Net.Conn.SetDeadline(expiry) // [MQTT-3.1.2-22]
-	}
+	_ = cl.Net.Conn.SetDeadline(expiry) // [MQTT-3.1.2-22]
 }
 
 // NextPacketID returns the next available (unused) packet id for the client.
@@ -347,7 +391,7 @@ func (cl *Client) NextPacketID() (i uint32, err error) {
 
 		i++
 
-		if _, ok := cl.State.Inflight.Get(uint16(i)); !ok {
+		if !cl.State.Inflight.Has(uint16(i)) {
 			atomic.StoreUint32(&cl.State.packetID, i)
 			return i, nil
 		}
@@ -538,9 +582,9 @@ func (cl *Client) ReadPacket(fh *packets.FixedHeader) (pk packets.Packet, err er
 
 	atomic.AddInt64(&cl.ops.info.BytesReceived, int64(n))
 
-	// Decode the remaining packet values using a fresh copy of the bytes,
-	// otherwise the next packet will change the data of this one.
-	px := append([]byte{}, p[:]...)
+	// p is this packet's own (Junction patch: upstream decoded a second
+	// copy of it, one more allocation and copy per packet).
+	px := p
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectDecode(px)
@@ -619,7 +663,8 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	pk = cl.ops.hooks.OnPacketEncode(cl, pk)
 
 	var err error
-	buf := new(bytes.Buffer)
+	buf := mempool.GetBuffer() // Junction patch: pooled (upstream allocated one per packet)
+	defer mempool.PutBuffer(buf)
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectEncode(buf)

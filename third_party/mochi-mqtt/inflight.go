@@ -28,20 +28,25 @@ func NextInflightOrder() uint64 { return inflightOrder.Add(1) }
 // Inflight is a map of InflightMessage keyed on packet id.
 type Inflight struct {
 	sync.RWMutex
-	internal            map[uint16]packets.Packet // internal contains the inflight packets
-	order               map[uint16]uint64         // queueing order of the packets in internal
-	sealed              bool                      // moved to a session that took this one over
-	receiveQuota        int32                     // remaining inbound qos quota for flow control
-	sendQuota           int32                     // remaining outbound qos quota for flow control
-	maximumReceiveQuota int32                     // maximum allowed receive quota
-	maximumSendQuota    int32                     // maximum allowed send quota
+	internal            map[uint16]inflightEntry // internal contains the inflight packets
+	sealed              bool                     // moved to a session that took this one over
+	receiveQuota        int32                    // remaining inbound qos quota for flow control
+	sendQuota           int32                    // remaining outbound qos quota for flow control
+	maximumReceiveQuota int32                    // maximum allowed receive quota
+	maximumSendQuota    int32                    // maximum allowed send quota
+}
+
+// inflightEntry is an in-flight packet and its order number (Junction
+// patch: one map holds both).
+type inflightEntry struct {
+	pk    packets.Packet
+	order uint64
 }
 
 // NewInflights returns a new instance of an Inflight packets map.
 func NewInflights() *Inflight {
 	return &Inflight{
-		internal: map[uint16]packets.Packet{},
-		order:    map[uint16]uint64{},
+		internal: map[uint16]inflightEntry{},
 	}
 }
 
@@ -60,14 +65,14 @@ func (i *Inflight) SetOrdered(m packets.Packet, order uint64) bool {
 	if i.sealed {
 		return false
 	}
-	_, ok := i.internal[m.PacketID]
-	i.internal[m.PacketID] = m
-	if order != 0 || !ok {
-		if order == 0 {
+	e, ok := i.internal[m.PacketID]
+	if order == 0 {
+		order = e.order
+		if !ok {
 			order = NextInflightOrder()
 		}
-		i.order[m.PacketID] = order
 	}
+	i.internal[m.PacketID] = inflightEntry{pk: m, order: order}
 	return !ok
 }
 
@@ -75,8 +80,8 @@ func (i *Inflight) SetOrdered(m packets.Packet, order uint64) bool {
 func (i *Inflight) Order(id uint16) (uint64, bool) {
 	i.RLock()
 	defer i.RUnlock()
-	o, ok := i.order[id]
-	return o, ok
+	e, ok := i.internal[id]
+	return e.order, ok
 }
 
 // Get returns an inflight packet by packet id.
@@ -84,11 +89,20 @@ func (i *Inflight) Get(id uint16) (packets.Packet, bool) {
 	i.RLock()
 	defer i.RUnlock()
 
-	if m, ok := i.internal[id]; ok {
-		return m, true
+	if e, ok := i.internal[id]; ok {
+		return e.pk, true
 	}
 
 	return packets.Packet{}, false
+}
+
+// Has reports whether a packet id is in flight (Junction patch: Get copies
+// the whole packet out, for callers that only test for it).
+func (i *Inflight) Has(id uint16) bool {
+	i.RLock()
+	defer i.RUnlock()
+	_, ok := i.internal[id]
+	return ok
 }
 
 // Len returns the size of the inflight messages map.
@@ -107,9 +121,6 @@ func (i *Inflight) Clone() *Inflight {
 	for k, v := range i.internal {
 		c.internal[k] = v
 	}
-	for k, v := range i.order {
-		c.order[k] = v
-	}
 	return c
 }
 
@@ -126,7 +137,6 @@ func (i *Inflight) SealInto(dst *Inflight) {
 	i.sealed = true
 	for k, v := range i.internal {
 		dst.internal[k] = v
-		dst.order[k] = i.order[k]
 	}
 }
 
@@ -144,24 +154,27 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 	i.RLock()
 	defer i.RUnlock()
 
-	m := []packets.Packet{}
+	es := []inflightEntry{}
 	for _, v := range i.internal {
-		if !immediate || (immediate && v.Expiry < 0) {
-			m = append(m, v)
+		if !immediate || (immediate && v.pk.Expiry < 0) {
+			es = append(es, v)
 		}
 	}
 
-	sort.Slice(m, func(a, b int) bool {
-		oa, ob := i.order[m[a].PacketID], i.order[m[b].PacketID]
-		if oa != ob {
-			return oa < ob
+	sort.Slice(es, func(a, b int) bool {
+		if es[a].order != es[b].order {
+			return es[a].order < es[b].order
 		}
-		if m[a].Created != m[b].Created {
-			return m[a].Created < m[b].Created
+		if es[a].pk.Created != es[b].pk.Created {
+			return es[a].pk.Created < es[b].pk.Created
 		}
-		return m[a].PacketID < m[b].PacketID
+		return es[a].pk.PacketID < es[b].pk.PacketID
 	})
 
+	m := make([]packets.Packet, len(es))
+	for k := range es {
+		m[k] = es[k].pk
+	}
 	return m
 }
 
@@ -184,7 +197,6 @@ func (i *Inflight) Delete(id uint16) bool {
 
 	_, ok := i.internal[id]
 	delete(i.internal, id)
-	delete(i.order, id)
 
 	return ok
 }
