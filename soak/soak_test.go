@@ -334,6 +334,7 @@ func TestSoak(t *testing.T) {
 	within := func(s sample) bool {
 		return float64(s.anon) <= 1.1*float64(baseline.anon) && float64(s.goroutines) <= 1.1*float64(baseline.goroutines)
 	}
+	settleStart := time.Now()
 	for deadline := time.Now().Add(2 * time.Minute); ; {
 		s, err := b.sample()
 		if err == nil {
@@ -347,6 +348,7 @@ func TestSoak(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 	}
+	settled := time.Since(settleStart).Round(time.Second)
 
 	t.Logf("soak: %s of load (warm-up %s), scale %.2g", loadTime.Round(time.Second), cfg.warmup, cfg.scale)
 	var total int
@@ -358,7 +360,7 @@ func TestSoak(t *testing.T) {
 		assert.NotZero(t, a.confirmed, "%s: nothing confirmed", name)
 	}
 	t.Logf("soak: total %d confirmed, %.0f msg/s", total, float64(total)/loadTime.Seconds())
-	t.Logf("soak: broker after warm-up %v, peak %v, at the end %v", baseline, peak, end)
+	t.Logf("soak: broker after warm-up %v, peak %v, at the end %v (%s after the drain)", baseline, peak, end, settled)
 	t.Logf("soak: MQTT copies the broker dropped ($SYS/broker/messages/dropped): %s",
 		faces["mqtt"].(*mqttLoad).sysDropped())
 	assert.True(t, within(end), "anonymous RSS or goroutines not back within 10%% of the post-warm-up level: %v vs %v", end, baseline)
