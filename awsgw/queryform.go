@@ -7,11 +7,13 @@ import (
 
 // parseForm parses a Query form as url.ParseQuery does, with fewer
 // allocations for the forms SDKs send: every key's value slice is cut
-// from one backing array (with its capacity capped, so that a repeated
-// key appends into a copy, not over a neighbour), and a key or value
-// without escapes stays a substring of s. A form it is not sure to parse
-// exactly as url.ParseQuery (a semicolon, a bad escape, more parameters
-// than maxFastParams) goes to url.ParseQuery, which also gives the error.
+// from one backing array (with its capacity capped, so that appending to
+// one copies it rather than overwriting a neighbour), a key or value
+// without escapes stays a substring of s, and the values that need
+// unescaping share one string. A form it is not sure to parse exactly as
+// url.ParseQuery (a semicolon, a bad escape, a repeated key, more
+// parameters than maxFastParams) goes to url.ParseQuery, which also gives
+// the error.
 // The fuzz target in queryform_test.go holds the two to the same result.
 func parseForm(s string) (url.Values, error) {
 	if m, ok := parseFormFast(s); ok {
@@ -31,6 +33,12 @@ func parseFormFast(s string) (url.Values, bool) {
 	}
 	m := make(url.Values, n)
 	vals := make([]string, n)
+	// The first values of keys that need unescaping (receipt handles,
+	// queue URLs, bodies with spaces) are unescaped into one buffer that
+	// becomes one string, of which each is a substring.
+	type span struct{ i, from, to int }
+	var spans []span
+	var buf []byte
 	i := 0
 	for s != "" {
 		var pair string
@@ -43,42 +51,66 @@ func parseFormFast(s string) (url.Values, bool) {
 		if !ok {
 			return nil, false
 		}
-		if v, ok = queryUnescape(v); !ok {
-			return nil, false
+		if _, dup := m[k]; dup {
+			return nil, false // rare; its first value may still be unset
 		}
-		if old, dup := m[k]; dup {
-			m[k] = append(old, v)
-			continue
+		if plainQuery(v) {
+			vals[i] = v
+		} else {
+			if buf == nil {
+				buf = make([]byte, 0, len(pair)+len(s))
+			}
+			from := len(buf)
+			if buf, ok = appendQueryUnescape(buf, v); !ok {
+				return nil, false
+			}
+			spans = append(spans, span{i, from, len(buf)})
 		}
-		vals[i] = v
 		m[k] = vals[i : i+1 : i+1]
 		i++
 	}
+	if len(spans) > 0 {
+		all := string(buf)
+		for _, sp := range spans {
+			vals[sp.i] = all[sp.from:sp.to]
+		}
+	}
 	return m, true
+}
+
+// plainQuery reports whether s has nothing to unescape.
+func plainQuery(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c == '+' {
+			return false
+		}
+	}
+	return true
 }
 
 // queryUnescape is url.QueryUnescape for well-formed input: '+' is a
 // space, %XX a byte; ok=false for a '%' without two hex digits. A string
 // without either is returned as is.
 func queryUnescape(s string) (string, bool) {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '%' || c == '+' {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if plainQuery(s) {
 		return s, true
 	}
-	b := make([]byte, 0, len(s))
+	b, ok := appendQueryUnescape(make([]byte, 0, len(s)), s)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// appendQueryUnescape appends s unescaped as queryUnescape unescapes it.
+func appendQueryUnescape(b []byte, s string) ([]byte, bool) {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '+':
 			b = append(b, ' ')
 		case '%':
 			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return "", false
+				return b, false
 			}
 			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
 			i += 2
@@ -86,7 +118,7 @@ func queryUnescape(s string) (string, bool) {
 			b = append(b, c)
 		}
 	}
-	return string(b), true
+	return b, true
 }
 
 func isHex(c byte) bool {

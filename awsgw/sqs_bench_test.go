@@ -37,7 +37,7 @@ func BenchmarkSQSQueryCycle(b *testing.B) {
 	for i := 1; i <= 10; i++ {
 		n := strconv.Itoa(i)
 		send.WriteString("&SendMessageBatchRequestEntry." + n + ".Id=m" + n +
-			"&SendMessageBatchRequestEntry." + n + ".MessageBody=" + strings.Repeat("x", 64))
+			"&SendMessageBatchRequestEntry." + n + ".MessageBody=1764201600000000000+" + strings.Repeat("x", 44)) // a space, as the bench client sends
 	}
 	recv := "Action=ReceiveMessage&" + prefix + "&MaxNumberOfMessages=10&WaitTimeSeconds=0"
 	b.ReportAllocs()
