@@ -73,6 +73,8 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 		SysTopicResendInterval: mochiSysInterval,
 	})
 	s.m.Info.Version = cfg.Version
+	// mochi's fan-out uses the lookups copies.write caches (subcache.go).
+	s.m.Options.SubscribersLookup = func(topic string) *mochi.Subscribers { return s.subs.lookup(s.m.Topics, topic) }
 	s.br = newBridge(s)
 	s.face = &faceHook{s: s}
 	s.state = newStateHook(b.Store(), log)

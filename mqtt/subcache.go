@@ -9,8 +9,8 @@ import (
 )
 
 // subsCache caches mochi's subscriber lookup per topic for copies.write,
-// which runs it for every QoS 1/2 publish before mochi runs the same
-// lookup again for its fan-out. A lookup walks the topic tree and copies
+// which runs it for every QoS 1/2 publish, and for mochi's fan-out of every
+// publish (Options.SubscribersLookup, a patch of ours). A lookup walks the topic tree and copies
 // every matching particle's subscription map; the cached result is shared
 // read-only.
 //

@@ -126,6 +126,13 @@ type Options struct {
 	// SysTopicResendInterval specifies the interval between $SYS topic updates in seconds.
 	SysTopicResendInterval int64 `yaml:"sys_topic_resend_interval" json:"sys_topic_resend_interval"`
 
+	// SubscribersLookup, if set, replaces Topics.Subscribers in the fan-out
+	// of a publish (Junction patch: Junction caches lookups per topic, as
+	// it already runs one for every QoS 1/2 publish before the fan-out). It
+	// may return a shared result only when it has no shared or inline
+	// subscriptions: the fan-out then only reads it.
+	SubscribersLookup func(topic string) *Subscribers `yaml:"-" json:"-"`
+
 	// Enable Inline client to allow direct subscribing and publishing from the parent codebase,
 	// with negligible performance difference (disabled by default to prevent confusion in statistics).
 	InlineClient bool `yaml:"inline_client" json:"inline_client"`
@@ -1068,7 +1075,12 @@ func (s *Server) publishToSubscribers(pk packets.Packet) {
 		}
 	}
 
-	subscribers := s.Topics.Subscribers(pk.TopicName)
+	var subscribers *Subscribers
+	if s.Options.SubscribersLookup != nil {
+		subscribers = s.Options.SubscribersLookup(pk.TopicName)
+	} else {
+		subscribers = s.Topics.Subscribers(pk.TopicName)
+	}
 	if len(subscribers.Shared) > 0 {
 		subscribers = s.hooks.OnSelectSubscribers(subscribers, pk)
 		if len(subscribers.SharedSelected) == 0 {
