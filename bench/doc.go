@@ -19,6 +19,14 @@
 // amqp091 one uses github.com/rabbitmq/amqp091-go, which is what users
 // run.
 //
+// The Kinesis run (RunKinesis) has two clients as well: the native one
+// (nativeKinesis) builds each producer's PutRecords body once, patches
+// every record's send time and partition key in place per call, signs
+// with SigV4 (payload hash included) and scans GetRecords answers rather
+// than decoding them; the sdk one is aws-sdk-go-v2's kinesis client.
+// After the window the producers stop and the readers read every shard
+// to its end, so that records lost or read twice are counted.
+//
 // compare.sh runs every scenario against Junction and a private RabbitMQ
 // (rabbitmq.sh) in alternation and prints the summary; Makefile.inc gives
 // it a make target.
