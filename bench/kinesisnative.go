@@ -60,6 +60,9 @@ func (c *nativeKinesis) call(ctx context.Context, action string, body []byte, bu
 	}
 	defer resp.Body.Close()
 	buf.Reset()
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead spare to see the end
+	}
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, err
 	}
