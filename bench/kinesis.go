@@ -194,8 +194,12 @@ func RunKinesis(ctx context.Context, cfg KinesisConfig) (*Result, error) {
 	}
 	stopped.Store(true)
 	drained := r.drain(rctx, caught)
+	err = context.Cause(rctx) // a reader failed while draining
 	rcancel(nil)
 	readers.Wait()
+	if err != nil {
+		return nil, err
+	}
 	return r.result(before, after, drained), nil
 }
 
