@@ -65,14 +65,20 @@ func encodeRecords(first uint64, ts int64, kind Kind, data [][]byte) [][]byte {
 	for i, d := range data {
 		enc := buf[: headerLen+len(d) : headerLen+len(d)]
 		buf = buf[len(enc):]
-		enc[0] = recordVersion
-		enc[1] = byte(kind)
-		binary.BigEndian.PutUint64(enc[2:], first+uint64(i))
-		binary.BigEndian.PutUint64(enc[10:], uint64(ts))
-		copy(enc[headerLen:], d)
+		encodeRecordInto(enc, first+uint64(i), ts, kind, d)
 		encs[i] = enc
 	}
 	return encs
+}
+
+// encodeRecordInto writes the stored form of a record into enc, which is
+// exactly headerLen+len(data) bytes.
+func encodeRecordInto(enc []byte, off uint64, ts int64, kind Kind, data []byte) {
+	enc[0] = recordVersion
+	enc[1] = byte(kind)
+	binary.BigEndian.PutUint64(enc[2:], off)
+	binary.BigEndian.PutUint64(enc[10:], uint64(ts))
+	copy(enc[headerLen:], data)
 }
 
 // decodeRecord parses a stored record found at off. Data aliases enc.

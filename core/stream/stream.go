@@ -70,6 +70,7 @@ type Stream struct {
 	trimMu   sync.Mutex // serializes retention runs
 	onCommit store.Done // s.commit, allocated once
 	batches  batchStore // st, if it stores a batch as one value
+	segs     segmentStore
 }
 
 // pendingAppend is one store write not yet durable: n records and the
@@ -83,6 +84,15 @@ type pendingAppend struct {
 // (persist.DB: one segment, one key).
 type batchStore interface {
 	AppendBatch(stream string, first uint64, recs [][]byte, done store.Done)
+}
+
+// segmentStore is a batchStore that lets the caller encode a batch
+// straight into the value it stores (persist.DB: NewSegment then
+// AppendSegment), so the records are copied once rather than encoded and
+// then gathered.
+type segmentStore interface {
+	NewSegment(first uint64, n int, size func(i int) int) (seg []byte, recs [][]byte, ok bool)
+	AppendSegment(stream string, seg []byte, done store.Done)
 }
 
 // Open opens the stream name in st, recovering its bounds, tail cache and
@@ -128,6 +138,7 @@ func newStream(st store.Store, name string, opts Options) *Stream {
 	}
 	s.onCommit = s.commit
 	s.batches, _ = st.(batchStore)
+	s.segs, _ = st.(segmentStore)
 	return s
 }
 
@@ -240,7 +251,19 @@ func (s *Stream) AppendBatch(kind Kind, data [][]byte, done store.Done) (uint64,
 	}
 	ts := max(s.now().UnixNano(), s.lastTS)
 	s.lastTS = ts
-	encs := encodeRecords(first, ts, kind, data)
+	var seg []byte
+	var encs [][]byte
+	if s.segs != nil {
+		var ok bool
+		if seg, encs, ok = s.segs.NewSegment(first, len(data), func(i int) int { return headerLen + len(data[i]) }); ok {
+			for i, enc := range encs {
+				encodeRecordInto(enc, first+uint64(i), ts, kind, data[i])
+			}
+		}
+	}
+	if seg == nil {
+		encs = encodeRecords(first, ts, kind, data)
+	}
 	for i, enc := range encs {
 		off := first + uint64(i)
 		r := Record{Offset: off, Arrived: ts, Kind: kind, Data: enc[headerLen:]}
@@ -250,7 +273,7 @@ func (s *Stream) AppendBatch(kind Kind, data [][]byte, done store.Done) (uint64,
 	}
 	s.next += uint64(len(data))
 	s.wmu.Lock()
-	if s.batches != nil {
+	if seg != nil || s.batches != nil {
 		s.pending = append(s.pending, pendingAppend{done: done, n: uint64(len(data))})
 	} else {
 		for i := range encs {
@@ -262,9 +285,12 @@ func (s *Stream) AppendBatch(kind Kind, data [][]byte, done store.Done) (uint64,
 		}
 	}
 	s.wmu.Unlock()
-	if s.batches != nil {
+	switch {
+	case seg != nil:
+		s.segs.AppendSegment(s.name, seg, s.onCommit)
+	case s.batches != nil:
 		s.batches.AppendBatch(s.name, first, encs, s.onCommit)
-	} else {
+	default:
 		for i, enc := range encs {
 			s.st.Append(s.name, first+uint64(i), enc, s.onCommit)
 		}

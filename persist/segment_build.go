@@ -1,0 +1,52 @@
+package persist
+
+import (
+	"encoding/binary"
+
+	"github.com/junctionmq/junction/core/store"
+)
+
+// NewSegment lays out a segment of n records, the first at offset first,
+// record i being size(i) bytes, and returns it with one slice per record
+// for the caller to fill in place. The caller then hands seg to
+// AppendSegment; so a batch is copied once, into the value the store
+// writes, rather than encoded and then gathered into a segment. ok is
+// false (and nothing is allocated) when n is 0 or the records do not fit
+// one segment (segMaxBytes): use AppendBatch then.
+func (db *DB) NewSegment(first uint64, n int, size func(i int) int) (seg []byte, recs [][]byte, ok bool) {
+	if n <= 0 {
+		return nil, nil, false
+	}
+	total := segHeaderLen + 4*n
+	for i := 0; i < n; i++ {
+		total += size(i)
+		if total > segMaxBytes {
+			return nil, nil, false
+		}
+	}
+	seg = make([]byte, total)
+	seg[0] = segVersion
+	binary.BigEndian.PutUint64(seg[1:], first)
+	binary.BigEndian.PutUint32(seg[9:], uint32(n))
+	recs = make([][]byte, n)
+	data := seg[segHeaderLen+4*n:]
+	end := 0
+	for i := range recs {
+		sz := size(i)
+		recs[i] = data[end : end+sz : end+sz]
+		end += sz
+		binary.BigEndian.PutUint32(seg[segHeaderLen+4*i:], uint32(end))
+	}
+	return seg, recs, true
+}
+
+// AppendSegment adds a segment built by NewSegment (its records filled
+// in) to stream; its records then sit at offsets first, first+1, ... as
+// NewSegment was told. done is called once, when every record is durable
+// or with the failure. seg is stored as it is, not copied: it must not
+// change once AppendSegment is called (readers may keep aliasing it).
+func (db *DB) AppendSegment(stream string, seg []byte, done store.Done) {
+	first := binary.BigEndian.Uint64(seg[1:])
+	n := uint64(binary.BigEndian.Uint32(seg[9:]))
+	db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: first + n - 1}, data: seg, done: done})
+}
