@@ -33,7 +33,8 @@ type channel struct {
 	lastQueue string  // the queue last declared, for empty queue names
 	confirm   bool
 	tx        *txState
-	replyKey  string // direct reply-to routing key, once consumed
+	replyKey  string   // direct reply-to routing key, once consumed
+	seqs      []uint64 // scratch for settleOne
 
 	// Copies of the reader-owned settings for the management API's
 	// channel listings (introspect.go), written by the reader.
@@ -41,9 +42,12 @@ type channel struct {
 	shownQos  atomic.Uint64 // basic.qos: global=false count << 32 | global=true count
 
 	// Guarded by c.wmu.
-	nextTag  uint64
-	unacked  []unacked // in delivery tag order
-	confirms confirmState
+	nextTag uint64
+	unacked []unacked // in delivery tag order
+	// unackedBase is the whole array unacked was last allocated in, so
+	// pushUnackedLocked can move deliveries back to its start.
+	unackedBase []unacked
+	confirms    confirmState
 }
 
 // The bits of channel.shownMode.
@@ -181,6 +185,13 @@ func (ch *channel) forget() {
 
 // dispatch runs one method. The one long switch of the face.
 func (ch *channel) dispatch(m amqp091.Method) error {
+	switch m.(type) {
+	case *amqp091.BasicPublish, *amqp091.BasicAck, *amqp091.BasicNack, *amqp091.BasicReject:
+	default:
+		// Not the hot path, and it may wait (a durable declare waits
+		// for the disk): what the batch produced goes out first.
+		ch.c.endBatch()
+	}
 	switch m := m.(type) {
 	case *amqp091.BasicPublish:
 		return ch.startPublish(m)

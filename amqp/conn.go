@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/junctionmq/junction/core/message"
@@ -72,6 +73,13 @@ type conn struct {
 	outMsgs        int // basic.deliver and basic.get-ok written since the last flush (Server.tally)
 	outRedelivered int // of outMsgs, those with the redelivered flag
 
+	// flushMu serializes taking the outbound buffer out and writing it
+	// (the writer's flush, the reader's endBatch); it guards spare.
+	flushMu sync.Mutex
+	spare   []byte          // the buffer last written, to fill next
+	raw     syscall.RawConn // the socket's, for endBatch; nil over TLS
+	inBatch atomic.Bool     // the reader handles frames: endBatch writes (signal)
+
 	wake   chan struct{} // wakes the writer
 	retick chan struct{} // heartbeat or timeouts changed
 	stop   chan struct{} // closed when the reader is done
@@ -105,6 +113,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 		connectedAt: time.Now(),
 	}
 	c.drained.L = &c.wmu
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
 	c.logp.Store(s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()))
 	c.r = amqp091.NewReader(readStamp{c}, amqp091.FrameMinSize)
 	now := time.Now().UnixNano()
@@ -161,6 +174,7 @@ func (c *conn) readLoop() error {
 	for {
 		f, err := c.r.ReadFrame()
 		if err != nil {
+			c.endBatch()
 			if errors.Is(err, os.ErrDeadlineExceeded) && idleArmed && !c.closeSent.Load() {
 				// Quiet for idleShrinkAfter: give back a grown read
 				// buffer, then wait without a deadline.
@@ -185,12 +199,18 @@ func (c *conn) readLoop() error {
 			}
 			return err
 		}
+		c.inBatch.Store(true)
 		if done := c.handleFrame(f); done {
+			c.endBatch()
 			return nil
+		}
+		if c.r.Buffered() == 0 || c.flowWait != nil {
+			c.endBatch() // before the reader may block
 		}
 		c.waitForDrain()
 		c.waitForFlow()
 		if c.s.alarmOn.Load() && c.published.Load() {
+			c.endBatch()
 			c.waitAlarm()
 		}
 		if !idleArmed && c.r.Buffered() == 0 && !c.closeSent.Load() {
@@ -211,6 +231,7 @@ const maxOutbound = 4 << 20
 func (c *conn) waitForDrain() {
 	c.wmu.Lock()
 	for len(c.w.Buf) > maxOutbound && !c.writerDone {
+		c.wakeWriter() // the reader's batch may hold the wake back
 		c.drainWait = true
 		c.drained.Wait()
 	}

@@ -49,7 +49,7 @@ func (cs *consumer) writeDeliverLocked(d Delivery) {
 		if c.s.cfg.ConsumerTimeout > 0 {
 			at = time.Now().UnixNano()
 		}
-		ch.unacked = append(ch.unacked, unacked{tag: tag, d: d, cons: cs, at: at})
+		ch.pushUnackedLocked(unacked{tag: tag, d: d, cons: cs, at: at})
 	}
 	if ch.closing.Load() {
 		return
@@ -243,7 +243,7 @@ func (ch *channel) get(m *amqp091.BasicGet) error {
 	ch.nextTag++
 	tag := ch.nextTag
 	if !m.NoAck {
-		ch.unacked = append(ch.unacked, unacked{tag: tag, d: d, at: time.Now().UnixNano()})
+		ch.pushUnackedLocked(unacked{tag: tag, d: d, at: time.Now().UnixNano()})
 	}
 	ok2 := &amqp091.BasicGetOk{DeliveryTag: tag, Redelivered: d.Redelivered, Exchange: d.Msg.Exchange,
 		RoutingKey: d.Msg.RoutingKey, MessageCount: uint32(remaining)}
@@ -276,6 +276,20 @@ func nackOutcome(requeue bool) outcome {
 
 // settle handles basic.ack, basic.nack and basic.reject.
 func (ch *channel) settle(tag uint64, multiple bool, o outcome) error {
+	if !multiple && ch.tx == nil {
+		// One tag, as amqp091-go acknowledges: no slice to build.
+		ch.c.wmu.Lock()
+		u, ok := ch.takeOneLocked(tag)
+		ch.c.wmu.Unlock()
+		if !ok {
+			return softErr(amqp091.PreconditionFailed, "unknown delivery tag %d", tag)
+		}
+		if o == settleAck {
+			ch.c.s.tally.Acked(1)
+		}
+		ch.settleOne(u, o)
+		return nil
+	}
 	ch.c.wmu.Lock()
 	taken, ok := ch.takeLocked(tag, multiple)
 	ch.c.wmu.Unlock()
@@ -293,6 +307,43 @@ func (ch *channel) settle(tag uint64, multiple bool, o outcome) error {
 	return nil
 }
 
+// pushUnackedLocked appends a delivery to the unacked ones. Acks take
+// deliveries off the front (takeOneLocked), so instead of growing a new
+// array when the slice reaches the end of its own, the live deliveries
+// move back to the start of it while they fill at most half of it.
+func (ch *channel) pushUnackedLocked(u unacked) {
+	n, c := len(ch.unacked), cap(ch.unacked)
+	if n == c && c > 0 && ch.unackedBase != nil && n <= len(ch.unackedBase)/2 &&
+		&ch.unacked[:c][c-1] == &ch.unackedBase[len(ch.unackedBase)-1] {
+		copy(ch.unackedBase, ch.unacked)
+		clear(ch.unackedBase[n:]) // drop what the moved-from slots still point to
+		ch.unacked = ch.unackedBase[:n]
+	}
+	ch.unacked = append(ch.unacked, u)
+	if cap(ch.unacked) != c {
+		ch.unackedBase = ch.unacked[:cap(ch.unacked)]
+	}
+}
+
+// takeOneLocked removes the delivery of one tag. The oldest delivery,
+// which an in-order consumer acknowledges, comes off the front without
+// moving the others.
+func (ch *channel) takeOneLocked(tag uint64) (unacked, bool) {
+	if len(ch.unacked) > 0 && ch.unacked[0].tag == tag {
+		u := ch.unacked[0]
+		ch.unacked[0] = unacked{}
+		ch.unacked = ch.unacked[1:]
+		return u, true
+	}
+	i := sort.Search(len(ch.unacked), func(i int) bool { return ch.unacked[i].tag >= tag })
+	if i == len(ch.unacked) || ch.unacked[i].tag != tag {
+		return unacked{}, false
+	}
+	u := ch.unacked[i]
+	ch.unacked = slices.Delete(ch.unacked, i, i+1)
+	return u, true
+}
+
 // takeLocked removes the deliveries an ack names: one tag, every tag up
 // to it (multiple), or all (multiple with tag 0).
 func (ch *channel) takeLocked(tag uint64, multiple bool) ([]unacked, bool) {
@@ -301,17 +352,20 @@ func (ch *channel) takeLocked(tag uint64, multiple bool) ([]unacked, bool) {
 		ch.unacked = nil
 		return all, true
 	}
+	if !multiple {
+		u, ok := ch.takeOneLocked(tag)
+		if !ok {
+			return nil, false
+		}
+		return []unacked{u}, true
+	}
 	i := sort.Search(len(ch.unacked), func(i int) bool { return ch.unacked[i].tag >= tag })
 	if i == len(ch.unacked) || ch.unacked[i].tag != tag {
 		return nil, false
 	}
-	if multiple {
-		taken := slices.Clone(ch.unacked[:i+1])
-		ch.unacked = ch.unacked[i+1:]
-		return taken, true
-	}
-	taken := []unacked{ch.unacked[i]}
-	ch.unacked = slices.Delete(ch.unacked, i, i+1)
+	taken := slices.Clone(ch.unacked[:i+1])
+	clear(ch.unacked[:i+1])
+	ch.unacked = ch.unacked[i+1:]
 	return taken, true
 }
 
@@ -349,6 +403,24 @@ func settleAll(es []unacked, o outcome) {
 		}
 		releaseSlots(es[:n])
 		es = es[n:]
+	}
+}
+
+// settleOne settles one delivery in the core and frees its prefetch
+// slots. Reader only: it uses the channel's scratch sequence slice.
+func (ch *channel) settleOne(u unacked, o outcome) {
+	if q := u.d.Queue; q != nil {
+		ch.seqs = append(ch.seqs[:0], u.d.Seq)
+		if o == settleAck {
+			q.Ack(ch.seqs)
+		} else {
+			q.Nack(ch.seqs, o == settleRequeue)
+		}
+	}
+	if u.cons != nil {
+		for _, l := range u.cons.limiters {
+			l.Release(1)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/junctionmq/junction/protocol/amqp091"
@@ -14,8 +15,20 @@ import (
 // broker's CPU with amqp091-go consumers at 64 KiB).
 const maxKeptBuf = 256 << 10
 
-// signal wakes the writer. Never blocks.
+// signal wakes the writer. Never blocks. While the connection's reader
+// handles frames it has read (inBatch), the wake is left to the reader's
+// endBatch, which writes what the frames produced itself: a consumer's
+// ack that frees a prefetch slot then costs no writer wake-up for the
+// delivery it lets out, and several deliveries share a write.
 func (c *conn) signal() {
+	if c.inBatch.Load() {
+		return
+	}
+	c.wakeWriter()
+}
+
+// wakeWriter wakes the writer whatever the reader is doing.
+func (c *conn) wakeWriter() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -34,7 +47,6 @@ func (c *conn) writeLoop() {
 		c.drained.Broadcast()
 		c.wmu.Unlock()
 	}()
-	var spare []byte
 	ticker := time.NewTicker(time.Hour)
 	ticker.Stop()
 	defer ticker.Stop()
@@ -47,57 +59,146 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		case now := <-ticker.C:
-			if !c.onTick(now, &spare) {
+			if !c.onTick(now) {
 				return
 			}
 		case <-c.stop:
-			c.flush(&spare)
+			c.flush()
 			return
 		}
-		if !c.flush(&spare) {
+		if !c.flush() {
 			return
 		}
 	}
 }
 
-// flush writes what producers appended. It returns false when the
-// connection is done: a write failed or a close was to follow the flush.
-func (c *conn) flush(spare *[]byte) bool {
-	c.wmu.Lock()
+// outbound is a buffer taken out for writing, with the deliveries it
+// holds for the delivered-messages tally.
+type outbound struct {
+	buf                    []byte
+	delivered, redelivered int
+}
+
+// takeOutLocked appends the pending confirms and swaps the outbound
+// buffer for the spare one. Caller holds flushMu and wmu.
+func (c *conn) takeOutLocked() outbound {
 	c.appendConfirmsLocked()
-	buf := c.w.Buf
-	shut := c.shutAfterFlush
-	if len(buf) == 0 {
-		c.wmu.Unlock()
-		if shut {
-			c.nc.Close()
-		}
-		return !shut
+	if len(c.w.Buf) == 0 {
+		return outbound{}
 	}
-	c.w.Buf = (*spare)[:0]
-	delivered, redelivered := c.outMsgs, c.outRedelivered
+	out := outbound{buf: c.w.Buf, delivered: c.outMsgs, redelivered: c.outRedelivered}
+	c.w.Buf = c.spare[:0]
+	c.spare = nil
 	c.outMsgs, c.outRedelivered = 0, 0
 	if c.drainWait {
 		c.drainWait = false
 		c.drained.Broadcast()
 	}
-	c.wmu.Unlock()
-	c.s.tally.Delivered(delivered)
-	c.s.tally.Redelivered(redelivered)
+	return out
+}
 
-	c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
-	n, err := c.nc.Write(buf)
-	c.sendOct.Add(uint64(n))
-	c.lastWrite.Store(time.Now().UnixNano())
-	if cap(buf) > maxKeptBuf {
-		buf = nil
+// written accounts for a write of buf and keeps buf as the spare buffer.
+// Caller holds flushMu.
+func (c *conn) written(out outbound, n int) {
+	c.s.tally.Delivered(out.delivered)
+	c.s.tally.Redelivered(out.redelivered)
+	if n > 0 {
+		c.sendOct.Add(uint64(n))
+		c.lastWrite.Store(time.Now().UnixNano())
 	}
-	*spare = buf[:0]
+	if cap(out.buf) <= maxKeptBuf {
+		c.spare = out.buf[:0]
+	}
+}
+
+// flush writes what producers appended. It returns false when the
+// connection is done: a write failed or a close was to follow the flush.
+func (c *conn) flush() bool {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	c.wmu.Lock()
+	out := c.takeOutLocked()
+	shut := c.shutAfterFlush
+	c.wmu.Unlock()
+	if len(out.buf) == 0 {
+		if shut {
+			c.nc.Close()
+		}
+		return !shut
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
+	n, err := c.nc.Write(out.buf)
+	c.written(out, n)
 	if err != nil || shut {
 		c.nc.Close()
 		return false
 	}
 	return true
+}
+
+// endBatch ends the reader's batch of frames (see signal): before the
+// reader blocks, it writes what its frames produced with one
+// non-blocking write of its own, and leaves to the writer whatever that
+// cannot take (a busy writer, a full socket buffer, a TLS connection, a
+// close to follow).
+func (c *conn) endBatch() {
+	if !c.inBatch.Load() {
+		return
+	}
+	c.inBatch.Store(false)
+	if c.raw == nil || !c.flushMu.TryLock() {
+		c.wakeWriter()
+		return
+	}
+	c.wmu.Lock()
+	if c.shutAfterFlush {
+		c.wmu.Unlock()
+		c.flushMu.Unlock()
+		c.wakeWriter()
+		return
+	}
+	out := c.takeOutLocked()
+	c.wmu.Unlock()
+	if len(out.buf) == 0 {
+		c.flushMu.Unlock()
+		return
+	}
+	n := c.writeNonblock(out.buf)
+	if n < len(out.buf) {
+		// The rest goes first, before what was appended meanwhile; the
+		// writer's blocking write takes it (or meets the error again).
+		c.wmu.Lock()
+		rest := make([]byte, 0, len(out.buf)-n+len(c.w.Buf))
+		rest = append(rest, out.buf[n:]...)
+		c.w.Buf = append(rest, c.w.Buf...)
+		c.wmu.Unlock()
+		c.written(out, n)
+		c.flushMu.Unlock()
+		c.wakeWriter()
+		return
+	}
+	c.written(out, n)
+	c.flushMu.Unlock()
+}
+
+// writeNonblock makes one non-blocking write attempt of b on the socket
+// and returns how much of b it took.
+func (c *conn) writeNonblock(b []byte) int {
+	var n int
+	err := c.raw.Write(func(fd uintptr) bool {
+		var err error
+		for {
+			n, err = syscall.Write(int(fd), b)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		return true // never wait for the socket: the writer does that
+	})
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // writeTimeout bounds one write: a peer that stops reading for two
@@ -125,7 +226,7 @@ func (c *conn) tickInterval() time.Duration {
 // onTick sends a heartbeat when nothing else was written for an interval,
 // drops a peer that sent nothing for two, closes channels whose
 // deliveries timed out and frees the buffers of an idle connection.
-func (c *conn) onTick(now time.Time, spare *[]byte) bool {
+func (c *conn) onTick(now time.Time) bool {
 	hb := c.heartbeat()
 	if hb > 0 && !c.paused.Load() {
 		// Two missed heartbeats from the client: close, as RabbitMQ,
@@ -144,7 +245,11 @@ func (c *conn) onTick(now time.Time, spare *[]byte) bool {
 	}
 	c.checkConsumerTimeoutsLocked(now)
 	if idle >= time.Second && len(c.w.Buf) == 0 {
-		c.w.Buf, *spare = nil, nil
+		c.w.Buf = nil
+		if c.flushMu.TryLock() {
+			c.spare = nil
+			c.flushMu.Unlock()
+		}
 	}
 	return true
 }
