@@ -186,10 +186,22 @@ func (ch *channel) forget() {
 // dispatch runs one method. The one long switch of the face.
 func (ch *channel) dispatch(m amqp091.Method) error {
 	switch m.(type) {
-	case *amqp091.BasicPublish, *amqp091.BasicAck, *amqp091.BasicNack, *amqp091.BasicReject:
+	case *amqp091.BasicAck, *amqp091.BasicNack, *amqp091.BasicReject:
+		// A settle lets deliveries out to this connection. When it is
+		// the last frame read, the reader is about to read again:
+		// endBatch writes them then (see signal). Otherwise the writer
+		// runs beside the reader, as for anything else, so that a long
+		// run of acks does not hold back deliveries from other
+		// connections' publishes.
+		if ch.c.r.Buffered() == 0 {
+			ch.c.inBatch.Store(true)
+		} else {
+			ch.c.endBatch()
+		}
 	default:
-		// Not the hot path, and it may wait (a durable declare waits
-		// for the disk): what the batch produced goes out first.
+		// Anything else (a publish, whose confirm the writer sends while
+		// the reader goes on; a declare that may wait for the disk): what
+		// the acks produced goes out first, and wakes are immediate again.
 		ch.c.endBatch()
 	}
 	switch m := m.(type) {

@@ -134,6 +134,9 @@ func (c *conn) log() *slog.Logger { return c.logp.Load() }
 type readStamp struct{ c *conn }
 
 func (r readStamp) Read(p []byte) (int, error) {
+	// The frames read so far are handled: what they produced goes out
+	// before the reader may block (a partial frame buffered included).
+	r.c.endBatch()
 	n, err := r.c.nc.Read(p)
 	if n > 0 {
 		r.c.recvOct.Add(uint64(n))
@@ -199,13 +202,12 @@ func (c *conn) readLoop() error {
 			}
 			return err
 		}
-		c.inBatch.Store(true)
 		if done := c.handleFrame(f); done {
 			c.endBatch()
 			return nil
 		}
-		if c.r.Buffered() == 0 || c.flowWait != nil {
-			c.endBatch() // before the reader may block
+		if c.flowWait != nil {
+			c.endBatch() // before the reader may block; readStamp.Read ends it otherwise
 		}
 		c.waitForDrain()
 		c.waitForFlow()

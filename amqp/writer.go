@@ -16,10 +16,12 @@ import (
 const maxKeptBuf = 256 << 10
 
 // signal wakes the writer. Never blocks. While the connection's reader
-// handles frames it has read (inBatch), the wake is left to the reader's
-// endBatch, which writes what the frames produced itself: a consumer's
-// ack that frees a prefetch slot then costs no writer wake-up for the
-// delivery it lets out, and several deliveries share a write.
+// handles an acknowledgement that was the last frame it read (inBatch,
+// until it reads again), the wake is left to the reader's endBatch,
+// which writes what the ack produced itself: a consumer's ack that frees
+// a prefetch slot then costs no writer wake-up for the delivery it lets
+// out (amqp091-go sends each ack in its own write, so that is the usual
+// case).
 func (c *conn) signal() {
 	if c.inBatch.Load() {
 		return
