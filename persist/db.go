@@ -83,6 +83,7 @@ type DB struct {
 
 	stats     counters
 	commitLat latencyHist
+	rotation  rotationSync // see rotation.go
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // the writer and GC goroutines
 }
@@ -137,6 +138,11 @@ func Open(dir string, opts Options) (*DB, error) {
 		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1),
 		pendEnq: make(map[entryRef]int), earlyWake: make(chan struct{}, 1)}
 	if !opts.InMemory {
+		if err := db.rotation.open(filepath.Join(dir, "store")); err != nil {
+			_ = bdb.Close()
+			unlockDir(lock)
+			return nil, err
+		}
 		db.disk = diskGuard{path: dir, limit: opts.DiskFreeLimit}
 		db.fault.dir = dir
 		if db.disk.limit == 0 {
@@ -311,7 +317,10 @@ func (db *DB) sync() error {
 	if db.opts.InMemory {
 		return nil
 	}
-	return db.bdb.Sync()
+	if err := db.bdb.Sync(); err != nil {
+		return err
+	}
+	return db.rotation.syncRotated()
 }
 
 // errIsClosed maps Badger's closed error to store.ErrClosed.
