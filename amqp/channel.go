@@ -61,7 +61,7 @@ type unacked struct {
 	tag  uint64
 	d    Delivery
 	cons *consumer // nil for basic.get
-	at   int64     // unix nanos of the delivery, for consumer_timeout
+	at   int64     // monoNow at the delivery, for consumer_timeout (0: none)
 }
 
 // publishing is a basic.publish being assembled from its frames.
@@ -178,6 +178,7 @@ func (ch *channel) handleWhileClosing(f amqp091.Frame) error {
 
 // forget removes the channel from the connection, freeing its number.
 func (ch *channel) forget() {
+	ch.c.lastCh = nil
 	ch.c.wmu.Lock()
 	delete(ch.c.channels, ch.id)
 	ch.c.wmu.Unlock()
@@ -264,6 +265,7 @@ func (ch *channel) dispatch(m amqp091.Method) error {
 		return nil
 	case *amqp091.ChannelClose:
 		ch.release()
+		ch.c.lastCh = nil
 		ch.c.wmu.Lock()
 		ch.c.writeMethodLocked(ch.id, &amqp091.ChannelCloseOk{})
 		delete(ch.c.channels, ch.id)

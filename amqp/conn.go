@@ -33,8 +33,9 @@ type conn struct {
 	frameMax    uint32
 	chanMax     uint16
 	clientProps clientCaps
-	cleaned     bool // cleanup ran
-	admitted    bool // counted in Server.open: released when serve ends
+	lastCh      *channel // the channel of the last frame, if still open
+	cleaned     bool     // cleanup ran
+	admitted    bool     // counted in Server.open: released when serve ends
 
 	certUser    string        // the CN of a verified TLS client certificate: SASL EXTERNAL is offered
 	mechanism   string        // SASL mechanism, for the management API
@@ -261,9 +262,12 @@ func (c *conn) handleFrame(f amqp091.Frame) bool {
 	if f.Channel == 0 {
 		return c.handleConnFrame(f)
 	}
-	ch := c.channels[f.Channel]
-	if ch == nil {
-		return c.handleNewChannel(f)
+	ch := c.lastCh
+	if ch == nil || ch.id != f.Channel {
+		if ch = c.channels[f.Channel]; ch == nil {
+			return c.handleNewChannel(f)
+		}
+		c.lastCh = ch
 	}
 	if err := ch.handleFrame(f); err != nil {
 		return c.fail(err)
@@ -472,6 +476,7 @@ func (c *conn) cleanup() {
 	for _, ch := range c.channels {
 		ch.release()
 	}
+	c.lastCh = nil
 	c.wmu.Lock()
 	clear(c.channels)
 	c.wmu.Unlock()

@@ -47,7 +47,7 @@ func (cs *consumer) writeDeliverLocked(d Delivery) {
 	if !cs.noAck {
 		var at int64
 		if c.s.cfg.ConsumerTimeout > 0 {
-			at = time.Now().UnixNano()
+			at = monoNow()
 		}
 		ch.pushUnackedLocked(unacked{tag: tag, d: d, cons: cs, at: at})
 	}
@@ -243,7 +243,7 @@ func (ch *channel) get(m *amqp091.BasicGet) error {
 	ch.nextTag++
 	tag := ch.nextTag
 	if !m.NoAck {
-		ch.pushUnackedLocked(unacked{tag: tag, d: d, at: time.Now().UnixNano()})
+		ch.pushUnackedLocked(unacked{tag: tag, d: d, at: monoNow()})
 	}
 	ok2 := &amqp091.BasicGetOk{DeliveryTag: tag, Redelivered: d.Redelivered, Exchange: d.Msg.Exchange,
 		RoutingKey: d.Msg.RoutingKey, MessageCount: uint32(remaining)}
@@ -257,6 +257,14 @@ func (ch *channel) get(m *amqp091.BasicGet) error {
 	}
 	return nil
 }
+
+// monoEpoch is the origin of monoNow.
+var monoEpoch = time.Now()
+
+// monoNow returns monotonic nanoseconds since monoEpoch, at least 1 (0
+// means "not stamped"): one clock read where time.Now takes two, for the
+// delivery time of every acked delivery (consumer_timeout).
+func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
 
 // outcome is how deliveries are settled.
 type outcome uint8
@@ -469,7 +477,7 @@ func (c *conn) checkConsumerTimeoutsLocked(now time.Time) {
 		if ch.closing.Load() || len(ch.unacked) == 0 || ch.unacked[0].at == 0 {
 			continue
 		}
-		if now.Sub(time.Unix(0, ch.unacked[0].at)) < ct {
+		if now.Sub(monoEpoch)-time.Duration(ch.unacked[0].at) < ct {
 			continue
 		}
 		re := softErr(amqp091.PreconditionFailed, "delivery acknowledgement on channel %d timed out. "+
