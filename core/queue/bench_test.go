@@ -77,3 +77,23 @@ func BenchmarkPublishDeliverAckTTL(b *testing.B) {
 		_ = q.Ack(c.seq)
 	}
 }
+
+// BenchmarkAckFullWindow is a consumer at its prefetch window with a
+// backlog behind it, as amqp091-go's acking consumer runs: each ack
+// frees one slot and lets the next message out.
+func BenchmarkAckFullWindow(b *testing.B) {
+	q, c := benchQueue(b, ConsumeOptions{Limiters: []*Limiter{NewLimiter(100), NewLimiter(0)}})
+	m := benchMsg()
+	for range 200 {
+		q.Publish(Publishing{Msg: m})
+	}
+	seq := c.seq - 99 // the oldest of the 100 in flight
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := q.Ack(seq); err != nil {
+			b.Fatal(err)
+		}
+		seq++
+		q.Publish(Publishing{Msg: m})
+	}
+}

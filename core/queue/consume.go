@@ -238,6 +238,24 @@ func (s *Subscription) releaseCredit(n int) bool {
 	return wake
 }
 
+// releaseCreditTo is releaseCredit for a caller that dispatches q right
+// after, under the lock it holds (Ack, Nack): q is taken off the
+// limiters' waiters, as that dispatch does what waking q would (and
+// registers q again where it is still blocked). Only other queues are
+// woken: with one queue per limiter, an ack costs no second Dispatch.
+func (s *Subscription) releaseCreditTo(n int, q *Queue) bool {
+	if s.opts.AutoAck {
+		return false
+	}
+	wake := false
+	for _, l := range s.opts.Limiters {
+		if l.releaseTo(n, q) {
+			wake = true
+		}
+	}
+	return wake
+}
+
 // wakeLimiters wakes queues blocked on s's limiters; no lock may be held.
 func (s *Subscription) wakeLimiters() {
 	for _, l := range s.opts.Limiters {

@@ -219,3 +219,32 @@ func TestGetCountsAsUnacked(t *testing.T) {
 	must(t, f.q.Ack(d.Seq))
 	eq(t, Stats{}, f.q.Stats())
 }
+
+// TestAckDispatchesItselfAndWakesOthers: an ack takes its own queue off
+// the shared limiter's waiters (its own dispatch follows) and still
+// wakes the other queue blocked there once its own queue runs dry.
+func TestAckDispatchesItselfAndWakesOthers(t *testing.T) {
+	f1 := newFixture(t, Config{Name: "q1"}, nil)
+	f2 := newFixture(t, Config{Name: "q2"}, nil)
+	channel := NewLimiter(1)
+	c1, c2 := &recorder{}, &recorder{}
+	_, _ = f1.q.Consume(c1, ConsumeOptions{Limiters: []*Limiter{channel}})
+	_, _ = f2.q.Consume(c2, ConsumeOptions{Limiters: []*Limiter{channel}})
+	pubBodies(t, f1.q, "a1", "a2")
+	pubBodies(t, f2.q, "b1", "b2")
+	eq(t, []string{"a1"}, c1.bodies())
+	eq(t, 0, len(c2.got()))
+
+	must(t, f1.q.Ack(c1.got()[0].Seq)) // q1 takes the credit back first
+	eq(t, []string{"a1", "a2"}, c1.bodies())
+	eq(t, 0, len(c2.got()))
+	must(t, f1.q.Ack(c1.got()[1].Seq)) // q1 is dry: q2 resumes
+	eq(t, []string{"b1"}, c2.bodies())
+	must(t, f2.q.Nack(c2.got()[0].Seq, false)) // a nack frees credit too
+	eq(t, []string{"b1", "b2"}, c2.bodies())
+	must(t, f2.q.Ack(c2.got()[1].Seq))
+	eq(t, 0, channel.Count())
+	channel.mu.Lock()
+	defer channel.mu.Unlock()
+	eq(t, 0, len(channel.waiters))
+}

@@ -70,6 +70,26 @@ func (l *Limiter) release(n int) bool {
 	return len(l.waiters) > 0
 }
 
+// releaseTo returns n units on behalf of q, which dispatches next: q
+// leaves the waiters (in place, so the slice is reused), and it reports
+// whether other queues wait to be woken.
+func (l *Limiter) releaseTo(n int, q *Queue) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.count -= n
+	if l.count < 0 {
+		l.count = 0
+	}
+	for i, w := range l.waiters {
+		if w == q {
+			l.waiters = append(l.waiters[:i], l.waiters[i+1:]...)
+			l.waiters[len(l.waiters):cap(l.waiters)][0] = nil
+			break
+		}
+	}
+	return len(l.waiters) > 0
+}
+
 // wake asks every waiting queue to dispatch. It must be called with no
 // queue lock held.
 func (l *Limiter) wake() {

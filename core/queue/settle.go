@@ -14,7 +14,7 @@ func (q *Queue) Ack(seq uint64) error {
 		return err
 	}
 	sub := e.sub
-	wake := sub != nil && sub.releaseCredit(1)
+	wake := sub != nil && sub.releaseCreditTo(1, q)
 	q.counts.Acked++
 	q.release(e)
 	q.dispatch(0)
@@ -55,7 +55,7 @@ func (q *Queue) Nack(seq uint64, requeue bool) error {
 		return err
 	}
 	sub := e.sub
-	wake := sub != nil && sub.releaseCredit(1)
+	wake := sub != nil && sub.releaseCreditTo(1, q)
 	if requeue {
 		q.requeue(e)
 	} else {
