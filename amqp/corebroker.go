@@ -65,7 +65,11 @@ func (cb *CoreBroker) OpenVhost(user, vhost string, conn ConnInfo) (Vhost, error
 	if err := cb.users.CheckVhostAccess(user, vhost); err != nil {
 		return nil, ErrVhostAccess
 	}
-	return &coreVhost{v: v, users: cb.users, user: user, conn: conn, streams: cb.streams}, nil
+	release, err := cb.b.OpenConnection(user, vhost) // the user's and the vhost's max-connections
+	if err != nil {
+		return nil, err
+	}
+	return &coreVhost{v: v, users: cb.users, user: user, conn: conn, streams: cb.streams, release: release}, nil
 }
 
 // coreVhost is one connection's session on a core vhost. It is also the
@@ -76,6 +80,7 @@ type coreVhost struct {
 	user    string
 	conn    ConnInfo
 	streams *streamHub
+	release func() // uncounts the connection (core.Broker.OpenConnection)
 }
 
 func (cv *coreVhost) Name() string { return cv.v.Name() }
@@ -347,7 +352,10 @@ func (cv *coreVhost) Get(queueName string, autoAck bool) (Delivery, int, bool, e
 		DeliveryCount: d.DeliveryCount}, q.Stats().Ready, true, nil
 }
 
-func (cv *coreVhost) Close() { cv.v.DeleteOwned(cv) }
+func (cv *coreVhost) Close() {
+	cv.v.DeleteOwned(cv)
+	cv.release()
+}
 
 // consumeStream attaches a consumer to a stream queue, with RabbitMQ 4's
 // checks in its order (rabbit_stream_queue:consume): a consumer prefetch

@@ -47,6 +47,7 @@ type Broker struct {
 	counters  counters      // message totals (inspect.go)
 	tally     tally.Faces   // per-face delivered, acked and dropped (Tally)
 	maxQueues int           // Config.MaxQueuesPerVhost
+	conns     connCounts    // open connections per user and vhost (conns.go)
 	closing   atomic.Bool
 	pager     pager // pages transient messages out under memory pressure (pressure.go)
 

@@ -162,13 +162,20 @@ func (v *Vhost) DeclareQueue(d QueueDecl) (*queue.Queue, bool, error) {
 	return q, true, nil
 }
 
-// checkQueueLimit refuses a new queue past MaxQueuesPerVhost, with
+// checkQueueLimit refuses a new queue past MaxQueuesPerVhost or the vhost's
+// limit max-queues, whichever is lower, with
 // rabbit_queue_type's text (AMQP 406). Queues and AMQP stream queues
 // count; Kinesis streams, which share the namespace, do not. Callers hold
 // v.mu.
 func (v *Vhost) checkQueueLimit(name string) error {
-	limit := v.b.maxQueues
-	if limit <= 0 || len(v.queues)+len(v.streams) < limit { // the common case, without a count
+	limit, limited := v.b.maxQueues, v.b.maxQueues > 0
+	if vh, ok := v.b.users.Vhost(v.name); ok {
+		// RabbitMQ's vhost limit max-queues: 0 allows none, negative no limit.
+		if n, ok := vh.Limits["max-queues"]; ok && n >= 0 && (!limited || int(n) < limit) {
+			limit, limited = int(n), true
+		}
+	}
+	if !limited || len(v.queues)+len(v.streams) < limit { // the common case, without a count
 		return nil
 	}
 	n := len(v.queues)

@@ -40,14 +40,15 @@ type clientConn struct {
 	lastTopic, lastRooted, lastKey string
 
 	// Limits (limits.go).
-	maxPacket uint32        // Config.MaxPacketSize; 0: not checked here
-	guard     sizeGuard     // packet boundaries seen by Read
-	large     atomic.Bool   // a packet too large arrived
-	tooLarge  *atomic.Int64 // counts those (Stats.PacketsTooLarge)
-	v5        atomic.Bool   // the client speaks MQTT 5 (set by OnConnect)
-	rate      tokenBucket   // publish rate limit (read loop only)
-	slot      atomic.Bool   // holds one of Config.MaxConnections
-	release   func()        // gives the slot back
+	maxPacket uint32                 // Config.MaxPacketSize; 0: not checked here
+	guard     sizeGuard              // packet boundaries seen by Read
+	large     atomic.Bool            // a packet too large arrived
+	tooLarge  *atomic.Int64          // counts those (Stats.PacketsTooLarge)
+	v5        atomic.Bool            // the client speaks MQTT 5 (set by OnConnect)
+	rate      tokenBucket            // publish rate limit (read loop only)
+	slot      atomic.Bool            // holds one of Config.MaxConnections
+	release   func()                 // gives the slot back
+	counted   atomic.Pointer[func()] // uncounts the connection from its user and vhost (core.Broker.OpenConnection)
 
 	// Read buffering (read loop only; see Read).
 	rbuf       *[]byte // a pooled buffer with bytes not yet read, or nil
@@ -210,6 +211,9 @@ func (c *clientConn) Close() error {
 	}
 	if c.slot.Swap(false) && c.release != nil {
 		c.release()
+	}
+	if r := c.counted.Swap(nil); r != nil {
+		(*r)()
 	}
 	if c.large.Load() && c.v5.Load() {
 		return lingerClose(c.Conn)

@@ -57,6 +57,15 @@ func (s *Server) admit(cl *mochi.Client) byte {
 		return errQuotaExceeded.Code
 	}
 	cc.slot.Store(true)
+	// RabbitMQ's user and vhost limits max-connections count MQTT
+	// connections with AMQP ones.
+	release, err := s.b.OpenConnection(cc.user, cc.vhost)
+	if err != nil {
+		s.connsRefused.Add(1)
+		s.log.Info("mqtt connection refused", "client", cl.ID, "user", cc.user, "reason", err.Error())
+		return errQuotaExceeded.Code
+	}
+	cc.counted.Store(&release)
 	return 0
 }
 
