@@ -2,7 +2,6 @@ package amqp
 
 import (
 	"strings"
-	"time"
 
 	"github.com/junctionmq/junction/alarm"
 	"github.com/junctionmq/junction/protocol/amqp091"
@@ -108,6 +107,6 @@ func (c *conn) waitAlarm() {
 	case <-c.closing:
 	case <-c.writerGone:
 	}
-	c.lastRead.Store(time.Now().UnixNano())
+	c.lastRead.Store(monoNow())
 	c.paused.Store(false)
 }

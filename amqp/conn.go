@@ -45,8 +45,8 @@ type conn struct {
 	meta      atomic.Pointer[connMeta] // set once connection.open succeeded
 	recvOct   atomic.Uint64            // bytes read from the socket
 	sendOct   atomic.Uint64            // bytes written to it
-	lastRead  atomic.Int64             // unix nanos of the last read from the socket
-	lastWrite atomic.Int64             // unix nanos of the last write to it
+	lastRead  atomic.Int64             // monoNow at the last read from the socket
+	lastWrite atomic.Int64             // monoNow at the last write to it
 	hbNanos   atomic.Int64             // negotiated heartbeat
 	closeSent atomic.Bool              // the server sent connection.close and awaits close-ok
 	closing   chan struct{}            // closed with closeSent's first swap
@@ -121,7 +121,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	c.logp.Store(s.cfg.Logger.With("conn", id, "remote", nc.RemoteAddr().String()))
 	c.r = amqp091.NewReader(readStamp{c}, amqp091.FrameMinSize)
-	now := time.Now().UnixNano()
+	now := monoNow()
 	c.lastRead.Store(now)
 	c.lastWrite.Store(now)
 	return c
@@ -141,7 +141,7 @@ func (r readStamp) Read(p []byte) (int, error) {
 	n, err := r.c.nc.Read(p)
 	if n > 0 {
 		r.c.recvOct.Add(uint64(n))
-		r.c.lastRead.Store(time.Now().UnixNano())
+		r.c.lastRead.Store(monoNow())
 	}
 	return n, err
 }

@@ -106,7 +106,7 @@ func (c *conn) written(out outbound, n int) {
 	c.s.tally.Redelivered(out.redelivered)
 	if n > 0 {
 		c.sendOct.Add(uint64(n))
-		c.lastWrite.Store(time.Now().UnixNano())
+		c.lastWrite.Store(monoNow())
 	}
 	if cap(out.buf) <= maxKeptBuf {
 		c.spare = out.buf[:0]
@@ -233,13 +233,13 @@ func (c *conn) onTick(now time.Time) bool {
 	if hb > 0 && !c.paused.Load() {
 		// Two missed heartbeats from the client: close, as RabbitMQ,
 		// without a connection.close.
-		if now.Sub(time.Unix(0, c.lastRead.Load())) > 2*hb {
+		if now.Sub(monoEpoch)-time.Duration(c.lastRead.Load()) > 2*hb {
 			c.log().Warn("missed heartbeats from client", "timeout", hb)
 			c.nc.Close()
 			return false
 		}
 	}
-	idle := now.Sub(time.Unix(0, c.lastWrite.Load()))
+	idle := now.Sub(monoEpoch) - time.Duration(c.lastWrite.Load())
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if hb > 0 && idle >= hb/2 && len(c.w.Buf) == 0 && c.tuned {
