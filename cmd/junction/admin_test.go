@@ -26,19 +26,7 @@ func startAdminBroker(t *testing.T) string {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
-	listeners := map[string]net.Listener{}
-	for _, name := range []string{config.AMQP, config.Mgmt} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		listeners[name] = ln
-	}
-	stop, err := startBroker(context.Background(), cfg, listeners)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, stop(ctx))
-	})
+	listeners := serveWired(t, cfg, config.AMQP, config.Mgmt)
 	t.Setenv("JUNCTION_ADMIN_URL", "http://"+listeners[config.Mgmt].Addr().String())
 	return "amqp://guest:guest@" + listeners[config.AMQP].Addr().String() + "/"
 }

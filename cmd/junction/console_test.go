@@ -48,19 +48,7 @@ func startConsoleBroker(t *testing.T) *consoleBroker {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
-	listeners := map[string]net.Listener{}
-	for _, name := range []string{config.AMQP, config.MQTT, config.AWS, config.Mgmt} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		listeners[name] = ln
-	}
-	stop, err := startBroker(context.Background(), cfg, listeners)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, stop(ctx))
-	})
+	listeners := serveWired(t, cfg, config.AMQP, config.MQTT, config.AWS, config.Mgmt)
 	return &consoleBroker{
 		broker: broker{
 			amqpURL:  "amqp://guest:guest@" + listeners[config.AMQP].Addr().String() + "/",

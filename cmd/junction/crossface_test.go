@@ -23,13 +23,12 @@ type broker struct {
 	amqpURL, mqttAddr, awsURL string
 }
 
-func startTestBroker(t *testing.T) *broker {
+// serveWired runs the binary's wiring (startBroker) with cfg in the test
+// process, the named listeners on 127.0.0.1:0, until the test ends.
+func serveWired(t *testing.T, cfg *config.Config, names ...string) map[string]net.Listener {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
 	listeners := map[string]net.Listener{}
-	for _, name := range []string{config.AMQP, config.MQTT, config.AWS} {
+	for _, name := range names {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		listeners[name] = ln
@@ -41,6 +40,15 @@ func startTestBroker(t *testing.T) *broker {
 		defer cancel()
 		require.NoError(t, stop(ctx))
 	})
+	return listeners
+}
+
+func startTestBroker(t *testing.T) *broker {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	listeners := serveWired(t, cfg, config.AMQP, config.MQTT, config.AWS)
 	return &broker{
 		amqpURL:  "amqp://guest:guest@" + listeners[config.AMQP].Addr().String() + "/",
 		mqttAddr: "tcp://" + listeners[config.MQTT].Addr().String(),

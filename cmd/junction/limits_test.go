@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,19 +40,7 @@ func TestUserAndVhostLimits(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.Definitions = defs
-	listeners := map[string]net.Listener{}
-	for _, name := range []string{config.AMQP, config.MQTT} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		listeners[name] = ln
-	}
-	stop, err := startBroker(context.Background(), cfg, listeners)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, stop(ctx))
-	})
+	listeners := serveWired(t, cfg, config.AMQP, config.MQTT)
 	amqpAddr, mqttAddr := listeners[config.AMQP].Addr().String(), "tcp://"+listeners[config.MQTT].Addr().String()
 	dialAMQP := func(user, vhost string) (*rmq.Connection, error) {
 		c, err := rmq.DialConfig("amqp://"+user+"@"+amqpAddr+"/", rmq.Config{Vhost: vhost})
