@@ -128,6 +128,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.connectionRoutes(r)
 	s.vhostRoutes(r)
 	s.userRoutes(r)
+	s.limitRoutes(r)
 	s.queueRoutes(r)
 	s.exchangeRoutes(r)
 	s.bindingRoutes(r)

@@ -233,3 +233,18 @@ func (s *Store) Accounts() []AccountMapping {
 	})
 	return out
 }
+
+// SetVhostLimits replaces a vhost's limits (max-connections, max-queues);
+// nil clears them.
+func (s *Store) SetVhostLimits(name string, limits map[string]int64) error {
+	return s.update(func(st *state, b *batch) error {
+		v, ok := st.vhosts[name]
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrNoVhost, name)
+		}
+		n := v.clone()
+		n.Limits = maps.Clone(limits)
+		putVhost(st, b, n)
+		return nil
+	})
+}
