@@ -213,8 +213,11 @@ func (ch *channel) confirmedLocked(seq uint64, ack bool) {
 	s.first += uint64(n)
 	s.pending = s.pending[n:]
 	if ack || n > 1 {
+		if s.ackUpTo == s.sentUpTo {
+			// Listed once until the flush sends its basic.ack (multiple).
+			ch.c.confirmDirty = append(ch.c.confirmDirty, ch)
+		}
 		s.ackUpTo = s.first - 1
-		ch.c.confirmDirty = append(ch.c.confirmDirty, ch)
 	}
 }
 
