@@ -19,7 +19,12 @@
 //
 // The core delivers by calling consumer.Deliver with a queue lock held:
 // Deliver appends basic.deliver, the content header and body to the
-// buffer under conn.wmu and wakes the writer; it never blocks.
+// buffer under conn.wmu and wakes the writer; it never blocks. One
+// exception to who writes: while the reader handles an ack that was the
+// last frame it read (conn.inBatch), wakes are held and the reader itself
+// writes the buffer with one non-blocking write before its next read
+// (endBatch), leaving to the writer what the socket does not take.
+// conn.flushMu serializes the two.
 //
 // # Lock order
 //
@@ -36,8 +41,9 @@
 // handleBody → finishPublish → route → Vhost.Publish (→ confirmed →
 // appendConfirmsLocked at the next flush).
 // deliver: Consumer.Deliver → writeDeliverLocked → signal → writeLoop →
-// flush. ack: dispatch → settle → takeLocked → settleAll → Queue.Ack,
-// Limiter.Release.
+// flush (or, for deliveries an ack lets out, readStamp.Read → endBatch).
+// ack of one tag: dispatch → settle → takeOneLocked → settleOne →
+// Queue.Ack, Limiter.Release; multiple: takeLocked → settleAll.
 //
 // # Stream queues
 //
