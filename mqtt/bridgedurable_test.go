@@ -40,8 +40,10 @@ func TestBridgeQueueSurvivesRestart(t *testing.T) {
 	in := &inbox{}
 	_, err = dial3(t, tb.addr, "bq-sub", "guest", "guest", false, in.on3)
 	require.NoError(t, err)
-	got := in.wait3(t, 2)
-	require.ElementsMatch(t, []string{"p1", "p2"}, []string{string(got[0].Payload()), string(got[1].Payload())})
+	// Both arrive. QoS 1 is at least once: a message the bridge hands to
+	// the session while it reconnects can come twice (once more resent
+	// from its in-flight window), as a CI run saw once (p1, p1, then p2).
+	eventually(t, func() bool { return count3(in, "p1") >= 1 && count3(in, "p2") >= 1 })
 
 	// The restored binding refuses MQTT publishes again.
 	pub, err := dial3(t, tb.addr, "bq-pub", "guest", "guest", true, nil)
