@@ -30,16 +30,6 @@ func (s *Server) limitRoutes(r router) {
 	r.handle("DELETE /api/user-limits/{user}/{name}", s.deleteUserLimit)
 }
 
-type vhostLimitsJSON struct {
-	Vhost string           `json:"vhost"`
-	Value map[string]int64 `json:"value"`
-}
-
-type userLimitsJSON struct {
-	User  string           `json:"user"`
-	Value map[string]int64 `json:"value"`
-}
-
 // limitBody is the body of a limit PUT: {"value": N}, N an integer
 // (negative: no limit, as RabbitMQ).
 type limitBody struct {
@@ -73,21 +63,7 @@ func (s *Server) limitValue(w http.ResponseWriter, r *http.Request, known []stri
 // listVhostLimits serves GET /api/vhost-limits[/{vhost}]: vhosts with
 // limits set.
 func (s *Server) listVhostLimits(w http.ResponseWriter, r *http.Request, u *auth.User) {
-	if !s.requireAdmin(w, u) {
-		return
-	}
-	one := r.PathValue("vhost")
-	if one != "" && !s.users.VhostExists(one) {
-		s.notFound(w, r, u)
-		return
-	}
-	out := []vhostLimitsJSON{}
-	for _, v := range s.users.Vhosts() {
-		if (one == "" || v.Name == one) && len(v.Limits) > 0 {
-			out = append(out, vhostLimitsJSON{Vhost: v.Name, Value: v.Limits})
-		}
-	}
-	s.writeJSON(w, http.StatusOK, out)
+	s.listLimits(w, r, u, vhostLimits)
 }
 
 // putVhostLimit serves PUT /api/vhost-limits/{vhost}/{name}.
@@ -103,21 +79,7 @@ func (s *Server) deleteVhostLimit(w http.ResponseWriter, r *http.Request, u *aut
 // listUserLimits serves GET /api/user-limits[/{user}]: users with limits
 // set.
 func (s *Server) listUserLimits(w http.ResponseWriter, r *http.Request, u *auth.User) {
-	if !s.requireAdmin(w, u) {
-		return
-	}
-	one := r.PathValue("user")
-	if _, ok := s.users.User(one); one != "" && !ok {
-		s.notFound(w, r, u)
-		return
-	}
-	out := []userLimitsJSON{}
-	for _, x := range s.users.Users() {
-		if (one == "" || x.Name == one) && len(x.Limits) > 0 {
-			out = append(out, userLimitsJSON{User: x.Name, Value: x.Limits})
-		}
-	}
-	s.writeJSON(w, http.StatusOK, out)
+	s.listLimits(w, r, u, userLimits)
 }
 
 // putUserLimit serves PUT /api/user-limits/{user}/{name}.
@@ -136,6 +98,7 @@ type limitKind struct {
 	names []string // the limits RabbitMQ knows for it
 	get   func(users *auth.Store, name string) (map[string]int64, bool)
 	set   func(users *auth.Store, name string, limits map[string]int64) error
+	all   func(users *auth.Store) []string // every vhost or user, sorted
 }
 
 var (
@@ -147,7 +110,14 @@ var (
 			}
 			return v.Limits, true
 		},
-		set: (*auth.Store).SetVhostLimits}
+		set: (*auth.Store).SetVhostLimits,
+		all: func(users *auth.Store) []string {
+			var out []string
+			for _, v := range users.Vhosts() {
+				out = append(out, v.Name)
+			}
+			return out
+		}}
 	userLimits = limitKind{param: "user", names: userLimitNames,
 		get: func(users *auth.Store, name string) (map[string]int64, bool) {
 			x, ok := users.User(name)
@@ -156,8 +126,39 @@ var (
 			}
 			return x.Limits, true
 		},
-		set: (*auth.Store).SetUserLimits}
+		set: (*auth.Store).SetUserLimits,
+		all: func(users *auth.Store) []string {
+			var out []string
+			for _, x := range users.Users() {
+				out = append(out, x.Name)
+			}
+			return out
+		}}
 )
+
+// listLimits answers RabbitMQ's list of the vhosts' or users' limits,
+// [{"vhost" or "user": name, "value": {limit: n}}], of every one with
+// limits set or of the one the path names (404 if it does not exist).
+func (s *Server) listLimits(w http.ResponseWriter, r *http.Request, u *auth.User, k limitKind) {
+	if !s.requireAdmin(w, u) {
+		return
+	}
+	names := k.all(s.users)
+	if one := r.PathValue(k.param); one != "" {
+		if _, ok := k.get(s.users, one); !ok {
+			s.notFound(w, r, u)
+			return
+		}
+		names = []string{one}
+	}
+	out := []map[string]any{}
+	for _, name := range names {
+		if limits, _ := k.get(s.users, name); len(limits) > 0 {
+			out = append(out, map[string]any{k.param: name, "value": limits})
+		}
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
 
 // editLimits sets (PUT) or clears (DELETE) one limit of a vhost or user:
 // 204, as RabbitMQ answers both.
