@@ -63,6 +63,10 @@ type run struct {
 	mu       sync.Mutex
 	latency  Histogram // guarded by mu; merged from each consumer
 	confirms Histogram // guarded by mu; merged from each producer
+	// At a fixed rate, latency splits in two: late, the producer's send
+	// time less the scheduled one (merged from each producer), and
+	// transit, the receive time less the send time (from each consumer).
+	late, transit Histogram // guarded by mu
 }
 
 // now returns nanoseconds since the run's epoch (monotonic).
@@ -76,6 +80,45 @@ func stamp(body []byte, t int64) { binary.LittleEndian.PutUint64(body, uint64(t)
 
 // stampOf reads the time a body carries.
 func stampOf(body []byte) int64 { return int64(binary.LittleEndian.Uint64(body)) }
+
+// sentBody is the smallest body that also carries, at a fixed rate, the
+// time the producer actually sent it (after the scheduled time).
+const sentBody = 16
+
+// paced reports whether the run publishes at a fixed rate.
+func (r *run) paced() bool { return r.cfg.Rate > 0 }
+
+// stampSent writes the actual send time t of a paced message into body,
+// when it is large enough, and records the producer's lateness in late.
+func (r *run) stampSent(body []byte, scheduled, t int64, late *Histogram) {
+	if !r.paced() || len(body) < sentBody {
+		return
+	}
+	binary.LittleEndian.PutUint64(body[8:], uint64(t))
+	if r.in(t) {
+		late.Record(t - scheduled)
+	}
+}
+
+// sentOf reads the send time a paced body carries, or -1.
+func (r *run) sentOf(body []byte) int64 {
+	if !r.paced() || len(body) < sentBody {
+		return -1
+	}
+	return stampOf(body[8:])
+}
+
+// mergeTiming adds a worker's lateness or transit histogram to the run's.
+func (r *run) mergeTiming(late, transit *Histogram) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if late != nil {
+		r.late.Merge(late)
+	}
+	if transit != nil {
+		r.transit.Merge(transit)
+	}
+}
 
 // merge adds a worker's histograms to the run's.
 func (r *run) merge(lat, conf *Histogram) {

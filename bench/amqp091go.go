@@ -71,6 +71,8 @@ func publish091(ctx context.Context, r *run, ch *amqp.Channel, win *window) erro
 	}
 	var stamps [1]int64
 	var seq uint64
+	var late Histogram
+	defer r.mergeTiming(&late, nil)
 	pace := newPacer(r)
 	for ctx.Err() == nil {
 		if win != nil {
@@ -89,6 +91,7 @@ func publish091(ctx context.Context, r *run, ch *amqp.Channel, win *window) erro
 			continue
 		}
 		stamp(msg.Body, stamps[0])
+		r.stampSent(msg.Body, stamps[0], r.now(), &late)
 		if win != nil {
 			seq++
 			win.sending(seq, stamps[0])
@@ -142,9 +145,9 @@ func (amqp091Client) consume(ctx context.Context, r *run, queues []string, ready
 
 // consume091 consumes one channel's deliveries until it closes.
 func consume091(r *run, ds <-chan amqp.Delivery) error {
-	var h Histogram
+	var h, transit Histogram
 	var count int64
-	defer func() { r.delivered.Add(count); r.merge(&h, nil) }()
+	defer func() { r.delivered.Add(count); r.merge(&h, nil); r.mergeTiming(nil, &transit) }()
 	unacked := 0
 	for d := range ds {
 		now := r.now()
@@ -152,6 +155,9 @@ func consume091(r *run, ds <-chan amqp.Delivery) error {
 			count++
 			if len(d.Body) >= minBody {
 				h.Record(now - stampOf(d.Body))
+			}
+			if sent := r.sentOf(d.Body); sent >= 0 {
+				transit.Record(now - sent)
 			}
 		}
 		if r.cfg.AutoAck {

@@ -174,6 +174,10 @@ func (r *run) result(before, after sample) *Result {
 	res.LatencyMaxMs = ms(r.latency.Max())
 	res.ConfirmP50Ms = ms(r.confirms.Quantile(0.50))
 	res.ConfirmP99Ms = ms(r.confirms.Quantile(0.99))
+	if r.paced() {
+		res.LateP50Ms, res.LateP99Ms = ms(r.late.Quantile(0.50)), ms(r.late.Quantile(0.99))
+		res.TransitP50Ms, res.TransitP99Ms = ms(r.transit.Quantile(0.50)), ms(r.transit.Quantile(0.99))
+	}
 	r.mu.Unlock()
 	res.addCPU(before, after, max(res.Delivered, res.Published, 1), r.cfg.BrokerPID)
 	return res

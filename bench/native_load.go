@@ -74,6 +74,8 @@ func (nativeClient) produce(ctx context.Context, r *run) error {
 // publish publishes batches until ctx ends.
 func (p *nativeProducer) publish(ctx context.Context) error {
 	stamps := make([]int64, batchSize(p.r.cfg.Size))
+	var late Histogram
+	defer p.r.mergeTiming(&late, nil)
 	pace := newPacer(p.r)
 	for ctx.Err() == nil {
 		want := len(stamps)
@@ -96,8 +98,10 @@ func (p *nativeProducer) publish(ctx context.Context) error {
 			}
 			continue
 		}
+		sent := p.r.now()
 		for _, t := range stamps[:n] {
 			stamp(p.body, t)
+			p.r.stampSent(p.body, t, sent, &late)
 			if p.win != nil {
 				p.seq++
 				p.win.sending(p.seq, t)
@@ -165,8 +169,9 @@ type delivery struct {
 	tag       uint64
 	remaining uint64 // body bytes still to come
 	stamp     int64
-	first     bool // the next body frame is the first
-	unacked   int  // messages received since the last ack
+	sent      int64 // the paced send time (run.sentOf), or -1
+	first     bool  // the next body frame is the first
+	unacked   int   // messages received since the last ack
 }
 
 // nativeConsumer is one consumer connection's state.
@@ -176,7 +181,8 @@ type nativeConsumer struct {
 	chans []delivery // indexed by channel number
 	ack   amqp091.BasicAck
 	lat   Histogram
-	count int64 // messages delivered in the window, not yet added to r
+	trans Histogram // transit: receive less send time (paced runs)
+	count int64     // messages delivered in the window, not yet added to r
 }
 
 func (nativeClient) consume(ctx context.Context, r *run, queues []string, ready func()) error {
@@ -204,6 +210,7 @@ func (nativeClient) consume(ctx context.Context, r *run, queues []string, ready 
 	err = nc.loop()
 	r.delivered.Add(nc.count)
 	r.merge(&nc.lat, nil)
+	r.mergeTiming(nil, &nc.trans)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -237,6 +244,7 @@ func (nc *nativeConsumer) loop() error {
 		case amqp091.FrameBody:
 			if d.first && len(f.Payload) >= minBody {
 				d.stamp = stampOf(f.Payload)
+				d.sent = nc.r.sentOf(f.Payload)
 			}
 			d.first = false
 			d.remaining -= min(d.remaining, uint64(len(f.Payload)))
@@ -262,7 +270,7 @@ func (nc *nativeConsumer) method(d *delivery, payload []byte) error {
 		return err
 	}
 	if m, ok := m.(*amqp091.BasicDeliver); ok {
-		d.tag, d.first, d.stamp = m.DeliveryTag, true, -1
+		d.tag, d.first, d.stamp, d.sent = m.DeliveryTag, true, -1, -1
 		return nil
 	}
 	return closeError(m)
@@ -275,6 +283,9 @@ func (nc *nativeConsumer) complete(ch uint16, d *delivery) {
 		nc.count++
 		if d.stamp >= 0 {
 			nc.lat.Record(now - d.stamp)
+		}
+		if d.sent >= 0 {
+			nc.trans.Record(now - d.sent)
 		}
 	}
 	if nc.r.cfg.AutoAck {

@@ -14,6 +14,7 @@ func TestRunAMQPAgainstFakeBroker(t *testing.T) {
 		{"native ack every 10, confirms", AMQPConfig{Client: ClientNative, AckEvery: 10, Prefetch: 100, Confirm: 100, Persistent: true}},
 		{"native fixed rate", AMQPConfig{Client: ClientNative, AutoAck: true, Rate: 2000}},
 		{"amqp091 ack, confirms", AMQPConfig{Client: ClientAMQP091, Prefetch: 100, Confirm: 50}},
+		{"amqp091 fixed rate", AMQPConfig{Client: ClientAMQP091, AutoAck: true, Rate: 2000}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,6 +37,16 @@ func TestRunAMQPAgainstFakeBroker(t *testing.T) {
 			}
 			if cfg.Rate > 0 && (r.PublishRate < cfg.Rate*0.8 || r.PublishRate > cfg.Rate*1.2) {
 				t.Errorf("publish rate %v, want about %v", r.PublishRate, cfg.Rate)
+			}
+			// At a fixed rate, latency splits into the producer's
+			// lateness and transit; both are recorded and transit never
+			// exceeds the whole.
+			if cfg.Rate > 0 && (r.TransitP99Ms <= 0 || r.TransitP50Ms > r.LatencyP50Ms*1.01 || r.LateP99Ms < 0) {
+				t.Errorf("transit p50/p99 %v/%v ms, late p99 %v ms, latency p50 %v ms",
+					r.TransitP50Ms, r.TransitP99Ms, r.LateP99Ms, r.LatencyP50Ms)
+			}
+			if cfg.Rate == 0 && (r.TransitP99Ms != 0 || r.LateP99Ms != 0) {
+				t.Errorf("unpaced run reports transit %v ms, late %v ms", r.TransitP99Ms, r.LateP99Ms)
 			}
 			// The native producer writes up to 64 publishes at once; the
 			// broker reads them in one go (allow for TCP splitting them).

@@ -30,6 +30,13 @@ type Result struct {
 	LatencyP50Ms float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99Ms float64 `json:"latency_p99_ms,omitempty"`
 	LatencyMaxMs float64 `json:"latency_max_ms,omitempty"`
+	// At a fixed rate (and bodies of 16 B or more), latency splits into
+	// the producer's lateness (send less scheduled time) and transit
+	// (receive less send time): a late producer is the harness's cost.
+	LateP50Ms    float64 `json:"late_p50_ms,omitempty"`
+	LateP99Ms    float64 `json:"late_p99_ms,omitempty"`
+	TransitP50Ms float64 `json:"transit_p50_ms,omitempty"`
+	TransitP99Ms float64 `json:"transit_p99_ms,omitempty"`
 	ConfirmP50Ms float64 `json:"confirm_p50_ms,omitempty"`
 	ConfirmP99Ms float64 `json:"confirm_p99_ms,omitempty"`
 	CallP50Ms    float64 `json:"call_p50_ms,omitempty"` // SQS/Kinesis: one API call, request to response
