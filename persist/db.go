@@ -84,8 +84,13 @@ type DB struct {
 	stats     counters
 	commitLat latencyHist
 	rotation  rotationSync // see rotation.go
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup // the writer and GC goroutines
+	// vlogUnsynced is set by whatever may write the value log without
+	// syncing it (value-log GC moves live values to its head), so that the
+	// writer's next commit syncs it even if its own batch wrote nothing
+	// there (see syncBatch).
+	vlogUnsynced atomic.Bool
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup // the writer and GC goroutines
 }
 
 var _ store.Store = (*DB)(nil)
@@ -143,6 +148,7 @@ func Open(dir string, opts Options) (*DB, error) {
 			unlockDir(lock)
 			return nil, err
 		}
+		db.vlogUnsynced.Store(true) // whatever Badger wrote at open: the first batch syncs it
 		db.disk = diskGuard{path: dir, limit: opts.DiskFreeLimit}
 		db.fault.dir = dir
 		if db.disk.limit == 0 {
@@ -304,6 +310,7 @@ func (db *DB) Close() error {
 	}
 	db.gcMu.Lock()
 	defer db.gcMu.Unlock()
+	db.rotation.close()
 	err := db.bdb.Close()
 	unlockDir(db.lock)
 	if err != nil {

@@ -85,6 +85,7 @@ func (db *DB) runGC1() (rewrote bool, _ error) {
 	}
 	for {
 		err := db.bdb.RunValueLogGC(0.5)
+		db.vlogUnsynced.Store(true) // a rewrite moved values to the log's head, unsynced
 		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
 			return rewrote, nil
 		}

@@ -26,6 +26,12 @@ type rotationSync struct {
 	dir       string // Badger's directory; "" in memory
 	vlog, mem int    // the newest file ids known
 	synced    atomic.Uint64
+	vlogSyncs atomic.Uint64 // syncCurrent calls that synced the value log
+
+	// The newest files, kept open for syncCurrent: a file's id and its
+	// descriptor (nil until first needed).
+	memFile, vlogFile     *os.File
+	memFileID, vlogFileID int
 }
 
 // open records the newest value-log and memtable-log ids in dir.
@@ -94,6 +100,67 @@ func (r *rotationSync) follow(id *int, path func(int) string) error {
 		}
 		r.synced.Add(1)
 		*id++
+	}
+}
+
+// syncCurrent makes everything written so far to the newest memtable log
+// durable, and to the newest value-log file too when vlog is set: it
+// first syncs every file that has a successor (as syncRotated), then the
+// newest with fdatasync. Badger writes both logs through shared mappings,
+// whose dirty pages the kernel tracks in the page cache, so fdatasync of
+// the file is what msync(MS_SYNC) of the mapping does (Linux implements
+// one with the other), without Badger's lock or a walk over the mapping.
+func (r *rotationSync) syncCurrent(vlog bool) error {
+	if r.dir == "" {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.follow(&r.vlog, r.vlogPath); err != nil {
+		return err
+	}
+	if err := r.follow(&r.mem, r.memPath); err != nil {
+		return err
+	}
+	if err := syncOpen(&r.memFile, &r.memFileID, r.mem, r.memPath); err != nil {
+		return err
+	}
+	if vlog {
+		r.vlogSyncs.Add(1)
+		return syncOpen(&r.vlogFile, &r.vlogFileID, r.vlog, r.vlogPath)
+	}
+	return nil
+}
+
+// syncOpen fdatasyncs file id, reusing *f when it is that file and
+// opening it (closing the old one) when not. A file that does not exist
+// yet has nothing written to it: Badger creates a log before it writes it.
+func syncOpen(f **os.File, fid *int, id int, path func(int) string) error {
+	if *f == nil || *fid != id {
+		nf, err := os.Open(path(id))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if *f != nil {
+			_ = (*f).Close()
+		}
+		*f, *fid = nf, id
+	}
+	return fdatasync(*f)
+}
+
+// close closes the files syncCurrent keeps open.
+func (r *rotationSync) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range []**os.File{&r.memFile, &r.vlogFile} {
+		if *f != nil {
+			_ = (*f).Close()
+			*f = nil
+		}
 	}
 }
 

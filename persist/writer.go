@@ -310,6 +310,7 @@ func (db *DB) write(muts []mutation) error {
 	wb := db.bdb.NewWriteBatch()
 	defer wb.Cancel()
 	n := 0
+	toVlog := false // a value goes to the value log (Badger's rule: len ≥ threshold)
 	for i := range muts {
 		m := &muts[i]
 		if m.skip {
@@ -322,6 +323,7 @@ func (db *DB) write(muts []mutation) error {
 			db.deletes++
 		} else {
 			err = wb.Set(m.key, m.val)
+			toVlog = toVlog || int64(len(m.val)) >= db.opts.ValueThreshold
 		}
 		if err != nil {
 			return err
@@ -335,7 +337,26 @@ func (db *DB) write(muts []mutation) error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	return db.sync()
+	return db.syncBatch(toVlog)
+}
+
+// syncBatch makes a written batch durable: the memtable log always, the
+// value log only when the batch wrote to it or an earlier write left it
+// unsynced (see vlogUnsynced). A batch of small values (the common case:
+// every value under the threshold lives in the memtable log and the
+// tree) thus pays one sync instead of two.
+func (db *DB) syncBatch(toVlog bool) error {
+	if db.opts.InMemory {
+		return nil
+	}
+	if db.vlogUnsynced.Swap(false) {
+		toVlog = true
+	}
+	err := db.rotation.syncCurrent(toVlog)
+	if err != nil && toVlog {
+		db.vlogUnsynced.Store(true)
+	}
+	return err
 }
 
 func (db *DB) planOp(o *op) error {
