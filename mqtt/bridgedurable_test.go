@@ -40,9 +40,9 @@ func TestBridgeQueueSurvivesRestart(t *testing.T) {
 	in := &inbox{}
 	_, err = dial3(t, tb.addr, "bq-sub", "guest", "guest", false, in.on3)
 	require.NoError(t, err)
-	// Both arrive. QoS 1 is at least once: a message the bridge hands to
-	// the session while it reconnects can come twice (once more resent
-	// from its in-flight window), as a CI run saw once (p1, p1, then p2).
+	// Both arrive, once each: a message the bridge hands to the session
+	// while it reconnects is written once, not also resent from its
+	// in-flight window (a CI run once saw p1, p1, p2 before mochi's patch 8).
 	eventually(t, func() bool { return count3(in, "p1") >= 1 && count3(in, "p2") >= 1 })
 
 	// The restored binding refuses MQTT publishes again.
@@ -54,6 +54,8 @@ func TestBridgeQueueSurvivesRestart(t *testing.T) {
 	require.NoError(t, err)
 	eventually(t, func() bool { return count3(in, "marker") == 1 })
 	require.Equal(t, 1, count3(in, "mqtt"))
+	require.Equal(t, 1, count3(in, "p1"))
+	require.Equal(t, 1, count3(in, "p2"))
 }
 
 // TestBridgeStaleBindingRemoved checks that a restored bridge binding no

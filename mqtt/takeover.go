@@ -123,8 +123,8 @@ func (h *stateHook) sweep(old, cl *mochi.Client, send bool) {
 
 // move gives pk, an in-flight message of the taken-over connection old, to
 // cl under a new packet id and its order number (0: a new one), rewrites
-// its record, and writes it to cl when send is set (its session is
-// established; else mochi's resend after the CONNACK sends it).
+// its record, and writes it to cl when send is set or cl's in-flight list
+// is no longer held (else mochi writes it after the CONNACK).
 func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, order uint64, send bool) {
 	oldKey := inflightKey(old.ID, pk.PacketID)
 	id, err := cl.NextPacketID()
@@ -134,7 +134,8 @@ func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, order uint64,
 		return
 	}
 	pk.PacketID = uint16(id)
-	if !cl.State.Inflight.SetOrdered(pk, order) {
+	stored, held := cl.State.Inflight.PutOrdered(pk, order)
+	if !stored {
 		return // already there
 	}
 	if key := inflightKey(cl.ID, pk.PacketID); key != oldKey {
@@ -148,7 +149,11 @@ func (h *stateHook) move(old, cl *mochi.Client, pk packets.Packet, order uint64,
 			h.log.Error("mqtt state encode failed", "ns", nsInflight, "error", err)
 		}
 	}
-	if send {
+	if send || !held {
+		// Written now unless cl's list is held: then mochi writes it with
+		// the CONNACK's in-flight messages (connectClient). Once released,
+		// the list writes nothing more by itself, even before cl's session
+		// counts as established here.
 		out := pk.Copy(true)
 		out.FixedHeader.Dup = true
 		_ = cl.WritePacket(out) // on failure it is resent at the next connection

@@ -426,6 +426,24 @@ func (cl *Client) ResendInflightMessages(force bool) error {
 	return nil
 }
 
+// writeInflights writes the in-flight packets Inflight.Release returned
+// after the CONNACK, as ResendInflightMessages does (Junction patch 8).
+func (cl *Client) writeInflights(pks []packets.Packet) error {
+	for _, tk := range pks {
+		cl.ops.hooks.OnQosPublish(cl, tk, tk.Created, 0)
+		if err := cl.WritePacket(tk); err != nil {
+			return err
+		}
+		if tk.FixedHeader.Type == packets.Puback || tk.FixedHeader.Type == packets.Pubcomp {
+			if ok := cl.State.Inflight.Delete(tk.PacketID); ok {
+				cl.ops.hooks.OnQosComplete(cl, tk)
+				atomic.AddInt64(&cl.ops.info.Inflight, -1)
+			}
+		}
+	}
+	return nil
+}
+
 // ClearInflights deletes all inflight messages for the client, e.g. for a disconnected user with a clean session.
 func (cl *Client) ClearInflights() {
 	for _, tk := range cl.State.Inflight.GetAll(false) {

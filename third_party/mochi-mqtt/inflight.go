@@ -30,6 +30,7 @@ type Inflight struct {
 	sync.RWMutex
 	internal            map[uint16]inflightEntry // internal contains the inflight packets
 	sealed              bool                     // moved to a session that took this one over
+	held                bool                     // new packets wait for Release (Hold)
 	receiveQuota        int32                    // remaining inbound qos quota for flow control
 	sendQuota           int32                    // remaining outbound qos quota for flow control
 	maximumReceiveQuota int32                    // maximum allowed receive quota
@@ -41,6 +42,7 @@ type Inflight struct {
 type inflightEntry struct {
 	pk    packets.Packet
 	order uint64
+	held  bool // stored while the list was held: never written yet
 }
 
 // NewInflights returns a new instance of an Inflight packets map.
@@ -59,11 +61,28 @@ func (i *Inflight) Set(m packets.Packet) bool {
 // SetOrdered is Set with the packet's order number (NextInflightOrder),
 // for a packet that keeps its place from elsewhere; 0 gives a new one.
 func (i *Inflight) SetOrdered(m packets.Packet, order uint64) bool {
+	stored, _ := i.put(m, order)
+	return stored
+}
+
+// Put is Set, and also reports whether the list is held (Hold): a held
+// packet must not be written now, Release hands it to the writer of the
+// CONNACK with the in-flight messages to resend.
+func (i *Inflight) Put(m packets.Packet) (stored, held bool) {
+	return i.put(m, 0)
+}
+
+// PutOrdered is SetOrdered, and also reports whether the list is held.
+func (i *Inflight) PutOrdered(m packets.Packet, order uint64) (stored, held bool) {
+	return i.put(m, order)
+}
+
+func (i *Inflight) put(m packets.Packet, order uint64) (stored, held bool) {
 	i.Lock()
 	defer i.Unlock()
 
 	if i.sealed {
-		return false
+		return false, false
 	}
 	e, ok := i.internal[m.PacketID]
 	if order == 0 {
@@ -72,8 +91,47 @@ func (i *Inflight) SetOrdered(m packets.Packet, order uint64) bool {
 			order = NextInflightOrder()
 		}
 	}
-	i.internal[m.PacketID] = inflightEntry{pk: m, order: order}
-	return !ok
+	i.internal[m.PacketID] = inflightEntry{pk: m, order: order, held: i.held || (ok && e.held)}
+	return !ok, i.held
+}
+
+// Hold makes the list hold the packets stored from now on until Release
+// (Junction patch). A connecting client's list is held from before it can
+// be found (inheritClientSession, s.Clients.Add) until its CONNACK is
+// written: a packet queued to it meanwhile is written once, by Release's
+// caller, instead of once from the outbound queue and once more as a
+// resent in-flight message.
+func (i *Inflight) Hold() {
+	i.Lock()
+	defer i.Unlock()
+	i.held = true
+}
+
+// Release ends the hold and returns every packet of the list in its order,
+// to be written: the ones stored before the hold (inherited from a previous
+// connection) marked as duplicates [MQTT-3.3.1-1], the held ones as they
+// were queued. A packet stored after Release is written by whoever stores
+// it, as usual.
+func (i *Inflight) Release() []packets.Packet {
+	i.Lock()
+	defer i.Unlock()
+	i.held = false
+	es := make([]inflightEntry, 0, len(i.internal))
+	for k, v := range i.internal {
+		if v.held {
+			v.held = false
+			i.internal[k] = v
+		} else if v.pk.FixedHeader.Type == packets.Publish {
+			v.pk.FixedHeader.Dup = true
+		}
+		es = append(es, v)
+	}
+	sortEntries(es)
+	m := make([]packets.Packet, len(es))
+	for k := range es {
+		m[k] = es[k].pk
+	}
+	return m
 }
 
 // Order returns the order number of an inflight packet.
@@ -161,6 +219,17 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 		}
 	}
 
+	sortEntries(es)
+
+	m := make([]packets.Packet, len(es))
+	for k := range es {
+		m[k] = es[k].pk
+	}
+	return m
+}
+
+// sortEntries sorts in-flight entries in their queueing order.
+func sortEntries(es []inflightEntry) {
 	sort.Slice(es, func(a, b int) bool {
 		if es[a].order != es[b].order {
 			return es[a].order < es[b].order
@@ -170,12 +239,6 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 		}
 		return es[a].pk.PacketID < es[b].pk.PacketID
 	})
-
-	m := make([]packets.Packet, len(es))
-	for k := range es {
-		m[k] = es[k].pk
-	}
-	return m
 }
 
 // NextImmediate returns the next inflight packet which is indicated to be sent immediately.

@@ -233,3 +233,36 @@ func TestInflightSealInto(t *testing.T) {
 	}
 	require.Equal(t, []uint16{2, 1, 3}, got)
 }
+
+func TestInflightHoldRelease(t *testing.T) {
+	i := NewInflights()
+	pub := func(id uint16) packets.Packet {
+		return packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, PacketID: id}
+	}
+	stored, held := i.Put(pub(5)) // inherited: written before, resent as a duplicate
+	require.True(t, stored)
+	require.False(t, held)
+	i.Hold()
+	stored, held = i.Put(pub(2)) // queued while held: first written by Release's caller
+	require.True(t, stored)
+	require.True(t, held)
+	_, held = i.Put(pub(2)) // an update stays held
+	require.True(t, held)
+
+	var ids []uint16
+	var dups []bool
+	for _, pk := range i.Release() {
+		ids = append(ids, pk.PacketID)
+		dups = append(dups, pk.FixedHeader.Dup)
+	}
+	require.Equal(t, []uint16{5, 2}, ids)
+	require.Equal(t, []bool{true, false}, dups)
+
+	stored, held = i.Put(pub(3)) // after the release, written by whoever stores it
+	require.True(t, stored)
+	require.False(t, held)
+	require.Equal(t, 3, i.Len())
+	for _, pk := range i.GetAll(false) {
+		require.False(t, pk.FixedHeader.Dup, "Release marks only the copies it returns")
+	}
+}

@@ -506,6 +506,12 @@ func (s *Server) connectClient(cl *Client, listener string) (bool, error) {
 
 	atomic.AddInt64(&s.Info.ClientsConnected, 1)
 
+	// From before the client can be found (the take-over's successor, then
+	// s.Clients) until its CONNACK is written, a message queued to it is
+	// held in its in-flight list and written below with the inherited ones:
+	// upstream queued it to the outbound queue too, and it went out twice,
+	// once more as a resent in-flight message.
+	cl.State.Inflight.Hold()
 	s.hooks.OnSessionEstablish(cl, pk)
 
 	sessionPresent := s.inheritClientSession(pk, cl)
@@ -518,11 +524,11 @@ func (s *Server) connectClient(cl *Client, listener string) (bool, error) {
 
 	s.loop.willDelayed.Delete(cl.ID) // [MQTT-3.1.3-9]
 
-	if sessionPresent {
-		err = cl.ResendInflightMessages(true)
-		if err != nil {
-			return true, fmt.Errorf("resend inflight: %w", err)
-		}
+	// The inherited in-flight messages (a resumed session's), and the ones
+	// held since the client could be found (any session's).
+	err = cl.writeInflights(cl.State.Inflight.Release())
+	if err != nil {
+		return true, fmt.Errorf("resend inflight: %w", err)
 	}
 
 	// Writes start only now: messages queued since the client joined
@@ -1162,7 +1168,8 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		out.PacketID = uint16(i) // [MQTT-2.2.1-4]
 		sentQuota := atomic.LoadInt32(&cl.State.Inflight.sendQuota)
 
-		if ok := cl.State.Inflight.Set(out); ok { // [MQTT-4.3.2-3] [MQTT-4.3.3-3]
+		stored, held := cl.State.Inflight.Put(out)
+		if stored { // [MQTT-4.3.2-3] [MQTT-4.3.3-3]
 			atomic.AddInt64(&s.Info.Inflight, 1)
 			s.hooks.OnQosPublish(cl, out, out.Created, 0)
 			cl.State.Inflight.DecreaseSendQuota()
@@ -1174,6 +1181,9 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 			out.Expiry = -1
 			cl.State.Inflight.Set(out)
 			return out, nil
+		}
+		if held {
+			return out, nil // connectClient writes it after the CONNACK
 		}
 	}
 

@@ -3971,3 +3971,82 @@ func TestEstablishConnectionAsync(t *testing.T) {
 	_, ok = s.Clients.Get(id)
 	require.False(t, ok)
 }
+
+// connackPublishHook publishes a QoS 1 message to its topic from inside the
+// CONNACK's OnPacketSent: after the connecting client has joined s.Clients
+// and before its in-flight messages are resent (Junction patch).
+type connackPublishHook struct {
+	HookBase
+	s     *Server
+	topic string
+	done  atomic.Bool
+}
+
+func (h *connackPublishHook) ID() string { return "connack-publish" }
+
+func (h *connackPublishHook) Provides(b byte) bool { return b == OnPacketSent }
+
+func (h *connackPublishHook) OnPacketSent(cl *Client, pk packets.Packet, b []byte) {
+	if pk.FixedHeader.Type == packets.Connack && h.done.CompareAndSwap(false, true) {
+		_ = h.s.Publish(h.topic, []byte("hello mochi"), false, 1)
+	}
+}
+
+// TestEstablishConnectionResumedSessionNoDuplicate checks that a QoS 1
+// message queued to a resumed persistent session between its joining
+// s.Clients and the resend of its in-flight messages is written once, not
+// once from the outbound queue and once more as a resent in-flight message
+// (Junction patch 8; the bridge test in Junction's mqtt package saw p1, p1,
+// p2 in a CI run).
+func TestEstablishConnectionResumedSessionNoDuplicate(t *testing.T) {
+	s := newServerWithInlineClient()
+	h := &connackPublishHook{s: s, topic: "a/b/c"}
+	require.NoError(t, s.AddHook(h, nil))
+	defer s.Close()
+
+	connect := packets.TPacketData[packets.Connect].Get(packets.TConnectMqtt311)
+	// The offline persistent session, as the storage hook restores it.
+	old := s.NewClient(nil, "tcp", connect.Packet.Connect.ClientIdentifier, false)
+	old.Properties.ProtocolVersion = 4
+	old.State.Subscriptions.Add("a/b/c", packets.Subscription{Filter: "a/b/c", Qos: 1})
+	s.Topics.Subscribe(old.ID, packets.Subscription{Filter: "a/b/c", Qos: 1})
+	s.Clients.Add(old)
+
+	r, w := net.Pipe()
+	o := make(chan error, 1)
+	go func() { o <- s.EstablishConnection("tcp", r) }()
+	recv := make(chan []byte, 1)
+	go func() {
+		buf, _ := io.ReadAll(w)
+		recv <- buf
+	}()
+	_, err := w.Write(connect.RawBytes)
+	require.NoError(t, err)
+
+	// The CONNACK, then the message once.
+	want := packets.TPacketData[packets.Connack].Get(packets.TConnackAcceptedSessionExists).RawBytes
+	got := []byte{}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		cl, ok := s.Clients.Get(old.ID)
+		if ok && cl != old && cl.State.Inflight.Len() == 1 && atomic.LoadInt32(&cl.State.outboundQty) == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a second copy, if any, is written by now
+	_, _ = w.Write(packets.TPacketData[packets.Disconnect].Get(packets.TDisconnect).RawBytes)
+	require.NoError(t, <-o)
+	_ = w.Close()
+	got = <-recv
+	require.True(t, bytes.HasPrefix(got, want), "%v", got)
+	pubs := 0
+	for rest := got[len(want):]; len(rest) >= 2; {
+		n := int(rest[1]) + 2 // short packets: one length byte
+		if rest[0]>>4 == packets.Publish {
+			pubs++
+		}
+		rest = rest[n:]
+	}
+	require.Equal(t, 1, pubs, "PUBLISH packets after the CONNACK: %v", got[len(want):])
+}
