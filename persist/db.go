@@ -102,20 +102,25 @@ type Stats struct {
 	CancelledPairs uint64 // Enqueue+Remove pairs that met in a batch and skipped the disk
 	CancelledEarly uint64 // of those, pairs that met before the writer took the Enqueue (confirmed at once)
 	GCRuns         uint64 // value-log GC passes
+	// SupersededUpdates counts Updates that a Remove of the same entry in
+	// the same batch made unnecessary (an SQS receive then delete, an AMQP
+	// delivery then ack), so that only the delete was written.
+	SupersededUpdates uint64
 }
 
 type counters struct {
-	batches, ops, cancelled, cancelledEarly, gcRuns atomic.Uint64
+	batches, ops, cancelled, cancelledEarly, gcRuns, superseded atomic.Uint64
 }
 
 // Stats returns the counters.
 func (db *DB) Stats() Stats {
 	return Stats{
-		Batches:        db.stats.batches.Load(),
-		Ops:            db.stats.ops.Load(),
-		CancelledPairs: db.stats.cancelled.Load(),
-		CancelledEarly: db.stats.cancelledEarly.Load(),
-		GCRuns:         db.stats.gcRuns.Load(),
+		Batches:           db.stats.batches.Load(),
+		Ops:               db.stats.ops.Load(),
+		CancelledPairs:    db.stats.cancelled.Load(),
+		CancelledEarly:    db.stats.cancelledEarly.Load(),
+		GCRuns:            db.stats.gcRuns.Load(),
+		SupersededUpdates: db.stats.superseded.Load(),
 	}
 }
 

@@ -25,6 +25,7 @@ const (
 	opRemovePaged // one page deleted
 	opDropPaged   // a queue's pages deleted
 	opCancelled   // an enqueue removed before the writer took it: nothing to write
+	opSync        // WriteSegment: written by its caller already; its batch syncs even if it writes nothing
 )
 
 // op is one submitted write. For streams, e.Seq holds the offset.
@@ -239,10 +240,12 @@ type entryRef struct {
 type batchPlan struct {
 	muts    []mutation
 	enq     map[entryRef]int // entry set in this batch → index in muts
+	upd     map[entryRef]int // entry rewritten by an Update in this batch → index in muts
 	bodies  map[uint64]int   // message body set in this batch → index in muts
 	appends map[string][]int // stream → indexes of its record sets in muts
 	pages   map[entryRef]int // page set in this batch → index in muts
 	buf     []byte           // backing store for small values
+	sync    bool             // an opSync: sync even when nothing is written
 }
 
 func (p *batchPlan) reset() {
@@ -250,15 +253,18 @@ func (p *batchPlan) reset() {
 	p.muts = p.muts[:0]
 	if p.enq == nil {
 		p.enq = make(map[entryRef]int)
+		p.upd = make(map[entryRef]int)
 		p.bodies = make(map[uint64]int)
 		p.appends = make(map[string][]int)
 		p.pages = make(map[entryRef]int)
 	}
 	clear(p.enq)
+	clear(p.upd)
 	clear(p.bodies)
 	clear(p.appends)
 	clear(p.pages)
 	p.buf = p.buf[:0]
+	p.sync = false
 }
 
 func (p *batchPlan) add(m mutation) int {
@@ -329,7 +335,7 @@ func (db *DB) write(muts []mutation) error {
 			return err
 		}
 	}
-	if n == 0 {
+	if n == 0 && !db.plan.sync {
 		return nil
 	}
 	start := time.Now()
@@ -375,6 +381,8 @@ func (db *DB) planOp(o *op) error {
 		p := &db.plan
 		i := p.add(mutation{key: recordKey(o.name, o.e.Seq), val: o.data})
 		p.appends[o.name] = append(p.appends[o.name], i)
+	case opSync:
+		db.plan.sync = true
 	case opTrim:
 		return db.planTrim(o.name, o.e.Seq, false)
 	case opDropStream:
@@ -419,11 +427,16 @@ func (db *DB) planUpdate(queue string, e store.Entry) {
 	}
 	e.MsgID = id
 	p := &db.plan
-	if i, ok := p.enq[entryRef{queue, e.Seq}]; ok {
+	ref := entryRef{queue, e.Seq}
+	if i, ok := p.enq[ref]; ok {
 		p.muts[i].val = db.entryValue(e)
 		return
 	}
-	p.add(mutation{key: entryKey(queue, e.Seq), val: db.entryValue(e)})
+	if i, ok := p.upd[ref]; ok { // a later lease of the same entry: one write
+		p.muts[i].val = db.entryValue(e)
+		return
+	}
+	p.upd[ref] = p.add(mutation{key: entryKey(queue, e.Seq), val: db.entryValue(e)})
 }
 
 func (db *DB) planRemove(queue string, seq uint64) {
@@ -438,6 +451,13 @@ func (db *DB) planRemove(queue string, seq uint64) {
 	}
 	p := &db.plan
 	ref := entryRef{queue, seq}
+	if i, ok := p.upd[ref]; ok {
+		// An Update earlier in this batch (a receive's lease) would be
+		// written and deleted at once: the delete alone does.
+		p.muts[i].skip = true
+		delete(p.upd, ref)
+		db.stats.superseded.Add(1)
+	}
 	if i, ok := p.enq[ref]; ok {
 		p.muts[i].skip = true
 		delete(p.enq, ref)
