@@ -173,6 +173,10 @@ type Delivery struct {
 	Msg           *message.Message
 	Redelivered   bool
 	DeliveryCount uint32
+	// Via is the via a publish passed to flowPublisher.PublishFlow when
+	// that publish makes this delivery on its own goroutine before it
+	// returns; nil otherwise.
+	Via any
 }
 
 // Queue settles deliveries of one queue.

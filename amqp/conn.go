@@ -34,8 +34,12 @@ type conn struct {
 	chanMax     uint16
 	clientProps clientCaps
 	lastCh      *channel // the channel of the last frame, if still open
-	cleaned     bool     // cleanup ran
-	admitted    bool     // counted in Server.open: released when serve ends
+	// deferred are the connections (this one included) that deliveries
+	// made by this reader's publishes went to: the reader writes them
+	// at the end of its batch (writer.go: deferWrite, endBatch).
+	deferred []*conn
+	cleaned  bool // cleanup ran
+	admitted bool // counted in Server.open: released when serve ends
 
 	certUser    string        // the CN of a verified TLS client certificate: SASL EXTERNAL is offered
 	mechanism   string        // SASL mechanism, for the management API
@@ -232,6 +236,9 @@ const maxOutbound = 4 << 20
 // waitForDrain blocks the reader while the outbound buffer is over
 // maxOutbound.
 func (c *conn) waitForDrain() {
+	if len(c.deferred) > 0 && c.overOutbound() {
+		c.writeDeferred() // not held back while the reader waits
+	}
 	c.wmu.Lock()
 	for len(c.w.Buf) > maxOutbound && !c.writerDone {
 		c.wakeWriter() // the reader's batch may hold the wake back
@@ -239,6 +246,13 @@ func (c *conn) waitForDrain() {
 		c.drained.Wait()
 	}
 	c.wmu.Unlock()
+}
+
+// overOutbound reports whether the outbound buffer is over maxOutbound.
+func (c *conn) overOutbound() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return len(c.w.Buf) > maxOutbound
 }
 
 // idleShrinkAfter is how long a connection must be quiet before its read

@@ -25,7 +25,10 @@ type consumer struct {
 }
 
 // Deliver implements Consumer: it appends basic.deliver, the content
-// header and body to the connection's buffer and wakes the writer.
+// header and body to the connection's buffer and wakes the writer, or,
+// for a delivery a publish makes on its reader's goroutine (d.Via) to a
+// connection that wrote nothing for directIdle, leaves the write to that
+// reader's end of batch (conn.deferWrite).
 func (cs *consumer) Deliver(d Delivery) {
 	c := cs.ch.c
 	c.wmu.Lock()
@@ -34,7 +37,11 @@ func (cs *consumer) Deliver(d Delivery) {
 	} else {
 		cs.writeDeliverLocked(d)
 	}
+	small := len(c.w.Buf) < maxDeferred
 	c.wmu.Unlock()
+	if p, ok := d.Via.(*conn); ok && small && monoNow()-c.lastWrite.Load() > int64(directIdle) && p.deferWrite(c) {
+		return
+	}
 	c.signal()
 }
 

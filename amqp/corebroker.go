@@ -289,14 +289,14 @@ func (cv *coreVhost) Publish(m *message.Message, done func(ack bool)) (bool, err
 }
 
 // PublishFlow implements flowPublisher.
-func (cv *coreVhost) PublishFlow(m *message.Message, done func(ack bool)) (bool, <-chan struct{}, error) {
+func (cv *coreVhost) PublishFlow(m *message.Message, done func(ack bool), via any) (bool, <-chan struct{}, error) {
 	if err := cv.check(auth.PermWrite, auth.ResourceExchange, m.Exchange); err != nil {
 		return false, nil, err
 	}
 	if err := cv.checkTopic(m.Exchange, m.RoutingKey, true); err != nil {
 		return false, nil, err
 	}
-	return cv.v.PublishFlow(m, done)
+	return cv.v.PublishVia(m, done, via)
 }
 
 func (cv *coreVhost) NewLimiter(prefetch uint32) Limiter {
@@ -400,7 +400,7 @@ type coreConsumer struct {
 }
 
 func (cc *coreConsumer) Deliver(d queue.Delivery) {
-	cc.c.Deliver(Delivery{Queue: cc.q, Seq: d.Seq, Msg: d.Msg, Redelivered: d.Redelivered, DeliveryCount: d.DeliveryCount})
+	cc.c.Deliver(Delivery{Queue: cc.q, Seq: d.Seq, Msg: d.Msg, Redelivered: d.Redelivered, DeliveryCount: d.DeliveryCount, Via: d.Via})
 }
 
 func (cc *coreConsumer) Cancelled() { cc.c.Cancelled() }

@@ -24,7 +24,11 @@
 // last frame it read (conn.inBatch), wakes are held and the reader itself
 // writes the buffer with one non-blocking write before its next read
 // (endBatch), leaving to the writer what the socket does not take.
-// conn.flushMu serializes the two.
+// Likewise, a delivery that a publish makes on its reader's goroutine
+// (Delivery.Via) to a connection that wrote nothing for directIdle is
+// written by that reader at the end of its batch (deferWrite): a slow
+// flow costs no writer wake-up per message, a busy one is left to the
+// writer, whose writes batch. conn.flushMu serializes the two.
 //
 // # Lock order
 //
@@ -41,7 +45,8 @@
 // handleBody → finishPublish → route → Vhost.Publish (→ confirmed →
 // appendConfirmsLocked at the next flush).
 // deliver: Consumer.Deliver → writeDeliverLocked → signal → writeLoop →
-// flush (or, for deliveries an ack lets out, readStamp.Read → endBatch).
+// flush (or, for deliveries an ack lets out or a publish makes to an idle
+// connection, readStamp.Read → endBatch → writeDeferred, writeNow).
 // ack of one tag: dispatch → settle → takeOneLocked → settleOne →
 // Queue.Ack, Limiter.Release; multiple: takeLocked → settleAll.
 //

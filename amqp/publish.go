@@ -111,7 +111,7 @@ func (ch *channel) route(msg *message.Message, mandatory bool) error {
 		var err error
 		var wait <-chan struct{}
 		if fp, ok := ch.c.vhost.(flowPublisher); ok {
-			routed, wait, err = fp.PublishFlow(msg, done)
+			routed, wait, err = fp.PublishFlow(msg, done, ch.c)
 			if wait != nil {
 				ch.c.flowWait = wait
 			}
@@ -320,8 +320,13 @@ func (ch *channel) txRollback() error {
 // flowPublisher is a Vhost that reports congestion of the queues a
 // publish reached (core.Vhost.PublishFlow): the reader then waits before
 // taking the next frame, as RabbitMQ's credit flow holds a publisher back.
+//
+// The reader passes its conn as via: the deliveries the publish makes on
+// the reader's goroutine come back with it (Delivery.Via), and the reader
+// writes them to their consumers' sockets at the end of its batch
+// (conn.deferWrite) instead of waking each consumer's writer.
 type flowPublisher interface {
-	PublishFlow(m *message.Message, done func(ack bool)) (routed bool, wait <-chan struct{}, err error)
+	PublishFlow(m *message.Message, done func(ack bool), via any) (routed bool, wait <-chan struct{}, err error)
 }
 
 // flowMaxWait bounds one wait for a congested queue; the queue ends its

@@ -144,10 +144,70 @@ func (c *conn) flush() bool {
 // cannot take (a busy writer, a full socket buffer, a TLS connection, a
 // close to follow).
 func (c *conn) endBatch() {
+	if len(c.deferred) > 0 {
+		c.writeDeferred()
+	}
 	if !c.inBatch.Load() {
 		return
 	}
 	c.inBatch.Store(false)
+	c.writeNow()
+}
+
+// maxDeferred is the outbound buffer size up to which a delivery made by
+// a publish may wait for the publisher's end of batch; past it, the
+// consumer's writer is woken at once.
+const maxDeferred = 64 << 10
+
+// directIdle is how long a connection must have written nothing for a
+// delivery made by a publish to be written by the publisher's reader
+// (deferWrite). A consumer's writer that wakes for each delivery of a
+// slow flow (at 1,000 msg/s, each message alone) is a goroutine hand-off
+// per message, which the reader's own write saves: broker CPU per
+// message at 1,000 msg/s fell from 92-114 to 74-78 us. A busy flow is
+// left to the writer, whose writes carry all the deliveries that arrived
+// while it was waking: writing after every publish read instead (one
+// delivery per write with amqp091-go publishers) cost 3.2 us of broker
+// CPU per message against the writer's 1.9.
+const directIdle = 200 * time.Microsecond
+
+// maxDeferredConns bounds how many consumer connections one reader writes
+// to at the end of its batch; deliveries to more wake their writers.
+const maxDeferredConns = 16
+
+// deferWrite takes over the wake-up of t's writer for a delivery this
+// reader's publish made (Delivery.Via): the reader writes t's buffer at
+// the end of its batch, so that a publish whose message goes straight to
+// a consumer costs no goroutine hand-off (the consumer's writer is woken
+// only when its socket or buffer is busy). Reader goroutine only; it
+// returns false when t's writer must be woken instead.
+func (c *conn) deferWrite(t *conn) bool {
+	for _, d := range c.deferred {
+		if d == t {
+			return true
+		}
+	}
+	if len(c.deferred) >= maxDeferredConns {
+		return false
+	}
+	c.deferred = append(c.deferred, t)
+	return true
+}
+
+// writeDeferred writes the buffers of the connections deferWrite took.
+func (c *conn) writeDeferred() {
+	for i, t := range c.deferred {
+		c.deferred[i] = nil
+		t.writeNow()
+	}
+	c.deferred = c.deferred[:0]
+}
+
+// writeNow writes c's outbound buffer with one non-blocking write from
+// the calling goroutine (a reader's), and leaves to c's writer whatever
+// that cannot take: a busy writer, a full socket buffer, a TLS
+// connection, a close to follow.
+func (c *conn) writeNow() {
 	if c.raw == nil || !c.flushMu.TryLock() {
 		c.wakeWriter()
 		return

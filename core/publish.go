@@ -39,6 +39,14 @@ func (v *Vhost) Publish(m *message.Message, done func(ack bool)) (routed bool, e
 // that can hold a publisher back (AMQP pauses the connection's reader)
 // waits on it before taking the next publish; others ignore it.
 func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed bool, wait <-chan struct{}, err error) {
+	return v.PublishVia(m, done, nil)
+}
+
+// PublishVia is PublishFlow that hands via to the deliveries the publish
+// makes itself, on the caller's goroutine before PublishVia returns
+// (queue.Delivery.Via): a face can then write them out with the
+// publisher's next batch instead of waking each consumer's writer.
+func (v *Vhost) PublishVia(m *message.Message, done func(ack bool), via any) (routed bool, wait <-chan struct{}, err error) {
 	m.ID = v.b.newID()
 	if m.Arrived == 0 {
 		m.Arrived = v.b.clock.Now().UnixNano()
@@ -52,7 +60,7 @@ func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed boo
 	if bcc {
 		m = route.StripBCC(m)
 	}
-	routed, wait = v.deliver(m, targets, done)
+	routed, wait = v.deliver(m, targets, done, via)
 	v.b.counters.countPublish(m.Origin, routed)
 	clear(targets)
 	*tp = targets[:0]
@@ -62,7 +70,7 @@ func (v *Vhost) PublishFlow(m *message.Message, done func(ack bool)) (routed boo
 
 // deliver offers m to each target queue and arranges the confirm; wait is
 // the congestion channel of a target queue that is congested, if any.
-func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bool)) (routed bool, wait <-chan struct{}) {
+func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bool), via any) (routed bool, wait <-chan struct{}) {
 	// The encoded message, made once and only for a target that stores it:
 	// a stream, or a durable queue when the message is persistent.
 	var data []byte
@@ -100,7 +108,7 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 				qdata = message.Marshal(nil, msg)
 			}
 		}
-		p := queue.Publishing{Msg: msg, Data: qdata}
+		p := queue.Publishing{Msg: msg, Data: qdata, Via: via}
 		if c != nil {
 			c.pending.Add(1)
 			p.Done = c.settle

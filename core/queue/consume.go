@@ -31,6 +31,10 @@ type Delivery struct {
 	Redelivered   bool
 	DeliveryCount uint32 // deliveries including this one (SQS ApproximateReceiveCount)
 	FirstReceived int64  // unix nanos of the message's first lease (SQS ApproximateFirstReceiveTimestamp); set by Lease only
+	// Via is Publishing.Via when the delivery is made by that Publish
+	// call, on its caller's goroutine, before it returns; nil otherwise.
+	// A face uses it to leave the write of the delivery to the publisher.
+	Via any
 }
 
 // ConsumeOptions are a consumer's settings.
@@ -345,7 +349,7 @@ func (q *Queue) deliver(s *Subscription, e *entry) {
 	q.flow.delivered++
 	e.deliveries++
 	d := Delivery{Queue: q, Seq: e.seq, Msg: e.msg,
-		Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries}
+		Redelivered: e.redelivered || e.deliveries > 1, DeliveryCount: e.deliveries, Via: q.via}
 	q.counts.count(&q.counts.Delivered, &q.counts.DeliveredNoAck, s.opts.AutoAck, d.Redelivered)
 	if s.opts.AutoAck {
 		s.c.Deliver(d)

@@ -82,6 +82,9 @@ type Publishing struct {
 	Msg  *message.Message
 	Data []byte     // encoded Msg; set by the router only when Msg is persistent
 	Done store.Done // see Publish
+	// Via is the publisher's token, handed to the deliveries this
+	// Publish makes itself (Delivery.Via); nil: none.
+	Via any
 }
 
 // Result is the outcome of a Publish.
@@ -132,6 +135,7 @@ type Queue struct {
 	timerAt   int64    // deadline the timer is armed for; 0 = unarmed
 	onTimerFn func()   // q.onTimer, bound once
 	pending   []func() // callbacks to run once the lock is released
+	via       any      // Publishing.Via while Publish dispatches
 	pageKey   string   // the store key of the queue's pages; "" until it first pages
 	npaged    int      // ready stubs whose message is paged out
 	pagedB    int      // their bytes
@@ -270,7 +274,9 @@ func (q *Queue) Publish(p Publishing) Result {
 		q.arm(nb)
 	} else {
 		q.pushReady(e)
+		q.via = p.Via
 		q.dispatch(now)
+		q.via = nil
 		q.enforceLimits(now)
 	}
 	q.counts.Published++
