@@ -81,6 +81,14 @@ type coreVhost struct {
 	conn    ConnInfo
 	streams *streamHub
 	release func() // uncounts the connection (core.Broker.OpenConnection)
+
+	// The last publish the permission checks allowed (reader only): while
+	// the user store's Generation stays pubGen, another publish to
+	// pubExchange is allowed without a lookup. Only cached when no topic
+	// permission applies to the exchange, so the routing key is free.
+	pubGen      uint64
+	pubExchange string
+	pubOK       bool
 }
 
 func (cv *coreVhost) Name() string { return cv.v.Name() }
@@ -288,13 +296,20 @@ func (cv *coreVhost) Publish(m *message.Message, done func(ack bool)) (bool, err
 	return cv.v.Publish(m, done)
 }
 
-// PublishFlow implements flowPublisher.
+// PublishFlow implements flowPublisher. The reader calls it for every
+// publish, so that the permission checks' result is cached (pubGen).
 func (cv *coreVhost) PublishFlow(m *message.Message, done func(ack bool), via any) (bool, <-chan struct{}, error) {
-	if err := cv.check(auth.PermWrite, auth.ResourceExchange, m.Exchange); err != nil {
-		return false, nil, err
-	}
-	if err := cv.checkTopic(m.Exchange, m.RoutingKey, true); err != nil {
-		return false, nil, err
+	if gen := cv.users.Generation(); !cv.pubOK || gen != cv.pubGen || m.Exchange != cv.pubExchange {
+		cv.pubOK = false
+		if err := cv.check(auth.PermWrite, auth.ResourceExchange, m.Exchange); err != nil {
+			return false, nil, err
+		}
+		if err := cv.checkTopic(m.Exchange, m.RoutingKey, true); err != nil {
+			return false, nil, err
+		}
+		if cv.users.TopicFree(cv.user, cv.v.Name(), m.Exchange) {
+			cv.pubGen, cv.pubExchange, cv.pubOK = gen, m.Exchange, true
+		}
 	}
 	return cv.v.PublishVia(m, done, via)
 }

@@ -61,3 +61,47 @@ func TestTopicPermissions(t *testing.T) {
 	require.Equal(t, 403, e.Code)
 	require.Equal(t, "ACCESS_REFUSED - read access to topic 'no.#' in exchange 'amq.topic' in vhost '/' refused for user 'guest'", e.Reason)
 }
+
+// TestPublishPermissionChangeTakesEffect: a connection that has published
+// (its grant is cached) is refused its next publish as soon as its write
+// permission, or a topic permission, is taken away, on the same channel.
+func TestPublishPermissionChangeTakesEffect(t *testing.T) {
+	tests := []struct {
+		name   string
+		revoke func(t *testing.T, ts *testServer)
+		reason string
+	}{
+		{"write permission", func(t *testing.T, ts *testServer) {
+			require.NoError(t, ts.broker.Users().SetPermissions("guest", "/", ".*", "^nothing$", ".*"))
+		}, "ACCESS_REFUSED - write access to exchange 'amq.topic' in vhost '/' refused for user 'guest'"},
+		{"topic permission", func(t *testing.T, ts *testServer) {
+			require.NoError(t, ts.broker.Users().SetTopicPermissions("guest", "/", "amq.topic", `^ok\.`, ".*"))
+		}, "ACCESS_REFUSED - write access to topic 'no.a' in exchange 'amq.topic' in vhost '/' refused for user 'guest'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t, amqp.Config{})
+			_, ch := ts.channel(t)
+			closed := ch.NotifyClose(make(chan *rmq.Error, 1))
+			require.NoError(t, ch.Confirm(false))
+			publish := func() *rmq.DeferredConfirmation {
+				dc, err := ch.PublishWithDeferredConfirm("amq.topic", "no.a", false, false, rmq.Publishing{Body: []byte("x")})
+				require.NoError(t, err)
+				return dc
+			}
+			for range 3 {
+				require.True(t, publish().Wait())
+			}
+			tt.revoke(t, ts)
+			publish()
+			select {
+			case e := <-closed:
+				require.NotNil(t, e)
+				require.Equal(t, 403, e.Code)
+				require.Equal(t, tt.reason, e.Reason)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the publish after the change was not refused")
+			}
+		})
+	}
+}

@@ -344,6 +344,13 @@ func (s *Store) CheckTopic(user, vhost, exchange, routingKey string, write bool,
 	return &AccessError{User: user, Vhost: vhost, Kind: ResourceTopic, Name: exchange, Perm: perm, RoutingKey: routingKey}
 }
 
+// TopicFree reports whether no topic permission restricts user on
+// exchange in vhost: CheckTopic then allows every routing key.
+func (s *Store) TopicFree(user, vhost, exchange string) bool {
+	_, ok := s.snap().topic[uv{user, vhost}][exchange]
+	return !ok
+}
+
 // expandTopic replaces {key} placeholders (rabbit_auth_backend_internal:
 // expand_topic_permission).
 func expandTopic(pat, user, vhost string, vars map[string]string) string {

@@ -218,3 +218,21 @@ func TestAccountMapping(t *testing.T) {
 	assert.Equal(t, "", s.AccountForVhost("eu"))
 	assert.Len(t, s.Accounts(), 2)
 }
+
+// TestGenerationAndTopicFree: every change bumps Generation (callers cache
+// checks under it), a refused change does not; TopicFree tells whether
+// CheckTopic allows every key.
+func TestGenerationAndTopicFree(t *testing.T) {
+	s, _, _ := openTest(t)
+	g := s.Generation()
+	require.NoError(t, s.SetPermissions("guest", "/", ".*", "^x$", ".*"))
+	require.NotEqual(t, g, s.Generation(), "permissions changed")
+	g = s.Generation()
+	require.ErrorIs(t, s.SetPermissions("nobody", "/", "", "", ""), ErrNoUser)
+	require.Equal(t, g, s.Generation(), "nothing changed")
+	require.True(t, s.TopicFree("guest", "/", "amq.topic"))
+	require.NoError(t, s.SetTopicPermissions("guest", "/", "amq.topic", `^ok\.`, ".*"))
+	require.NotEqual(t, g, s.Generation(), "topic permissions changed")
+	require.False(t, s.TopicFree("guest", "/", "amq.topic"))
+	require.True(t, s.TopicFree("guest", "/", "amq.direct"))
+}

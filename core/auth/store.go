@@ -84,6 +84,7 @@ type Store struct {
 
 	wmu sync.Mutex // serialises mutations and their DefStore writes
 	cur atomic.Pointer[state]
+	gen atomic.Uint64 // bumped after each snapshot cur publishes (Generation)
 
 	topicREs topicCache
 }
@@ -181,8 +182,15 @@ func (s *Store) update(fn func(st *state, b *batch) error) error {
 		return err
 	}
 	s.cur.Store(st)
+	s.gen.Add(1)
 	return nil
 }
+
+// Generation changes whenever users, vhosts, permissions, topic
+// permissions or policies change: a caller that remembers a check's
+// result while Generation stays the same (read before the check) sees
+// every change at its next check.
+func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // batch collects the record writes of one mutation.
 type batch struct {
