@@ -50,3 +50,44 @@ func (db *DB) AppendSegment(stream string, seg []byte, done store.Done) {
 	n := uint64(binary.BigEndian.Uint32(seg[9:]))
 	db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: first + n - 1}, data: seg, done: done})
 }
+
+// WriteSegment is AppendSegment with the write done at once, by the
+// caller: seg goes into Badger on the caller's goroutine and only its
+// sync is queued (opSync), so that the writer syncs one batch while the
+// next ones are being written rather than write and sync in turn. done is
+// called, as for AppendSegment, once seg is durable: after a sync that
+// began once seg was written.
+//
+// It reports false when it queued seg as AppendSegment does instead: the
+// store is in fault or the disk is low (the writer refuses the segment
+// then), value-log GC holds writes off, or Badger refused the write.
+//
+// A segment written this way is in Badger before the writes queued
+// earlier, so a crash could keep it without them: the caller must not
+// have earlier appends of the same stream still queued (core/stream waits
+// until they are durable), nor a DropStream of it pending.
+func (db *DB) WriteSegment(stream string, seg []byte, done store.Done) bool {
+	first := binary.BigEndian.Uint64(seg[1:])
+	last := first + uint64(binary.BigEndian.Uint32(seg[9:])) - 1
+	if db.Failed() || db.DiskLow() || !db.writeDirect(recordKey(stream, last), seg) {
+		db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: last}, data: seg, done: done})
+		return false
+	}
+	if int64(len(seg)) >= db.opts.ValueThreshold {
+		db.vlogUnsynced.Store(true) // the writer's next sync covers the value log too
+	}
+	db.submit(op{kind: opSync, done: done})
+	return true
+}
+
+// writeDirect sets key to val in Badger without syncing, and reports
+// whether it did. Badger refuses writes while value-log GC flushes the
+// memtable (ErrBlockedWrites) or once closed; the writer then tries.
+func (db *DB) writeDirect(key, val []byte) bool {
+	wb := db.bdb.NewWriteBatch()
+	defer wb.Cancel()
+	if err := wb.Set(key, val); err != nil {
+		return false
+	}
+	return wb.Flush() == nil
+}

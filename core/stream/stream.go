@@ -67,10 +67,18 @@ type Stream struct {
 	pending []pendingAppend
 	head    int
 
+	// segMu orders the store calls of appends as their offsets (taken
+	// after mu, which an append drops before a segment write that blocks:
+	// readers need mu, not the store). It guards queuedEnd.
+	segMu     sync.Mutex
+	queuedEnd uint64       // offset after the last append the store queued
+	dropping  atomic.Int32 // Create's DropStream, until done
+
 	trimMu   sync.Mutex // serializes retention runs
 	onCommit store.Done // s.commit, allocated once
 	batches  batchStore // st, if it stores a batch as one value
 	segs     segmentStore
+	direct   directStore // st, if it writes a segment on the caller's goroutine
 }
 
 // pendingAppend is one store write not yet durable: n records and the
@@ -95,6 +103,16 @@ type segmentStore interface {
 	AppendSegment(stream string, seg []byte, done store.Done)
 }
 
+// directStore is a segmentStore that can write a segment on the
+// caller's goroutine and queue only its sync (persist.DB.WriteSegment),
+// so that one append's write overlaps the previous one's sync. It reports
+// false when it queued the write instead. It must not be called while an
+// earlier append of the stream is queued and not yet durable, nor before
+// Create's DropStream is done: see Stream.writeDirect.
+type directStore interface {
+	WriteSegment(stream string, seg []byte, done store.Done) bool
+}
+
 // Open opens the stream name in st, recovering its bounds, tail cache and
 // timestamp index by one scan of its records. A stream never written is
 // empty.
@@ -112,7 +130,11 @@ func Open(st store.Store, name string, opts Options) (*Stream, error) {
 // definition that was never saved) cannot surface. It does no I/O.
 func Create(st store.Store, name string, opts Options) *Stream {
 	s := newStream(st, name, opts)
-	st.DropStream(name, s.onTrim)
+	s.dropping.Add(1)
+	st.DropStream(name, func(err error) {
+		s.dropping.Add(-1)
+		s.onTrim(err)
+	})
 	s.start()
 	return s
 }
@@ -139,6 +161,7 @@ func newStream(st store.Store, name string, opts Options) *Stream {
 	s.onCommit = s.commit
 	s.batches, _ = st.(batchStore)
 	s.segs, _ = st.(segmentStore)
+	s.direct, _ = st.(directStore)
 	return s
 }
 
@@ -222,10 +245,13 @@ func (s *Stream) Append(kind Kind, data []byte, done store.Done) (uint64, error)
 	s.wmu.Lock()
 	s.pending = append(s.pending, pendingAppend{done: done, n: 1})
 	s.wmu.Unlock()
-	// The store only queues the write, so calling it under mu keeps offsets
-	// in submission order without holding the lock across I/O.
-	s.st.Append(s.name, off, enc, s.onCommit)
+	// The store only queues the write; segMu keeps it after the appends
+	// before it whose segment write is under way.
+	s.segMu.Lock()
 	s.mu.Unlock()
+	s.st.Append(s.name, off, enc, s.onCommit)
+	s.queuedEnd = off + 1
+	s.segMu.Unlock()
 	return off, nil
 }
 
@@ -285,18 +311,46 @@ func (s *Stream) AppendBatch(kind Kind, data [][]byte, done store.Done) (uint64,
 		}
 	}
 	s.wmu.Unlock()
+	// The store calls keep offset order under segMu; mu is dropped first,
+	// so a segment written on this goroutine (writeDirect) keeps no
+	// reader waiting.
+	end := s.next
+	s.segMu.Lock()
+	s.mu.Unlock()
 	switch {
+	case seg != nil && s.writeDirect(seg, end):
 	case seg != nil:
 		s.segs.AppendSegment(s.name, seg, s.onCommit)
+		s.queuedEnd = end
 	case s.batches != nil:
 		s.batches.AppendBatch(s.name, first, encs, s.onCommit)
+		s.queuedEnd = end
 	default:
 		for i, enc := range encs {
 			s.st.Append(s.name, first+uint64(i), enc, s.onCommit)
 		}
+		s.queuedEnd = end
 	}
-	s.mu.Unlock()
+	s.segMu.Unlock()
 	return first, nil
+}
+
+// writeDirect hands seg to the store to write on this goroutine, when it
+// can and may, and reports whether it handed seg over (the store may
+// still queue it: then the next segments wait for it). It may not while an earlier
+// append is queued and not yet durable (written after it, the segment
+// could outlive it in a crash and leave a gap) or Create's DropStream is
+// pending (which would delete it). end is the offset after the segment's
+// last record. Call with segMu held.
+func (s *Stream) writeDirect(seg []byte, end uint64) bool {
+	if s.direct == nil || s.dropping.Load() != 0 || s.durable.Load() < s.queuedEnd {
+		return false
+	}
+	if s.direct.WriteSegment(s.name, seg, s.onCommit) {
+		return true
+	}
+	s.queuedEnd = end // queued by the store instead
+	return true
 }
 
 // appendable reports why the stream takes no appends. Call with mu held.
@@ -415,5 +469,8 @@ func (s *Stream) Close() {
 // Drop closes the stream and deletes its records from the store.
 func (s *Stream) Drop(done store.Done) {
 	s.Close()
+	// After the segment writes under way, so that the drop deletes them.
+	s.segMu.Lock()
 	s.st.DropStream(s.name, done)
+	s.segMu.Unlock()
 }
