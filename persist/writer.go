@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
@@ -231,6 +232,13 @@ type mutation struct {
 	skip     bool
 }
 
+func (m *mutation) apply(txn *badger.Txn) error {
+	if m.del {
+		return txn.Delete(m.key)
+	}
+	return txn.Set(m.key, m.val)
+}
+
 type entryRef struct {
 	queue string
 	seq   uint64
@@ -309,12 +317,18 @@ func (db *DB) commit(batch []op) {
 	}
 }
 
-// write applies the non-skipped mutations as one WriteBatch and syncs once.
+// write applies the non-skipped mutations in one Badger transaction (more
+// when they exceed Badger's transaction limits) and syncs once.
+//
+// A transaction's Commit hands the batch to Badger's write goroutine and
+// waits for it; a WriteBatch does the same through one more goroutine
+// (its commit callback), which a loaded machine makes a second wake-up
+// to wait for on every batch.
 func (db *DB) write(muts []mutation) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	wb := db.bdb.NewWriteBatch()
-	defer wb.Cancel()
+	txn := db.bdb.NewTransaction(true)
+	defer func() { txn.Discard() }()
 	n := 0
 	toVlog := false // a value goes to the value log (Badger's rule: len ≥ threshold)
 	for i := range muts {
@@ -323,16 +337,21 @@ func (db *DB) write(muts []mutation) error {
 			continue
 		}
 		n++
-		var err error
-		if m.del {
-			err = wb.Delete(m.key)
-			db.deletes++
-		} else {
-			err = wb.Set(m.key, m.val)
-			toVlog = toVlog || int64(len(m.val)) >= db.opts.ValueThreshold
+		err := m.apply(txn)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err = txn.Commit(); err != nil {
+				return err
+			}
+			txn = db.bdb.NewTransaction(true)
+			err = m.apply(txn)
 		}
 		if err != nil {
 			return err
+		}
+		if m.del {
+			db.deletes++
+		} else {
+			toVlog = toVlog || int64(len(m.val)) >= db.opts.ValueThreshold
 		}
 	}
 	if n == 0 && !db.plan.sync {
@@ -340,7 +359,7 @@ func (db *DB) write(muts []mutation) error {
 	}
 	start := time.Now()
 	defer func() { db.commitLat.observe(time.Since(start)) }()
-	if err := wb.Flush(); err != nil {
+	if err := txn.Commit(); err != nil {
 		return err
 	}
 	return db.syncBatch(toVlog)
