@@ -39,6 +39,11 @@ type clientConn struct {
 	// key (read loop only; rootTopic, coreKey).
 	lastTopic, lastRooted, lastKey string
 
+	// The core's confirm of the read loop's current publish (confirmOf;
+	// read loop only, made at the first QoS 1/2 publish).
+	acked   chan bool
+	confirm func(bool)
+
 	// Limits (limits.go).
 	maxPacket uint32                 // Config.MaxPacketSize; 0: not checked here
 	guard     sizeGuard              // packet boundaries seen by Read

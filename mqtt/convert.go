@@ -23,12 +23,15 @@ const headerQoS = "x-mqtt-publish-qos"
 // mochi allocates it per packet and never changes it.
 func toCore(exchange, key string, pk packets.Packet) *message.Message {
 	qos := pk.FixedHeader.Qos
-	m := &message.Message{
+	// The message, its MQTT metadata and its first header in one allocation
+	// (a publish without user properties needs no other).
+	c := &coreCopy{m: message.Message{
 		Exchange:   exchange,
 		RoutingKey: key,
 		Body:       pk.Payload,
 		Origin:     message.FaceMQTT,
-	}
+	}}
+	m := &c.m
 	p := &m.Props
 	p.Flags = message.FlagDeliveryMode | message.FlagHeaders
 	p.DeliveryMode = 1
@@ -36,9 +39,14 @@ func toCore(exchange, key string, pk packets.Packet) *message.Message {
 		p.DeliveryMode = 2
 	}
 	pp := &pk.Properties
-	p.Headers = make(message.Table, 0, 1+len(pp.User))
+	if len(pp.User) == 0 {
+		p.Headers = c.hdr[:0:1]
+	} else {
+		p.Headers = make(message.Table, 0, 1+len(pp.User))
+	}
 	p.Headers = append(p.Headers, message.Field{Key: headerQoS, Value: int8(qos)})
-	meta := &message.MQTTMeta{Topic: userTopic(pk.TopicName), QoS: qos, Retain: pk.FixedHeader.Retain}
+	c.meta = message.MQTTMeta{Topic: userTopic(pk.TopicName), QoS: qos, Retain: pk.FixedHeader.Retain}
+	meta := &c.meta
 	m.MQTT = meta
 	if pp.ContentType != "" {
 		p.Flags |= message.FlagContentType
@@ -70,6 +78,13 @@ func toCore(exchange, key string, pk packets.Packet) *message.Message {
 		meta.PayloadFormat = pp.PayloadFormat
 	}
 	return m
+}
+
+// coreCopy is what toCore allocates for a publish.
+type coreCopy struct {
+	m    message.Message
+	meta message.MQTTMeta
+	hdr  [1]message.Field
 }
 
 // fromCore converts a core message from another face into an MQTT publish

@@ -94,10 +94,13 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error
 		return nil, nil
 	}
 	subs := c.s.subs.lookup(c.s.m.Topics, pk.TopicName)
-	pc := &publishCopies{payload: pk.Payload, created: pk.Created, keys: map[string]string{}}
+	// Nothing is allocated for a publish no persistent session receives
+	// (the common case of a clean-session subscriber).
+	var keys map[string]string
+	var shared map[string]packets.Subscription
 	if len(subs.Shared) > 0 {
 		c.s.selectShared(subs)
-		pc.shared = subs.SharedSelected
+		shared = subs.SharedSelected
 		subs.MergeSharedSelected()
 	}
 	var ops []store.StateOp
@@ -116,12 +119,19 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error
 			c.s.log.Error("mqtt pending copy encode failed", "client", id, "error", err)
 			continue
 		}
-		pc.keys[id] = key
+		if keys == nil {
+			keys = map[string]string{}
+		}
+		keys[id] = key
 		ops = append(ops, store.StateOp{NS: nsPending, Key: key, Val: b})
 	}
-	if len(ops) == 0 && pc.shared == nil {
+	if len(ops) == 0 && shared == nil {
 		return nil, nil
 	}
+	if keys == nil {
+		keys = map[string]string{}
+	}
+	pc := &publishCopies{payload: pk.Payload, created: pk.Created, keys: keys, shared: shared}
 	c.mu.Lock()
 	if _, ok := c.current[cl.ID]; !ok {
 		c.active.Add(1)

@@ -87,8 +87,8 @@ func (h *faceHook) toCore(cl *mochi.Client, pk packets.Packet) error {
 		}
 		return nil
 	}
-	acked := make(chan bool, 1)
-	routed, err := v.Publish(m, func(ack bool) { acked <- ack })
+	acked, done := confirmOf(cl)
+	routed, err := v.Publish(m, done)
 	if err != nil {
 		return h.s.refusePublish(cl, pk, errImplSpecific, err)
 	}
@@ -106,6 +106,24 @@ func (h *faceHook) toCore(cl *mochi.Client, pk packets.Packet) error {
 		return h.s.refusePublish(cl, pk, errQuotaExceeded, errors.New("core refused the message"))
 	}
 	return nil
+}
+
+// confirmOf returns the channel a QoS 1/2 publish of cl waits on for the
+// core's confirm, and the confirm function that sends to it. A connection
+// reuses its own (its read loop handles one publish at a time and receives
+// the confirm of every routed publish before the next; an unrouted publish
+// is never confirmed), so a publish allocates neither.
+func confirmOf(cl *mochi.Client) (chan bool, func(bool)) {
+	cc := connOf(cl.Net.Conn)
+	if cc == nil {
+		ch := make(chan bool, 1)
+		return ch, func(ack bool) { ch <- ack }
+	}
+	if cc.acked == nil {
+		ch := make(chan bool, 1)
+		cc.acked, cc.confirm = ch, func(ack bool) { ch <- ack }
+	}
+	return cc.acked, cc.confirm
 }
 
 // flushHeld writes the acknowledgements held back on cl's connection

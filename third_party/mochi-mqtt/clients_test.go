@@ -313,7 +313,7 @@ func TestClientNextPacketIDInUse(t *testing.T) {
 func TestClientNextPacketIDExhausted(t *testing.T) {
 	cl, _, _ := newTestClient()
 	for i := uint32(1); i <= cl.ops.options.Capabilities.maximumPacketID; i++ {
-		cl.State.Inflight.internal[uint16(i)] = inflightEntry{pk: packets.Packet{PacketID: uint16(i)}}
+		cl.State.Inflight.internal[uint16(i)] = inflightEntry{pk: &packets.Packet{PacketID: uint16(i)}}
 	}
 
 	i, err := cl.NextPacketID()

@@ -39,8 +39,14 @@ type Inflight struct {
 
 // inflightEntry is an in-flight packet and its order number (Junction
 // patch: one map holds both).
+//
+// The packet is held by pointer, never changed in place (a new value
+// replaces it): the map's slots stay small, so the churn of a busy session
+// (a packet in, a packet out, per message) does not keep reallocating a
+// table of whole packets; publishToClient shares the copy it queues to the
+// writer (PutShared).
 type inflightEntry struct {
-	pk    packets.Packet
+	pk    *packets.Packet
 	order uint64
 	held  bool // stored while the list was held: never written yet
 }
@@ -61,7 +67,7 @@ func (i *Inflight) Set(m packets.Packet) bool {
 // SetOrdered is Set with the packet's order number (NextInflightOrder),
 // for a packet that keeps its place from elsewhere; 0 gives a new one.
 func (i *Inflight) SetOrdered(m packets.Packet, order uint64) bool {
-	stored, _ := i.put(m, order)
+	stored, _ := i.put(&m, order)
 	return stored
 }
 
@@ -69,15 +75,21 @@ func (i *Inflight) SetOrdered(m packets.Packet, order uint64) bool {
 // packet must not be written now, Release hands it to the writer of the
 // CONNACK with the in-flight messages to resend.
 func (i *Inflight) Put(m packets.Packet) (stored, held bool) {
-	return i.put(m, 0)
+	return i.put(&m, 0)
+}
+
+// PutShared is Put for a packet the caller will not change any more (it
+// may still read it, or hand it to the writer): the list keeps p itself.
+func (i *Inflight) PutShared(p *packets.Packet) (stored, held bool) {
+	return i.put(p, 0)
 }
 
 // PutOrdered is SetOrdered, and also reports whether the list is held.
 func (i *Inflight) PutOrdered(m packets.Packet, order uint64) (stored, held bool) {
-	return i.put(m, order)
+	return i.put(&m, order)
 }
 
-func (i *Inflight) put(m packets.Packet, order uint64) (stored, held bool) {
+func (i *Inflight) put(m *packets.Packet, order uint64) (stored, held bool) {
 	i.Lock()
 	defer i.Unlock()
 
@@ -122,14 +134,16 @@ func (i *Inflight) Release() []packets.Packet {
 			v.held = false
 			i.internal[k] = v
 		} else if v.pk.FixedHeader.Type == packets.Publish {
-			v.pk.FixedHeader.Dup = true
+			dup := *v.pk // the stored packet is never changed in place
+			dup.FixedHeader.Dup = true
+			v.pk = &dup
 		}
 		es = append(es, v)
 	}
 	sortEntries(es)
 	m := make([]packets.Packet, len(es))
 	for k := range es {
-		m[k] = es[k].pk
+		m[k] = *es[k].pk
 	}
 	return m
 }
@@ -148,7 +162,7 @@ func (i *Inflight) Get(id uint16) (packets.Packet, bool) {
 	defer i.RUnlock()
 
 	if e, ok := i.internal[id]; ok {
-		return e.pk, true
+		return *e.pk, true
 	}
 
 	return packets.Packet{}, false
@@ -223,7 +237,7 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 
 	m := make([]packets.Packet, len(es))
 	for k := range es {
-		m[k] = es[k].pk
+		m[k] = *es[k].pk
 	}
 	return m
 }

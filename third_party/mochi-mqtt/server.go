@@ -1027,22 +1027,27 @@ func (s *Server) processPublish(cl *Client, pk packets.Packet) error {
 		ack = s.buildAck(pk.PacketID, packets.Pubrec, 0, pk.Properties, packets.CodeSuccess) // [MQTT-3.3.4-1] [MQTT-4.3.3-8]
 	}
 
-	if ok := cl.State.Inflight.Set(ack); ok {
-		atomic.AddInt64(&s.Info.Inflight, 1)
-		s.hooks.OnQosPublish(cl, ack, ack.Created, 0)
-	}
-
-	err = cl.WritePacket(ack)
-	if err != nil {
-		return err
-	}
-
 	if pk.FixedHeader.Qos == 1 {
-		if ok := cl.State.Inflight.Delete(ack.PacketID); ok {
-			atomic.AddInt64(&s.Info.Inflight, -1)
+		// Junction patch 9: a PUBACK is kept in flight only if writing it
+		// fails (upstream stored it, wrote it, then deleted it: a packet
+		// allocated and two hook calls per QoS 1 publish for nothing). A
+		// kept one is resent when the session resumes, as upstream's was.
+		if err := cl.WritePacket(ack); err != nil {
+			if ok := cl.State.Inflight.Set(ack); ok {
+				atomic.AddInt64(&s.Info.Inflight, 1)
+				s.hooks.OnQosPublish(cl, ack, ack.Created, 0)
+			}
+			return err
 		}
 		cl.State.Inflight.IncreaseReceiveQuota()
-		s.hooks.OnQosComplete(cl, ack)
+	} else {
+		if ok := cl.State.Inflight.Set(ack); ok {
+			atomic.AddInt64(&s.Info.Inflight, 1)
+			s.hooks.OnQosPublish(cl, ack, ack.Created, 0)
+		}
+		if err := cl.WritePacket(ack); err != nil {
+			return err
+		}
 	}
 
 	s.publishToSubscribers(pk)
@@ -1168,7 +1173,7 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		out.PacketID = uint16(i) // [MQTT-2.2.1-4]
 		sentQuota := atomic.LoadInt32(&cl.State.Inflight.sendQuota)
 
-		stored, held := cl.State.Inflight.Put(out)
+		stored, held := cl.State.Inflight.PutShared(&out)
 		if stored { // [MQTT-4.3.2-3] [MQTT-4.3.3-3]
 			atomic.AddInt64(&s.Info.Inflight, 1)
 			s.hooks.OnQosPublish(cl, out, out.Created, 0)
@@ -1178,8 +1183,9 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		}
 
 		if sentQuota == 0 && atomic.LoadInt32(&cl.State.Inflight.maximumSendQuota) > 0 {
-			out.Expiry = -1
-			cl.State.Inflight.Set(out)
+			waiting := out // the stored packet is shared, never changed in place
+			waiting.Expiry = -1
+			cl.State.Inflight.Set(waiting)
 			return out, nil
 		}
 		if held {
