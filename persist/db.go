@@ -84,6 +84,7 @@ type DB struct {
 	stats     counters
 	commitLat latencyHist
 	rotation  rotationSync // see rotation.go
+	segFiles  *segFiles    // stream segments written by WriteSegment (segment_file.go)
 	// vlogUnsynced is set by whatever may write the value log without
 	// syncing it (value-log GC moves live values to its head), so that the
 	// writer's next commit syncs it even if its own batch wrote nothing
@@ -146,7 +147,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db := &DB{bdb: bdb, opts: opts, log: opts.Logger, lock: lock,
 		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1),
-		pendEnq: make(map[entryRef]int), earlyWake: make(chan struct{}, 1)}
+		pendEnq: make(map[entryRef]int), earlyWake: make(chan struct{}, 1), segFiles: &segFiles{}}
 	if !opts.InMemory {
 		if err := db.rotation.open(filepath.Join(dir, "store")); err != nil {
 			_ = bdb.Close()
@@ -154,6 +155,11 @@ func Open(dir string, opts Options) (*DB, error) {
 			return nil, err
 		}
 		db.vlogUnsynced.Store(true) // whatever Badger wrote at open: the first batch syncs it
+		if db.segFiles, err = openSegFiles(dir); err != nil {
+			_ = bdb.Close()
+			unlockDir(lock)
+			return nil, err
+		}
 		db.disk = diskGuard{path: dir, limit: opts.DiskFreeLimit}
 		db.fault.dir = dir
 		if db.disk.limit == 0 {
@@ -291,6 +297,7 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	db.cancel() // the writer commits what is pending, then returns
 	db.wg.Wait()
+	db.segFiles.close()
 	if db.Failed() {
 		// Badger would retry flushing its memtable forever: give it a
 		// bounded time, and leave what is confirmed on disk as it is.

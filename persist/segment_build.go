@@ -2,7 +2,9 @@ package persist
 
 import (
 	"encoding/binary"
+	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/junctionmq/junction/core/store"
 )
 
@@ -52,15 +54,17 @@ func (db *DB) AppendSegment(stream string, seg []byte, done store.Done) {
 }
 
 // WriteSegment is AppendSegment with the write done at once, by the
-// caller: seg goes into Badger on the caller's goroutine and only its
-// sync is queued (opSync), so that the writer syncs one batch while the
-// next ones are being written rather than write and sync in turn. done is
-// called, as for AppendSegment, once seg is durable: after a sync that
-// began once seg was written.
+// caller: seg goes to a segment file (segment_file.go), synced, and its
+// reference into Badger, on the caller's goroutine, and only the sync of
+// Badger's log is queued (opSync), so that the writer syncs one batch
+// while the next ones are being written rather than write and sync in
+// turn. done is called, as for AppendSegment, once seg is durable: after
+// a sync that began once its reference was written. An in-memory store
+// writes seg itself into Badger.
 //
 // It reports false when it queued seg as AppendSegment does instead: the
 // store is in fault or the disk is low (the writer refuses the segment
-// then), value-log GC holds writes off, or Badger refused the write.
+// then), value-log GC holds writes off, or a write failed.
 //
 // A segment written this way is in Badger before the writes queued
 // earlier, so a crash could keep it without them: the caller must not
@@ -69,25 +73,54 @@ func (db *DB) AppendSegment(stream string, seg []byte, done store.Done) {
 func (db *DB) WriteSegment(stream string, seg []byte, done store.Done) bool {
 	first := binary.BigEndian.Uint64(seg[1:])
 	last := first + uint64(binary.BigEndian.Uint32(seg[9:])) - 1
-	if db.Failed() || db.DiskLow() || !db.writeDirect(recordKey(stream, last), seg) {
-		db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: last}, data: seg, done: done})
-		return false
+	if !db.Failed() && !db.DiskLow() {
+		key := recordKey(stream, last)
+		val, meta := seg, byte(0)
+		var ref segRef
+		sf := db.segFiles
+		ok := sf.dir == ""
+		if !ok {
+			var rotated bool
+			var err error
+			ref, rotated, err = sf.write(seg)
+			if rotated {
+				db.sweepSegFiles(0)
+			}
+			ok = err == nil
+			val, meta = ref.encode(), segRefMeta
+		}
+		if ok {
+			ok = db.writeDirect(badger.NewEntry(key, val).WithMeta(meta))
+			if sf.dir != "" {
+				sf.written(ref.file)
+			}
+		}
+		if ok {
+			if int64(len(val)) >= db.opts.ValueThreshold {
+				db.vlogUnsynced.Store(true) // the writer's next sync covers the value log too
+			}
+			db.submit(op{kind: opSync, done: done})
+			return true
+		}
 	}
-	if int64(len(seg)) >= db.opts.ValueThreshold {
-		db.vlogUnsynced.Store(true) // the writer's next sync covers the value log too
-	}
-	db.submit(op{kind: opSync, done: done})
-	return true
+	db.submit(op{kind: opAppend, name: stream, e: store.Entry{Seq: last}, data: seg, done: done})
+	return false
 }
 
-// writeDirect sets key to val in Badger without syncing, and reports
-// whether it did. Badger refuses writes while value-log GC flushes the
-// memtable (ErrBlockedWrites) or once closed; the writer then tries.
-func (db *DB) writeDirect(key, val []byte) bool {
+// writeDirect writes e to Badger without syncing, and reports whether it
+// did. Badger refuses writes while value-log GC flushes the memtable
+// (ErrBlockedWrites) or once closed; the writer then tries.
+func (db *DB) writeDirect(e *badger.Entry) bool {
 	wb := db.bdb.NewWriteBatch()
 	defer wb.Cancel()
-	if err := wb.Set(key, val); err != nil {
+	if err := wb.SetEntry(e); err != nil {
 		return false
 	}
 	return wb.Flush() == nil
+}
+
+// sweepSegFiles deletes segment files no segment reference names any
+// more, on a goroutine of its own, unless a sweep began less than gap ago.
+func (db *DB) sweepSegFiles(gap time.Duration) {
+	db.segFiles.sweepAsync(db.bdb, gap, func(err error) { db.log.Warn("stream segment files sweep failed", "err", err) })
 }

@@ -59,12 +59,27 @@ func (db *DB) AppendBatch(stream string, first uint64, recs [][]byte, done store
 // Trim deletes stream's records below offset; StreamBounds then reports
 // below as the first offset even if no record remains.
 func (db *DB) Trim(stream string, below uint64, done store.Done) {
-	db.submit(op{kind: opTrim, name: stream, e: store.Entry{Seq: below}, done: done})
+	db.submit(op{kind: opTrim, name: stream, e: store.Entry{Seq: below}, done: db.thenSweep(done)})
 }
 
 // DropStream deletes a stream's records and its trim mark.
 func (db *DB) DropStream(stream string, done store.Done) {
-	db.submit(op{kind: opDropStream, name: stream, done: done})
+	db.submit(op{kind: opDropStream, name: stream, done: db.thenSweep(done)})
+}
+
+// thenSweep returns done followed by a sweep of the segment files the
+// deleted segments may have left unnamed (at most every segSweepGap). A
+// nil done stays nil: the writer lingers for batches no one waits for.
+func (db *DB) thenSweep(done store.Done) store.Done {
+	if done == nil || db.segFiles.dir == "" {
+		return done
+	}
+	return func(err error) {
+		done(err)
+		if err == nil {
+			db.sweepSegFiles(segSweepGap)
+		}
+	}
 }
 
 // Records calls fn for committed records of stream from offset on, in
@@ -76,21 +91,37 @@ func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []b
 		defer it.Close()
 		// Segments are keyed by their last offset: the first at or after
 		// from holds from (or starts after it, when from was trimmed).
+		var buf []byte // a segment read from its file (segment_file.go)
 		for it.Seek(binary.BigEndian.AppendUint64(prefix, from)); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.Key()
 			if len(k) != len(prefix)+8 {
 				continue
 			}
+			last := binary.BigEndian.Uint64(k[len(prefix):])
 			more := true
+			var ref segRef
 			err := item.Value(func(v []byte) error {
-				seg, err := parseSegment(binary.BigEndian.Uint64(k[len(prefix):]), v)
+				if item.UserMeta() == segRefMeta {
+					var err error
+					ref, err = parseSegRef(last, v)
+					return err
+				}
+				seg, err := parseSegment(last, v)
 				if err != nil {
 					return err
 				}
 				more, err = seg.each(from, fn)
 				return err
 			})
+			if err == nil && item.UserMeta() == segRefMeta {
+				if buf, err = db.segFiles.read(ref, buf); err == nil {
+					var seg segment
+					if seg, err = parseSegment(last, buf); err == nil {
+						more, err = seg.each(from, fn)
+					}
+				}
+			}
 			if err != nil || !more {
 				return err
 			}
@@ -126,7 +157,13 @@ func (db *DB) StreamBounds(stream string) (first, next uint64, err error) {
 				continue
 			}
 			err := item.Value(func(v []byte) error {
-				seg, err := parseSegment(binary.BigEndian.Uint64(k[len(prefix):]), v)
+				last := binary.BigEndian.Uint64(k[len(prefix):])
+				if item.UserMeta() == segRefMeta {
+					ref, err := parseSegRef(last, v)
+					first = max(first, ref.first)
+					return err
+				}
+				seg, err := parseSegment(last, v)
 				first = max(first, seg.first)
 				return err
 			})
