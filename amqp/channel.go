@@ -71,6 +71,7 @@ type publishing struct {
 	props         message.Properties
 	size          uint64
 	body          []byte
+	small         *smallMessage // the message and body in one allocation, for a small body
 }
 
 func newChannel(c *conn, id uint16) *channel {

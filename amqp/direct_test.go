@@ -100,3 +100,51 @@ func TestPublisherConsumesOwnQueue(t *testing.T) {
 		require.NoError(t, d.Ack(false))
 	}
 }
+
+// TestSmallAndLargeBodies publishes bodies around smallBody (whose
+// message and body share one allocation), including one sent in two body
+// frames, and gets each back whole.
+func TestSmallAndLargeBodies(t *testing.T) {
+	ts := startServer(t, amqp.Config{})
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("bodies", false, false, false, false, nil)
+	require.NoError(t, err)
+	ds, err := ch.Consume("bodies", "", true, false, false, false, nil)
+	require.NoError(t, err)
+	for _, n := range []int{0, 1, 63, 64, 65, 5000} {
+		body := make([]byte, n)
+		for i := range body {
+			body[i] = byte(i*7 + n)
+		}
+		require.NoError(t, ch.PublishWithContext(context.Background(), "", "bodies", false, false, rmq.Publishing{Body: body}))
+		d := recv(t, ds)
+		require.Equal(t, body, d.Body, "%d bytes", n)
+	}
+
+	rc := dialRaw(t, ts.addr)
+	rc.handshake(defaultTuneOk)
+	rc.send(1, &amqp091.ChannelOpen{})
+	_, m := rc.method()
+	require.Equal(t, "channel.open-ok", m.Name())
+	body := []byte("a small body sent in two body frames")
+	var w amqp091.Writer
+	require.NoError(t, w.WriteMethod(1, &amqp091.BasicPublish{RoutingKey: "bodies"}))
+	hdr := make([]byte, 14)
+	binary.BigEndian.PutUint16(hdr[0:], amqp091.ClassBasic)
+	binary.BigEndian.PutUint64(hdr[4:], uint64(len(body)))
+	raw := append([]byte(nil), w.Buf...)
+	raw = appendFrame(raw, amqp091.FrameHeader, 1, hdr)
+	raw = appendFrame(raw, amqp091.FrameBody, 1, body[:10])
+	raw = appendFrame(raw, amqp091.FrameBody, 1, body[10:])
+	rc.write(raw)
+	d := recv(t, ds)
+	require.Equal(t, body, d.Body)
+}
+
+// appendFrame appends one AMQP frame.
+func appendFrame(b []byte, typ uint8, ch uint16, payload []byte) []byte {
+	b = append(b, typ, byte(ch>>8), byte(ch))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
+	b = append(b, payload...)
+	return append(b, amqp091.FrameEnd)
+}

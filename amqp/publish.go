@@ -45,9 +45,24 @@ func (ch *channel) handleHeader(payload []byte) error {
 	if h.BodySize == 0 {
 		return ch.finishPublish()
 	}
-	ch.pub.body = make([]byte, 0, min(h.BodySize, maxPrealloc))
+	if h.BodySize <= smallBody {
+		ch.pub.small = new(smallMessage)
+		ch.pub.body = ch.pub.small.body[:0:h.BodySize]
+	} else {
+		ch.pub.body = make([]byte, 0, min(h.BodySize, maxPrealloc))
+	}
 	ch.state = expectBody
 	return nil
+}
+
+// smallBody is the largest body that shares one allocation with its
+// message (smallMessage): one allocation per publish instead of two.
+const smallBody = 64
+
+// smallMessage is a message whose body lives in the same allocation.
+type smallMessage struct {
+	msg  message.Message
+	body [smallBody]byte
 }
 
 // handleBody appends a body frame. AMQP 0-9-1 4.2.6.2.
@@ -68,7 +83,13 @@ func (ch *channel) finishPublish() error {
 	p := ch.pub
 	ch.pub = publishing{}
 	ch.state = expectMethod
-	msg := &message.Message{
+	var msg *message.Message
+	if p.small != nil {
+		msg = &p.small.msg
+	} else {
+		msg = new(message.Message)
+	}
+	*msg = message.Message{
 		Exchange:   p.exchange,
 		RoutingKey: p.key,
 		Props:      p.props,
