@@ -20,8 +20,9 @@
 //
 // A face decodes a publish into a *message.Message and calls:
 //
-//  1. Vhost.Publish (publish.go): assigns the id, takes a target slice from
-//     targetPool and calls
+//  1. Vhost.Publish (publish.go; PublishVia for a face that writes the
+//     deliveries its publish makes itself, see 6): assigns the id, takes a
+//     target slice from targetPool and calls
 //  2. route.Table.Route (route/route.go): the exchange's bindings are
 //     matched (route/topic.Trie.Match for topic exchanges), exchange-to-
 //     exchange bindings and alternate exchanges followed, destinations
@@ -37,7 +38,10 @@
 //     with credit (Subscription.acquire on its Limiters), and
 //  6. queue.Consumer.Deliver, the face's consumer, appends the delivery to
 //     its connection's outbound buffer under the queue lock (it never
-//     blocks); the connection's writer goroutine flushes it.
+//     blocks); the connection's writer goroutine flushes it. A delivery
+//     made by the Publish of step 4 itself carries that publish's Via
+//     (queue.Delivery.Via), so the AMQP face can leave its write to the
+//     publisher's reader instead of waking the consumer's writer.
 //  7. The client's ack comes back through the face to queue.Queue.Ack,
 //     which releases the entry and the consumer's credit (waking queues
 //     blocked on a shared Limiter after every lock is released) and, for a
