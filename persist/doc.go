@@ -24,7 +24,11 @@
 // (writer.go): callers append to a pending slice and signal it; it swaps the
 // slice out, plans the batch against its in-memory index of entries and
 // message reference counts (an Enqueue and a Remove of one entry in one
-// batch cancel out), writes it as one Badger WriteBatch, syncs once, then
-// calls each Done in submission order. Definitions and state records are
-// written synchronously.
+// batch cancel out, and so does an Update a Remove follows), writes it in
+// one Badger transaction (more when it passes Badger's limits), syncs
+// once, then calls each Done in submission order. The sync is an
+// fdatasync of the memtable log, and of the value log only when the batch
+// or something before it wrote there (syncBatch): values under the
+// threshold never do. Definitions and state records are written
+// synchronously.
 package persist
