@@ -297,6 +297,7 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	db.cancel() // the writer commits what is pending, then returns
 	db.wg.Wait()
+	db.rotation.close() // the writer's sync descriptors
 	db.segFiles.close()
 	if db.Failed() {
 		// Badger would retry flushing its memtable forever: give it a
@@ -322,7 +323,6 @@ func (db *DB) Close() error {
 	}
 	db.gcMu.Lock()
 	defer db.gcMu.Unlock()
-	db.rotation.close()
 	err := db.bdb.Close()
 	unlockDir(db.lock)
 	if err != nil {
