@@ -39,7 +39,9 @@ func (cs *consumer) Deliver(d Delivery) {
 	}
 	small := len(c.w.Buf) < maxDeferred
 	c.wmu.Unlock()
-	if p, ok := d.Via.(*conn); ok && small && monoNow()-c.lastWrite.Load() > int64(directIdle) && p.deferWrite(c) {
+	// The publisher's last read stands for now: it read the publish
+	// making this delivery a moment ago, and costs no clock read.
+	if p, ok := d.Via.(*conn); ok && small && p.lastRead.Load()-c.lastWrite.Load() > int64(directIdle) && p.deferWrite(c) {
 		return
 	}
 	c.signal()
