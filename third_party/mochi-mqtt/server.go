@@ -1243,6 +1243,7 @@ func (s *Server) buildAck(packetID uint16, pkt, qos byte, properties packets.Pro
 		properties.ReasonString = reason.Reason
 	}
 
+	now := time.Now().Unix() // one clock reading (Junction patch 9)
 	pk := packets.Packet{
 		FixedHeader: packets.FixedHeader{
 			Type: pkt,
@@ -1251,8 +1252,8 @@ func (s *Server) buildAck(packetID uint16, pkt, qos byte, properties packets.Pro
 		PacketID:   packetID,    // [MQTT-2.2.1-5]
 		ReasonCode: reason.Code, // [MQTT-3.4.2-1]
 		Properties: properties,
-		Created:    time.Now().Unix(),
-		Expiry:     time.Now().Unix() + s.Options.Capabilities.MaximumMessageExpiryInterval,
+		Created:    now,
+		Expiry:     now + s.Options.Capabilities.MaximumMessageExpiryInterval,
 	}
 
 	return pk
