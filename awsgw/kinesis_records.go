@@ -148,21 +148,33 @@ func (k *kinesisService) appendRecords(t *kstream, recs []recordIn) []recordOut 
 	now := k.now()
 	groups, arena := k.groupRecords(t, recs, outs, now)
 	defer putArena(arena) // appends copy their data
-	var wg sync.WaitGroup
-	for _, g := range groups {
+	var wg sync.WaitGroup // the appends' dones
+	appendGroup := func(g *shardBatch) {
 		data := make([][]byte, len(g.idx))
 		for j := range data {
 			data[j] = arena[g.starts[j]:g.ends[j]:g.ends[j]]
 		}
-		wg.Add(1)
 		first, err := g.part.Stream().AppendBatch(stream.KindMessage, data, func(err error) { g.err = err; wg.Done() })
 		if err != nil {
 			wg.Done()
 			g.retry = data // sealed by a split or merge meanwhile: route again, one by one
-			continue
+			return
 		}
 		g.first = first
 	}
+	// A shard's append writes its segment on the calling goroutine (see
+	// stream.AppendBatch): the shards of one request write theirs side by
+	// side.
+	var calls sync.WaitGroup
+	wg.Add(len(groups))
+	for i, g := range groups {
+		if i == len(groups)-1 {
+			appendGroup(g)
+			break
+		}
+		calls.Go(func() { appendGroup(g) })
+	}
+	calls.Wait()
 	wg.Wait()
 	epoch := t.epoch()
 	for _, g := range groups {

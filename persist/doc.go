@@ -4,8 +4,9 @@
 //
 // # Layout
 //
-// The data directory holds LOCK (an advisory lock held while open) and
-// store/ (the Badger files). Keys, where esc(name) is the name with 0x00
+// The data directory holds LOCK (an advisory lock held while open),
+// store/ (the Badger files) and streams/ (segment files: stream segments
+// written by WriteSegment, which Badger references; segment_file.go). Keys, where esc(name) is the name with 0x00
 // written as 0x01 0x01 and 0x01 as 0x01 0x02 (so an escaped name holds no
 // 0x00 and a scan of one name never reaches another that it prefixes):
 //
@@ -14,7 +15,8 @@
 //	s/esc(ns) 0x00 key                face state record
 //	m/msgID (8 bytes big-endian)      encoded message, stored once
 //	q/esc(queue) 0x00 seq (8 bytes)   queue entry (see entry.go)
-//	g/esc(stream) 0x00 offset (8)     stream segment: records up to offset (segment.go)
+//	g/esc(stream) 0x00 offset (8)     stream segment: records up to offset (segment.go),
+//	                                  or (user meta segRefMeta) a reference to one in streams/
 //	g/esc(stream) 0x00                stream trim mark (first offset kept)
 //	p/esc(queue) 0x00 seq (8 bytes)   transient message paged out (page.go), dropped at Open
 //
@@ -30,5 +32,8 @@
 // fdatasync of the memtable log, and of the value log only when the batch
 // or something before it wrote there (syncBatch): values under the
 // threshold never do. Definitions and state records are written
-// synchronously.
+// synchronously. A Kinesis PutRecords's segment skips the queue
+// (WriteSegment): its caller writes it to a segment file, syncs that, and
+// writes its reference into Badger, and only the sync of Badger's log is
+// queued (opSync), so one batch is written while the previous is synced.
 package persist

@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/junctionmq/junction/core/store"
@@ -172,4 +174,40 @@ func TestSegmentFilesSwept(t *testing.T) {
 	first, next, err := db.StreamBounds("a")
 	require.NoError(t, err)
 	require.Equal(t, [2]uint64{30, 30}, [2]uint64{first, next})
+}
+
+// TestSegmentFileGroupSync: writers on many goroutines (the shards of one
+// PutRecords) share the segment file's syncs, and every segment reads
+// back after a reopen.
+func TestSegmentFileGroupSync(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, Options{GCInterval: -1})
+	const streams, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range streams {
+		wg.Go(func() {
+			name := fmt.Sprintf("s%d", w)
+			for i := range each {
+				seg := segmentOf(t, db, uint64(2*i), recs(2*i, 2, 2000))
+				var direct bool
+				err := wait(func(d store.Done) { direct = db.WriteSegment(name, seg, d) })
+				if !assert.NoError(t, err) || !assert.True(t, direct) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.False(t, t.Failed())
+	syncs := db.segFiles.syncs.Load()
+	require.Positive(t, syncs)
+	require.LessOrEqual(t, syncs, uint64(streams*each))
+	t.Logf("%d segments, %d syncs of their file", streams*each, syncs)
+	require.NoError(t, db.Close())
+	db = openT(t, dir, Options{GCInterval: -1})
+	for w := range streams {
+		offs, data := recordsFrom(t, db, fmt.Sprintf("s%d", w), 0)
+		require.Len(t, offs, 2*each)
+		require.True(t, strings.HasPrefix(data[2*each-1], fmt.Sprintf("r%d.", 2*each-1)))
+	}
 }

@@ -107,6 +107,7 @@ type segFiles struct {
 
 	mu       sync.Mutex // guards the fields below
 	cur      *os.File   // the file being written; nil before the first write
+	curSync  *groupSync // syncs cur
 	curID    uint32
 	curSize  int64
 	ids      map[uint32]bool     // files on disk
@@ -170,7 +171,7 @@ func (s *segFiles) write(seg []byte) (ref segRef, rotated bool, err error) {
 		}
 		rotated = true
 	}
-	f := s.cur
+	f, gs := s.cur, s.curSync
 	ref = segRef{file: s.curID, pos: s.curSize, size: uint32(len(seg))}
 	s.curSize += int64(len(seg))
 	s.inflight[ref.file]++
@@ -179,9 +180,7 @@ func (s *segFiles) write(seg []byte) (ref segRef, rotated bool, err error) {
 	ref.n = binary.BigEndian.Uint32(seg[9:])
 	ref.checksum = crc32.Checksum(seg, crcTable)
 	if _, err = f.WriteAt(seg, ref.pos); err == nil {
-		if err = fdatasync(f); err == nil {
-			s.syncs.Add(1)
-		}
+		err = gs.sync(&s.syncs)
 	}
 	if err != nil {
 		s.written(ref.file)
@@ -212,6 +211,8 @@ func (s *segFiles) rotateLocked() error {
 		return err
 	}
 	s.cur, s.curID, s.curSize = f, id, 0
+	s.curSync = &groupSync{f: f}
+	s.curSync.cond.L = &s.curSync.mu
 	s.ids[id] = true
 	s.open[id] = f
 	return nil
@@ -364,4 +365,50 @@ func (s *segFiles) close() {
 		delete(s.open, id)
 	}
 	s.cur = nil
+}
+
+// groupSync syncs one file for writers on many goroutines (the shards of
+// a PutRecords, concurrent requests): each waits for an fdatasync that
+// began after its write ended, and starts one when none runs, so that
+// the writes that end while one runs share the next.
+type groupSync struct {
+	f       *os.File
+	mu      sync.Mutex
+	cond    sync.Cond // on mu: a sync ended
+	syncing bool
+	started uint64 // syncs begun
+	ended   uint64 // the last sync ended
+	failed  uint64 // the last sync that failed, 0 if none
+	err     error  // its error
+}
+
+// sync returns once a sync that began after the call is done, counting
+// the syncs it runs in n.
+func (g *groupSync) sync(n *atomic.Uint64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	want := g.started + 1
+	for g.ended < want {
+		if g.syncing {
+			g.cond.Wait()
+			continue
+		}
+		g.syncing = true
+		g.started++
+		gen := g.started
+		g.mu.Unlock()
+		err := fdatasync(g.f)
+		g.mu.Lock()
+		g.syncing, g.ended = false, gen
+		if err != nil {
+			g.failed, g.err = gen, err
+		} else {
+			n.Add(1)
+		}
+		g.cond.Broadcast()
+	}
+	if g.failed >= want {
+		return g.err
+	}
+	return nil
 }
