@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/junctionmq/junction/core/store"
 )
 
 // segmentCrashChild appends batches of 1 to 600 records (some cut into
@@ -108,5 +110,116 @@ func TestSegmentCrash(t *testing.T) {
 			return true
 		}))
 		require.Equal(t, next, want, "%s: records end where the bounds say", name)
+	}
+}
+
+// writeSegmentCrashChild writes segments of 1 to 300 records of 1 KiB
+// with WriteSegment (to segment files of 256 KiB, so that files are
+// started and swept all along) to streams "u" and "v", one goroutine
+// each as core/stream does, printing "u END" when a segment's Done
+// reports the records below END durable, and trims each now and then.
+func writeSegmentCrashChild(dir string) {
+	db, err := Open(dir, Options{Logger: quiet})
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(2)
+	}
+	db.segFiles.maxSize = 256 << 10
+	var mu sync.Mutex // guards out
+	out := bufio.NewWriter(os.Stdout)
+	print := func(s string) {
+		mu.Lock()
+		out.WriteString(s)
+		out.Flush()
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for _, name := range []string{"u", "v"} {
+		wg.Go(func() {
+			first, next, err := db.StreamBounds(name)
+			if err != nil || first != 0 || next != 0 {
+				fmt.Println("bounds:", first, next, err)
+				os.Exit(2)
+			}
+			for i := 0; ; i++ {
+				n := 1 + (i*37)%300
+				records := recs(int(next), n, 1024)
+				seg, slots, ok := db.NewSegment(next, n, func(i int) int { return len(records[i]) })
+				if !ok {
+					fmt.Println("segment does not fit")
+					os.Exit(2)
+				}
+				for i, s := range slots {
+					copy(s, records[i])
+				}
+				end := next + uint64(n)
+				db.WriteSegment(name, seg, func(err error) {
+					if err == nil {
+						print(fmt.Sprintf("%s %d\n", name, end))
+					}
+				})
+				next = end
+				if i%20 == 19 {
+					db.Trim(name, next/2, func(error) {})
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestWriteSegmentCrash: SIGKILL a process writing segments with
+// WriteSegment; every record whose Done fired is there after reopening,
+// each stream is dense from its first offset, every record reads back as
+// written, and segments written after the restart go to new files.
+func TestWriteSegmentCrash(t *testing.T) {
+	if dir := os.Getenv("PERSIST_WSCRASH_DIR"); os.Getenv("PERSIST_WSCRASH_CHILD") == "1" {
+		writeSegmentCrashChild(dir)
+		return
+	}
+	if testing.Short() {
+		t.Skip("re-execs the test binary")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteSegmentCrash$")
+	cmd.Env = append(os.Environ(), "PERSIST_WSCRASH_CHILD=1", "PERSIST_WSCRASH_DIR="+dir)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	durable := map[string]uint64{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && durable["u"]+durable["v"] < 60_000 {
+		var name string
+		var end uint64
+		if _, err := fmt.Sscanf(sc.Text(), "%s %d", &name, &end); err != nil {
+			t.Fatalf("child: %s", sc.Text())
+		}
+		require.GreaterOrEqual(t, end, durable[name], "Dones out of order")
+		durable[name] = end
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	t.Logf("durable before SIGKILL: u below %d, v below %d", durable["u"], durable["v"])
+
+	db := openT(t, dir, Options{})
+	for _, name := range []string{"u", "v"} {
+		first, next, err := db.StreamBounds(name)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, next, durable[name], "%s: confirmed records lost", name)
+		want := first
+		require.NoError(t, db.Records(name, first, func(off uint64, rec []byte) bool {
+			require.Equal(t, want, off, name)
+			require.Equal(t, "r"+strconv.FormatUint(off, 10)+".", string(rec[:len(strconv.FormatUint(off, 10))+2]))
+			want++
+			return true
+		}))
+		require.Equal(t, next, want, "%s: records end where the bounds say", name)
+
+		seg, slots, ok := db.NewSegment(next, 1, func(int) int { return 5 })
+		require.True(t, ok)
+		copy(slots[0], "after")
+		require.NoError(t, wait(func(d store.Done) { require.True(t, db.WriteSegment(name, seg, d)) }))
+		_, data := recordsFrom(t, db, name, next)
+		require.Equal(t, []string{"after"}, data)
 	}
 }
