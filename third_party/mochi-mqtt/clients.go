@@ -486,7 +486,12 @@ func (cl *Client) Read(packetHandler ReadFn) error {
 			return nil
 		}
 
-		cl.refreshDeadline(cl.State.Keepalive)
+		if cl.Net.bconn == nil || cl.Net.bconn.Buffered() == 0 {
+			// Only a read that may wait on the socket needs the deadline
+			// pushed on (Junction patch 9: a packet already buffered costs
+			// no clock reading).
+			cl.refreshDeadline(cl.State.Keepalive)
+		}
 		var fh packets.FixedHeader
 		err = cl.ReadFixedHeader(&fh)
 		if err != nil {
