@@ -53,9 +53,9 @@ func (h *latencyHist) snapshot() CommitLatency {
 // (Badger write plus sync, per batch that wrote anything).
 func (db *DB) CommitLatency() CommitLatency { return db.commitLat.snapshot() }
 
-// Size returns the store's size on disk in bytes (LSM tree and value log),
-// as Badger last computed it.
+// Size returns the store's size on disk in bytes: LSM tree and value log,
+// as Badger last computed it, and stream segment files.
 func (db *DB) Size() int64 {
 	lsm, vlog := db.bdb.Size()
-	return lsm + vlog
+	return lsm + vlog + db.segFiles.diskBytes()
 }

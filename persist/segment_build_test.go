@@ -102,6 +102,9 @@ func TestWriteSegmentDurable(t *testing.T) {
 	}
 	offs, _ := recordsFrom(t, db, "s", 0)
 	require.Len(t, offs, int(next))
+	files := db.segFiles.diskBytes()
+	require.Positive(t, files)
+	require.GreaterOrEqual(t, db.Size(), files, "the store's size counts its segment files")
 	require.NoError(t, db.Close())
 
 	db = openT(t, dir, opts)

@@ -350,6 +350,23 @@ func (s *segFiles) sweep(bdb *badger.DB) error {
 	return nil
 }
 
+// diskBytes returns the size of the segment files.
+func (s *segFiles) diskBytes() int64 {
+	s.mu.Lock()
+	ids := make([]uint32, 0, len(s.ids))
+	for id := range s.ids {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	var n int64
+	for _, id := range ids {
+		if fi, err := os.Stat(s.path(id)); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
 // close waits for a sweep under way and closes the files.
 func (s *segFiles) close() {
 	s.mu.Lock()
