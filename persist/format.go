@@ -11,12 +11,16 @@ import (
 
 // FormatVersion is the key layout this code writes. A store written by a
 // newer version is refused; an older one is migrated step by step.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // migrations[v] upgrades a store from format v to v+1.
 var migrations = map[uint32]func(*badger.DB) error{
 	0: migrateV0,
 	1: migrateStreamsV1, // segment.go
+	// Format 3 adds stream keys that reference segment files
+	// (segment_file.go), which a format 2 build would take for damaged
+	// segments; it reads format 2's keys unchanged.
+	2: func(*badger.DB) error { return nil },
 }
 
 // prefixQueueV0 is where format 0 kept queue entries: "e/" instead of "q/",
