@@ -21,7 +21,10 @@ func TestRunAMQPAgainstFakeBroker(t *testing.T) {
 			b := startFakeBroker(t)
 			cfg := tt.cfg
 			cfg.URI, cfg.Producers, cfg.Consumers, cfg.Size = b.uri(), 1, 1, 100
-			cfg.Duration, cfg.Warmup = 300*time.Millisecond, 100*time.Millisecond
+			// Long enough for a few messages in the window even when the
+			// machine is loaded and the race detector on (300 ms once
+			// measured nothing at all under another package's tests).
+			cfg.Duration, cfg.Warmup = time.Second, 100*time.Millisecond
 			r, err := RunAMQP(t.Context(), cfg)
 			if err != nil {
 				t.Fatal(err)
