@@ -36,7 +36,16 @@ var (
 	publishMiB  = metric{"in MiB/s", func(r *Result) float64 { return r.PublishMiBps }, true}
 	getRate     = metric{"out rec/s", func(r *Result) float64 { return r.DeliverRate }, true}
 	getMiB      = metric{"out MiB/s", func(r *Result) float64 { return r.DeliverMiBps }, true}
+	// A paced run (--rate) splits latency into the producer's lateness and
+	// transit; the columns show only where a run reports them.
+	lateP50    = metric{"late p50 ms", func(r *Result) float64 { return r.LateP50Ms }, false}
+	lateP99    = metric{"late p99 ms", func(r *Result) float64 { return r.LateP99Ms }, false}
+	transitP50 = metric{"transit p50 ms", func(r *Result) float64 { return r.TransitP50Ms }, false}
+	transitP99 = metric{"transit p99 ms", func(r *Result) float64 { return r.TransitP99Ms }, false}
 )
+
+// paced are the metrics of a paced run, shown after a kind's own.
+var paced = []metric{lateP50, lateP99, transitP50, transitP99}
 
 // primary returns the metric a result is ranked by: RSS (or RSS per
 // connection) for idle runs, p99 latency at a fixed rate and for SQS long
@@ -55,19 +64,23 @@ func primary(r *Result) metric {
 	return deliverRate
 }
 
-// details returns the metrics shown for a result's kind.
+// details returns the metrics shown for a result's kind (a metric whose
+// runs all read 0 is left out, so the paced ones show only for paced runs).
 func details(r *Result) []metric {
+	var ms []metric
 	switch r.Kind {
 	case "idle":
 		return []metric{rssAfter, rssPerConn}
 	case "mqtt":
-		return []metric{deliverRate, lost, latencyP99, clientCPU, brokerCPU}
+		ms = []metric{deliverRate, lost, latencyP99, clientCPU, brokerCPU}
 	case "sqs":
-		return []metric{deliverRate, latencyP99, callP99, clientCPU, brokerCPU}
+		ms = []metric{deliverRate, latencyP99, callP99, clientCPU, brokerCPU}
 	case "kinesis":
-		return []metric{publishRate, publishMiB, getRate, getMiB, lost, latencyP99, callP99, clientCPU, brokerCPU}
+		ms = []metric{publishRate, publishMiB, getRate, getMiB, lost, latencyP99, callP99, clientCPU, brokerCPU}
+	default:
+		ms = []metric{deliverRate, latencyP99, confirmP99, clientCPU, brokerCPU}
 	}
-	return []metric{deliverRate, latencyP99, confirmP99, clientCPU, brokerCPU}
+	return append(ms, paced...)
 }
 
 // settingBool reads a boolean setting of a decoded result.

@@ -3,6 +3,9 @@ package bench
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSummarize(t *testing.T) {
@@ -66,6 +69,35 @@ func TestParseURI(t *testing.T) {
 		got, err := ParseURI(tt.uri)
 		if err != nil || got != tt.want {
 			t.Errorf("ParseURI(%q) = %+v, %v; want %+v", tt.uri, got, err, tt.want)
+		}
+	}
+}
+
+func TestSummarizePaced(t *testing.T) {
+	in := strings.Join([]string{
+		`{"broker":"junction","scenario":"rate","kind":"amqp","client":"native","settings":{"rate":1000},"latency_p99_ms":0.5,"late_p50_ms":0.01,"late_p99_ms":0.2,"transit_p50_ms":0.1,"transit_p99_ms":0.3}`,
+		`{"broker":"junction","scenario":"rate","kind":"amqp","client":"native","settings":{"rate":1000},"latency_p99_ms":0.7,"late_p50_ms":0.03,"late_p99_ms":0.4,"transit_p50_ms":0.2,"transit_p99_ms":0.5}`,
+		`{"broker":"junction","scenario":"mqttrate","kind":"mqtt","client":"paho","settings":{"rate":500},"latency_p99_ms":1,"late_p99_ms":12,"transit_p99_ms":2}`,
+		`{"broker":"junction","scenario":"autoack","kind":"amqp","client":"native","deliver_rate":100000}`,
+	}, "\n")
+	var out strings.Builder
+	require.NoError(t, Summarize(strings.NewReader(in), &out))
+	got := out.String()
+	for _, want := range []string{
+		"late p50 ms 0.02 (0.01–0.03)",
+		"late p99 ms 0.3 (0.2–0.4)",
+		"transit p50 ms 0.15 (0.1–0.2)",
+		"transit p99 ms 0.4 (0.3–0.5)",
+		"late p99 ms 12.0 (12.0–12.0)",
+		"transit p99 ms 2 (2–2)",
+	} {
+		assert.Contains(t, got, want)
+	}
+	// A run that is not paced shows no paced columns.
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "autoack") {
+			assert.NotContains(t, line, "late")
+			assert.NotContains(t, line, "transit")
 		}
 	}
 }
