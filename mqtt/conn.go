@@ -34,6 +34,7 @@ type clientConn struct {
 	roots       vhostRoots // the vhost's topic roots (vhost.go)
 	acl         aclCache
 	stalled     atomic.Bool // outboundWait gave up on this subscriber
+	ackStalled  atomic.Bool // inflightWait gave up on this subscriber
 
 	// The last topic the client published to, rooted and as a routing
 	// key (read loop only; rootTopic, coreKey).

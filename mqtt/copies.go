@@ -87,7 +87,8 @@ func pendingSeq(key string) uint64 {
 //
 // It refuses (errInflightFull) a publish that a session's full in-flight
 // window would drop: mochi drops a QoS 1/2 copy silently when a session
-// holds Config.MaxInflight messages, which a PUBACK must not hide.
+// holds Config.MaxInflight messages, which a PUBACK must not hide. A
+// connected subscriber's window is waited on first (inflightWait).
 func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error) {
 	c.finish(cl.ID) // a publish whose PUBACK failed never reached OnPublished
 	if pk.FixedHeader.Qos == 0 {
@@ -105,7 +106,7 @@ func (c *copies) write(cl *mochi.Client, pk packets.Packet) (func() error, error
 	}
 	var ops []store.StateOp
 	for id, sub := range subs.Subscriptions {
-		if c.full(id, sub, pk) {
+		if c.full(id, sub, pk) && !c.s.inflightWait(cl, id) {
 			return nil, errInflightFull
 		}
 		rec, ok := c.copyFor(id, sub, pk)
@@ -154,7 +155,13 @@ func (c *copies) full(id string, sub packets.Subscription, pk packets.Packet) bo
 	if min(pk.FixedHeader.Qos, sub.Qos) == 0 {
 		return false
 	}
-	return target.State.Inflight.Len() >= int(c.s.m.Options.Capabilities.MaximumInflight)
+	if target.State.Inflight.Len() < int(c.s.m.Options.Capabilities.MaximumInflight) {
+		if cc := connOf(target.Net.Conn); cc != nil && cc.ackStalled.Load() {
+			cc.ackStalled.Store(false) // it caught up
+		}
+		return false
+	}
+	return true
 }
 
 // putStates submits ops and returns the wait for their durability.

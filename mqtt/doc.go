@@ -67,7 +67,8 @@
 //   - A QoS 1/2 publish that a session with a full in-flight window
 //     (Config.MaxInflight) would drop is refused: PUBACK/PUBREC 0x97 in
 //     MQTT 5, a closed connection without acknowledgement in 3.1.1; counted
-//     in Stats.InflightRefused. Messages from other faces for a full session
+//     in Stats.InflightRefused. For a connected subscriber the publisher
+//     waits first (inflightWait, up to 5 s; Stats.InflightWaits). Messages from other faces for a full session
 //     are dropped for that session only, counted in Stats.InflightDropped.
 //   - Topic aliases are accepted from clients but never sent to them.
 //

@@ -1,8 +1,11 @@
 package mqtt_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	paho5 "github.com/eclipse/paho.golang/paho"
 	paho3 "github.com/eclipse/paho.mqtt.golang"
@@ -71,4 +74,59 @@ func TestClientIDRules(t *testing.T) {
 	require.ErrorIs(t, dial(4, "", false), packets3.ErrorRefusedIDRejected)
 	require.NoError(t, dial(3, "short-id", true))
 	require.ErrorIs(t, dial(3, long, true), packets3.ErrorRefusedIDRejected)
+}
+
+// TestInflightFullWaitsForOnlineSubscriber checks that a connected
+// subscriber whose in-flight window is full holds the publisher back until
+// it acknowledges, instead of getting the publish refused (which closes a
+// 3.1.1 publisher's connection): every message arrives, none is refused.
+func TestInflightFullWaitsForOnlineSubscriber(t *testing.T) {
+	tb := startBroker(t, mqtt.Config{MaxInflight: 3})
+	var mu sync.Mutex
+	var unacked []paho3.Message
+	got := 0
+	o := paho3.NewClientOptions().AddBroker("tcp://" + tb.addr).SetClientID("slow-sub").
+		SetUsername("guest").SetPassword("guest").SetCleanSession(true).
+		SetAutoReconnect(false).SetConnectRetry(false).SetProtocolVersion(4).
+		SetAutoAckDisabled(true).
+		SetDefaultPublishHandler(func(_ paho3.Client, m paho3.Message) {
+			mu.Lock()
+			unacked = append(unacked, m)
+			got++
+			mu.Unlock()
+		})
+	sub := paho3.NewClient(o)
+	wait(t, sub.Connect())
+	t.Cleanup(func() { sub.Disconnect(0) })
+	wait(t, sub.Subscribe("slow/t", 1, nil))
+
+	// The subscriber acknowledges one message every 20 ms.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			mu.Lock()
+			if len(unacked) > 0 {
+				unacked[0].Ack()
+				unacked = unacked[1:]
+			}
+			mu.Unlock()
+		}
+	}()
+
+	pub, err := dial3(t, tb.addr, "slow-pub", "guest", "guest", true, nil)
+	require.NoError(t, err)
+	const n = 12
+	for i := 0; i < n; i++ {
+		wait(t, pub.Publish("slow/t", 1, false, fmt.Sprintf("m%d", i)))
+	}
+	require.True(t, pub.IsConnectionOpen(), "the publisher was disconnected")
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return got == n })
+	require.EqualValues(t, 0, tb.srv.Stats().InflightRefused)
+	require.Positive(t, tb.srv.Stats().InflightWaits)
 }

@@ -82,7 +82,53 @@ func (s *Server) outboundWait(cl *mochi.Client) {
 	}
 }
 
+// inflightWait waits while the connected subscriber id's in-flight window
+// is full, for the QoS 1/2 publish pub is making (copies.write), and
+// reports whether the window has room now. A subscriber online that falls
+// behind holds its publishers back, as a full outbound queue does
+// (outboundWait): a burst a client reads more slowly than another publishes
+// (8,192 messages by default: localhost socket buffers hold that many
+// small ones) would otherwise refuse the publish, which closes a 3.1.1
+// publisher's connection. An offline session, the publisher's own session
+// (its read loop, which is waiting, would handle the PUBACKs), a bridge
+// injection and a subscriber that stalled (no room within stallTimeout;
+// until it has room again) are not waited on: the publish is refused.
+func (s *Server) inflightWait(pub *mochi.Client, id string) bool {
+	if pub.Net.Inline || id == pub.ID {
+		return false
+	}
+	target, ok := s.m.Clients.Get(id)
+	if !ok {
+		return false
+	}
+	cc := connOf(target.Net.Conn)
+	if cc == nil || target.Closed() || cc.ackStalled.Load() {
+		return false
+	}
+	inflight := target.State.Inflight.Len
+	room := func() bool { return inflight() < int(s.m.Options.Capabilities.MaximumInflight) }
+	s.inflightWaits.Add(1)
+	flushHeld(pub) // the publisher's acknowledgements held back go out first
+	deadline := time.Now().Add(stallTimeout)
+	for d := 20 * time.Microsecond; ; d = min(2*d, time.Millisecond) {
+		time.Sleep(d)
+		if room() {
+			return true
+		}
+		if target.Closed() || pub.Closed() || s.closing.Load() {
+			return false
+		}
+		if time.Now().After(deadline) {
+			cc.ackStalled.Store(true)
+			s.log.Warn("mqtt subscriber stalled: its in-flight window stays full; publishes to it are refused until it has room",
+				"client", id, "inflight", inflight())
+			return false
+		}
+	}
+}
+
 // flowStats are the backpressure counters (Stats).
 type flowStats struct {
 	outboundWaits atomic.Int64 // publishes that waited for a subscriber's queue
+	inflightWaits atomic.Int64 // publishes that waited for a subscriber's in-flight window
 }

@@ -316,6 +316,9 @@ type Stats struct {
 	MessagesDropped int64
 	// OutboundWaits counts publishes that waited for a slow subscriber.
 	OutboundWaits int64
+	// InflightWaits counts QoS 1/2 publishes that waited for a connected
+	// subscriber's full in-flight window (inflightWait).
+	InflightWaits int64
 	// Throttled counts publishes that waited for the client's rate limit.
 	Throttled int64
 	// ConnectionsRefused counts CONNECTs refused for Config.MaxConnections.
@@ -344,6 +347,7 @@ func (s *Server) Stats() Stats {
 		InflightRefused:    s.inflightRefused.Load(),
 		MessagesDropped:    atomic.LoadInt64(&in.MessagesDropped),
 		OutboundWaits:      s.outboundWaits.Load(),
+		InflightWaits:      s.inflightWaits.Load(),
 		Throttled:          s.throttled.Load(),
 		ConnectionsRefused: s.connsRefused.Load(),
 		PacketsTooLarge:    s.tooLarge.Load(),
