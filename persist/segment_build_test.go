@@ -138,7 +138,7 @@ func TestWriteSegmentQueuedWhenDiskLow(t *testing.T) {
 // TestSegmentFilesSwept: segment files whose segments were all trimmed
 // or dropped are deleted by a sweep (a new file, a trim or a drop starts
 // one), those still named are kept, and what they hold reads back after
-// a reopen.
+// a reopen; only the newest file stays open.
 func TestSegmentFilesSwept(t *testing.T) {
 	dir := t.TempDir()
 	db := openT(t, dir, Options{GCInterval: -1})
@@ -160,6 +160,9 @@ func TestSegmentFilesSwept(t *testing.T) {
 	}
 	put("gone", 0)
 	require.GreaterOrEqual(t, segFiles(), 12)
+	db.segFiles.mu.Lock()
+	require.Len(t, db.segFiles.open, 1, "only the newest file stays open")
+	db.segFiles.mu.Unlock()
 	require.NoError(t, wait(func(d store.Done) { db.Trim("a", 30, d) }))
 	require.NoError(t, wait(func(d store.Done) { db.DropStream("gone", d) }))
 	put("keep", 3) // a new file: the sweep runs

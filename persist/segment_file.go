@@ -111,7 +111,7 @@ type segFiles struct {
 	curID    uint32
 	curSize  int64
 	ids      map[uint32]bool     // files on disk
-	open     map[uint32]*os.File // files open, for reads (cur among them)
+	open     map[uint32]*os.File // files open for writes: cur, and older ones until their last write ends
 	inflight map[uint32]int      // segments being written to a file, until referenced
 	sweeping bool
 	swept    time.Time // when the last sweep began
@@ -210,6 +210,10 @@ func (s *segFiles) rotateLocked() error {
 		_ = os.Remove(s.path(id))
 		return err
 	}
+	if old := s.cur; old != nil && s.inflight[s.curID] == 0 {
+		_ = old.Close() // else the last write to it closes it (written)
+		delete(s.open, s.curID)
+	}
 	s.cur, s.curID, s.curSize = f, id, 0
 	s.curSync = &groupSync{f: f}
 	s.curSync.cond.L = &s.curSync.mu
@@ -223,19 +227,25 @@ func (s *segFiles) written(id uint32) {
 	s.mu.Lock()
 	if s.inflight[id]--; s.inflight[id] <= 0 {
 		delete(s.inflight, id)
+		if f, ok := s.open[id]; ok && id != s.curID {
+			_ = f.Close()
+			delete(s.open, id)
+		}
 	}
 	s.mu.Unlock()
 }
 
 // read returns the segment ref names, read into buf (grown as needed),
-// with its checksum checked.
+// with its checksum checked. It opens the file for the read: a store
+// keeps one per 64 MiB of stream data, too many to keep open.
 func (s *segFiles) read(ref segRef, buf []byte) ([]byte, error) {
 	s.rm.RLock()
 	defer s.rm.RUnlock()
-	f, err := s.file(ref.file)
+	f, err := os.Open(s.path(ref.file))
 	if err != nil {
-		return buf, err
+		return buf, fmt.Errorf("persist: segment file %d: %v: %w", ref.file, err, store.ErrCorrupt)
 	}
+	defer f.Close()
 	if cap(buf) < int(ref.size) {
 		buf = make([]byte, ref.size)
 	}
@@ -247,24 +257,6 @@ func (s *segFiles) read(ref segRef, buf []byte) ([]byte, error) {
 		return buf, fmt.Errorf("persist: segment file %d at %d: checksum: %w", ref.file, ref.pos, store.ErrCorrupt)
 	}
 	return buf, nil
-}
-
-// file returns file id open for reading.
-func (s *segFiles) file(id uint32) (*os.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.open[id]; ok {
-		return f, nil
-	}
-	if s.closed {
-		return nil, store.ErrClosed
-	}
-	f, err := os.Open(s.path(id))
-	if err != nil {
-		return nil, fmt.Errorf("persist: segment file %d: %v: %w", id, err, store.ErrCorrupt)
-	}
-	s.open[id] = f
-	return f, nil
 }
 
 // sweepAsync runs sweep on its own goroutine unless one runs already or
