@@ -159,8 +159,8 @@ func (s *sqsService) handleFor(t *target, h string) (receipt, *apiError) {
 	if h == "" {
 		return receipt{}, errMissingParameter("ReceiptHandle")
 	}
-	r, err := decodeReceipt(s.key, h)
-	if err != nil || r.vhost != t.vhost.Name() || r.queue != t.q.Name() {
+	r, ok := receiptFor(s.key, h, t.vhost.Name(), t.q.Name())
+	if !ok {
 		return r, errReceiptHandleInvalid(h)
 	}
 	return r, nil

@@ -28,7 +28,9 @@ type msgAttr struct {
 // md5Hex is the hex MD5 of data (MD5OfMessageBody).
 func md5Hex(data []byte) string {
 	sum := md5.Sum(data)
-	return hex.EncodeToString(sum[:])
+	var out [2 * md5.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:]) // one allocation; hex.EncodeToString takes two
 }
 
 // md5OfAttributes computes MD5OfMessageAttributes as AWS does: for each
@@ -111,9 +113,11 @@ var errBadReceipt = errors.New("invalid receipt handle")
 
 // encodeReceipt makes an opaque handle: the fields, a random nonce (so no
 // two receives share a handle) and an HMAC that makes forged handles
-// detectable.
+// detectable. Everything but the returned string is built in the pooled
+// MAC state's scratch space.
 func encodeReceipt(key []byte, r receipt) string {
-	b := make([]byte, 0, 64+len(r.vhost)+len(r.queue))
+	m := getMAC(key)
+	b := m.raw[:0]
 	b = append(b, receiptVersion)
 	b = binary.BigEndian.AppendUint64(b, r.seq)
 	b = binary.BigEndian.AppendUint64(b, r.msgID)
@@ -124,40 +128,93 @@ func encodeReceipt(key []byte, r receipt) string {
 	b = append(b, byte(len(r.vhost)))
 	b = append(b, r.vhost...)
 	b = append(b, r.queue...)
-	m := getMAC(key)
-	m.Write(b)
-	b = m.Sum(b)[:len(b)+16]
+	m.h.Write(b)
+	b = m.h.Sum(b)[:len(b)+16]
+	out := base64.RawURLEncoding.AppendEncode(m.enc[:0], b)
+	h := string(out)
+	m.keep(b, out)
 	putMAC(key, m)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return h
 }
 
 // decodeReceipt checks and decodes a handle.
 func decodeReceipt(key []byte, h string) (receipt, error) {
-	var r receipt
-	b, err := base64.RawURLEncoding.DecodeString(h)
-	const fixed = 1 + 8 + 8 + 4 + 4 + 1
-	if err != nil || len(b) < fixed+16 || b[0] != receiptVersion {
-		return r, errBadReceipt
-	}
-	body, mac := b[:len(b)-16], b[len(b)-16:]
 	m := getMAC(key)
-	m.Write(body)
-	var sum [sha256.Size]byte
-	ok := hmac.Equal(m.Sum(sum[:0])[:16], mac)
-	putMAC(key, m)
+	defer putMAC(key, m)
+	r, vhost, queue, ok := m.open(h)
 	if !ok {
-		return r, errBadReceipt
+		return receipt{}, errBadReceipt
+	}
+	r.vhost, r.queue = string(vhost), string(queue)
+	return r, nil
+}
+
+// receiptFor checks and decodes a handle that must name vhost and queue;
+// ok=false if it is not a valid handle or names another queue. It
+// allocates nothing: the names are compared in the MAC state's scratch
+// space and the receipt takes the given strings.
+func receiptFor(key []byte, h, vhost, queue string) (r receipt, ok bool) {
+	m := getMAC(key)
+	defer putMAC(key, m)
+	r, v, q, ok := m.open(h)
+	if !ok || string(v) != vhost || string(q) != queue {
+		return receipt{}, false
+	}
+	r.vhost, r.queue = vhost, queue
+	return r, true
+}
+
+// macState is a reusable HMAC-SHA256 with scratch space for one receipt
+// handle: raw holds the decoded fields and MAC, enc the base64 text, sum
+// a MAC to compare. Handles longer than the arrays (long vhost or queue
+// names) grow them with append, and keep keeps what grew, up to a bound.
+type macState struct {
+	h   hash.Hash
+	raw []byte
+	enc []byte
+	sum [sha256.Size]byte
+}
+
+// maxKeptScratch bounds the scratch a pooled state keeps.
+const maxKeptScratch = 4096
+
+func (m *macState) keep(raw, enc []byte) {
+	if cap(raw) <= maxKeptScratch {
+		m.raw = raw[:0]
+	}
+	if cap(enc) <= maxKeptScratch {
+		m.enc = enc[:0]
+	}
+}
+
+// open checks handle h's MAC and decodes its fields; vhost and queue are
+// views of m's scratch space, valid until m is reused.
+func (m *macState) open(h string) (r receipt, vhost, queue []byte, ok bool) {
+	const fixed = 1 + 8 + 8 + 4 + 4 + 1
+	n := base64.RawURLEncoding.DecodedLen(len(h))
+	if cap(m.raw) < n {
+		m.raw = make([]byte, 0, n)
+	}
+	b := m.raw[:n]
+	m.enc = append(m.enc[:0], h...) // not []byte(h): that allocates
+	got, err := base64.RawURLEncoding.Decode(b, m.enc)
+	if err != nil || got < fixed+16 || b[0] != receiptVersion {
+		return r, nil, nil, false
+	}
+	b = b[:got]
+	body, mac := b[:len(b)-16], b[len(b)-16:]
+	m.h.Write(body)
+	if !hmac.Equal(m.h.Sum(m.sum[:0])[:16], mac) {
+		return r, nil, nil, false
 	}
 	r.seq = binary.BigEndian.Uint64(body[1:])
 	r.msgID = binary.BigEndian.Uint64(body[9:])
 	r.count = binary.BigEndian.Uint32(body[17:])
 	vl := int(body[25])
 	if fixed+vl > len(body) {
-		return r, errBadReceipt
+		return r, nil, nil, false
 	}
-	r.vhost = string(body[fixed : fixed+vl])
-	r.queue = string(body[fixed+vl:])
-	return r, nil
+	return r, body[fixed : fixed+vl], body[fixed+vl:], true
 }
 
 // macPools keeps reusable HMAC-SHA256 states by key: receipt handles are
@@ -168,21 +225,22 @@ var macPools struct {
 	pools map[string]*sync.Pool
 }
 
-// getMAC returns a reset HMAC-SHA256 keyed with key; putMAC returns it.
-func getMAC(key []byte) hash.Hash {
+// getMAC returns a reset HMAC-SHA256 state keyed with key; putMAC returns
+// it.
+func getMAC(key []byte) *macState {
 	macPools.mu.RLock()
 	p := macPools.pools[string(key)]
 	macPools.mu.RUnlock()
 	if p != nil {
-		if m, ok := p.Get().(hash.Hash); ok {
-			m.Reset()
+		if m, ok := p.Get().(*macState); ok {
+			m.h.Reset()
 			return m
 		}
 	}
-	return hmac.New(sha256.New, key)
+	return &macState{h: hmac.New(sha256.New, key), raw: make([]byte, 0, 160), enc: make([]byte, 0, 216)}
 }
 
-func putMAC(key []byte, m hash.Hash) {
+func putMAC(key []byte, m *macState) {
 	macPools.mu.RLock()
 	p := macPools.pools[string(key)]
 	macPools.mu.RUnlock()

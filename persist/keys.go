@@ -66,8 +66,10 @@ func entryKey(queue string, seq uint64) []byte { return seqKey(prefixQueue, queu
 
 func recordKey(stream string, off uint64) []byte { return seqKey(prefixRecord, stream, off) }
 
+// msgKey is prefixMsg + id big-endian, in one allocation (appending to
+// []byte(prefixMsg) took two: the conversion, then the growth).
 func msgKey(id uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(prefixMsg), id)
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, len(prefixMsg)+8), prefixMsg...), id)
 }
 
 // splitSeqKey parses a key made by seqKey under prefix.
