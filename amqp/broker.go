@@ -136,6 +136,11 @@ type ConsumeOptions struct {
 	// only while every limiter has room (Limiter.TryAcquire). Empty with
 	// NoAck.
 	Limiters []Limiter
+	// Flow gates a NoAck consumer: the face holds it while the
+	// connection's output backs up (conn.holdFlowLocked), and the core
+	// skips the consumer, as one at its prefetch limit, until it is opened
+	// and woken. nil: never held.
+	Flow Limiter
 }
 
 // Limiter is a prefetch window (RabbitMQ's basic.qos prefetch_count)
@@ -147,6 +152,13 @@ type Limiter interface {
 	SetPrefetch(n uint32)
 	// Release frees n slots.
 	Release(n int)
+	// Hold closes (true) or opens (false) the limiter as a flow gate
+	// (ConsumeOptions.Flow). It takes no lock: the face calls it under
+	// conn.wmu. After opening, Wake, with no lock held.
+	Hold(held bool)
+	// Wake asks the queues that stopped on the limiter to deliver again.
+	// No lock may be held.
+	Wake()
 }
 
 // Consumer receives deliveries; the face implements it.

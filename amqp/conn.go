@@ -77,6 +77,17 @@ type conn struct {
 	scratchDeliver amqp091.BasicDeliver
 	outMsgs        int // basic.deliver and basic.get-ok written since the last flush (Server.tally)
 	outRedelivered int // of outMsgs, those with the redelivered flag
+	// flow is the gate of the connection's no-ack consumers
+	// (ConsumeOptions.Flow), held while the pending output passes
+	// flowHigh (writer.go); nil until the first no-ack basic.consume.
+	flow    Limiter
+	outPeak int // the most output pending that a no-ack delivery saw (tests)
+	// flowHeld mirrors whether flow is held; written under wmu, read
+	// without it by the writer's check after a write (openFlow).
+	flowHeld atomic.Bool
+	// writing is the size of the buffer taken out for writing and not yet
+	// written (set under flushMu and wmu, cleared under flushMu).
+	writing atomic.Int64
 
 	// flushMu serializes taking the outbound buffer out and writing it
 	// (the writer's flush, the reader's endBatch); it guards spare.

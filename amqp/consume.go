@@ -37,6 +37,9 @@ func (cs *consumer) Deliver(d Delivery) {
 	} else {
 		cs.writeDeliverLocked(d)
 	}
+	if cs.noAck {
+		c.holdFlowLocked(cs)
+	}
 	small := len(c.w.Buf) < maxDeferred
 	c.wmu.Unlock()
 	// The publisher's last read stands for now: it read the publish
@@ -146,9 +149,13 @@ func (ch *channel) consume(m *amqp091.BasicConsume) error {
 		}
 		cs.limiters = append(cs.limiters, ch.limiter)
 	}
+	var flow Limiter
+	if m.NoAck {
+		flow = ch.c.flowGate()
+	}
 	sub, err := ch.c.vhost.Consume(q, cs, ConsumeOptions{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive,
 		Priority: priority(m.Arguments), Args: m.Arguments, Limiters: cs.limiters,
-		Prefetch: uint32(ch.prefetch), GlobalPrefetch: ch.global})
+		Prefetch: uint32(ch.prefetch), GlobalPrefetch: ch.global, Flow: flow})
 	if err != nil {
 		return ch.fail(err, ch.obj("queue", q, ""))
 	}
@@ -156,6 +163,18 @@ func (ch *channel) consume(m *amqp091.BasicConsume) error {
 	ch.consumers[tag] = cs
 	ch.startConsumer(cs, m.NoWait)
 	return nil
+}
+
+// flowGate returns the flow gate of the connection's no-ack consumers,
+// made at the first (writer.go: holdFlowLocked). Reader only.
+func (c *conn) flowGate() Limiter {
+	if c.flow == nil { // only the reader sets it: no lock to read it here
+		l := c.vhost.NewLimiter(0)
+		c.wmu.Lock()
+		c.flow = l
+		c.wmu.Unlock()
+	}
+	return c.flow
 }
 
 // startConsumer sends consume-ok, then the deliveries that came first.

@@ -335,9 +335,13 @@ func (cv *coreVhost) Consume(queueName string, c Consumer, o ConsumeOptions) (Su
 			limiters = append(limiters, cl.l)
 		}
 	}
+	var flow *queue.Limiter
+	if cl, ok := o.Flow.(coreLimiter); ok {
+		flow = cl.l
+	}
 	cc := &coreConsumer{c: c, q: &coreQueue{q: q}}
 	sub, err := q.Consume(cc, queue.ConsumeOptions{Tag: o.Tag, AutoAck: o.NoAck, Exclusive: o.Exclusive,
-		Priority: o.Priority, Limiters: limiters})
+		Priority: o.Priority, Limiters: limiters, Flow: flow})
 	if errors.Is(err, queue.ErrExclusiveConsumer) {
 		return nil, ErrExclusiveUse
 	}
@@ -407,6 +411,8 @@ type coreLimiter struct{ l *queue.Limiter }
 
 func (cl coreLimiter) SetPrefetch(n uint32) { cl.l.SetMax(int(n)) }
 func (cl coreLimiter) Release(int)          {}
+func (cl coreLimiter) Hold(held bool)       { cl.l.Hold(held) }
+func (cl coreLimiter) Wake()                { cl.l.Wake() }
 
 // coreConsumer adapts the face's Consumer to the core's.
 type coreConsumer struct {

@@ -15,6 +15,63 @@ import (
 // broker's CPU with amqp091-go consumers at 64 KiB).
 const maxKeptBuf = 256 << 10
 
+// Flow control of no-ack consumers: deliveries to them are settled when
+// the queue hands them over, so a client that stops reading would have
+// them pile up in the outbound buffer until the write timeout drops the
+// connection, and lost with it. Instead, once the pending output (the
+// buffer plus the part being written) passes flowHigh, a no-ack delivery
+// holds the connection's flow gate (ConsumeOptions.Flow), and the queues
+// skip its no-ack consumers as consumers at their prefetch limit: the
+// messages stay ready in the queue and other consumers go on receiving.
+// After a write that leaves less than flowLow pending, the writer opens
+// the gate and wakes the queues (openFlow). Output stays under flowHigh
+// plus one delivery, or maxEarly deliveries before consume-ok. RabbitMQ
+// does the same with its credit flow between queue, channel and writer.
+const (
+	flowHigh = 512 << 10
+	flowLow  = 256 << 10
+	maxEarly = 1024
+)
+
+// holdFlowLocked holds the flow gate when the pending output passed
+// flowHigh (or a consumer not yet started has maxEarly deliveries waiting).
+// Called by a no-ack delivery; caller holds wmu.
+func (c *conn) holdFlowLocked(cs *consumer) {
+	if c.flow == nil {
+		return
+	}
+	pending := len(c.w.Buf) + int(c.writing.Load())
+	if pending > c.outPeak {
+		c.outPeak = pending
+	}
+	if (pending > flowHigh || len(cs.early) >= maxEarly) && !c.flowHeld.Load() {
+		c.flowHeld.Store(true)
+		c.flow.Hold(true)
+	}
+}
+
+// openFlow opens a held flow gate once the pending output is under
+// flowLow, and wakes the queues that skipped the connection's no-ack
+// consumers, which then deliver on this goroutine. Called after each
+// write, holding no lock. A delivery that holds the gate always wakes the
+// writer or leaves its write to an endBatch (signal, deferWrite), so a
+// write, and this check, follows every hold.
+func (c *conn) openFlow() {
+	if !c.flowHeld.Load() {
+		return
+	}
+	c.wmu.Lock()
+	open := c.flowHeld.Load() && len(c.w.Buf)+int(c.writing.Load()) < flowLow
+	if open {
+		c.flowHeld.Store(false)
+		c.flow.Hold(false)
+	}
+	c.wmu.Unlock()
+	if open {
+		c.flow.Wake()
+	}
+}
+
 // signal wakes the writer. Never blocks. While the connection's reader
 // handles an acknowledgement that was the last frame it read (inBatch,
 // until it reads again), the wake is left to the reader's endBatch,
@@ -89,6 +146,7 @@ func (c *conn) takeOutLocked() outbound {
 		return outbound{}
 	}
 	out := outbound{buf: c.w.Buf, delivered: c.outMsgs, redelivered: c.outRedelivered}
+	c.writing.Store(int64(len(out.buf)))
 	c.w.Buf = c.spare[:0]
 	c.spare = nil
 	c.outMsgs, c.outRedelivered = 0, 0
@@ -102,6 +160,7 @@ func (c *conn) takeOutLocked() outbound {
 // written accounts for a write of buf and keeps buf as the spare buffer.
 // Caller holds flushMu.
 func (c *conn) written(out outbound, n int) {
+	c.writing.Store(0)
 	c.s.tally.Delivered(out.delivered)
 	c.s.tally.Redelivered(out.redelivered)
 	if n > 0 {
@@ -113,9 +172,19 @@ func (c *conn) written(out outbound, n int) {
 	}
 }
 
-// flush writes what producers appended. It returns false when the
+// flush writes what producers appended, then opens the flow gate if the
+// write drained the output (openFlow). It returns false when the
 // connection is done: a write failed or a close was to follow the flush.
 func (c *conn) flush() bool {
+	ok := c.flushOnce()
+	if ok {
+		c.openFlow()
+	}
+	return ok
+}
+
+// flushOnce is flush's write.
+func (c *conn) flushOnce() bool {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
 	c.wmu.Lock()
@@ -206,8 +275,15 @@ func (c *conn) writeDeferred() {
 // writeNow writes c's outbound buffer with one non-blocking write from
 // the calling goroutine (a reader's), and leaves to c's writer whatever
 // that cannot take: a busy writer, a full socket buffer, a TLS
-// connection, a close to follow.
+// connection, a close to follow. Then it opens the flow gate if the
+// output drained (openFlow).
 func (c *conn) writeNow() {
+	c.writeNowOnce()
+	c.openFlow()
+}
+
+// writeNowOnce is writeNow's write.
+func (c *conn) writeNowOnce() {
 	if c.raw == nil || !c.flushMu.TryLock() {
 		c.wakeWriter()
 		return

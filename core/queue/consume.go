@@ -44,6 +44,10 @@ type ConsumeOptions struct {
 	Exclusive bool       // no other consumer may share the queue
 	Priority  int32      // x-priority: higher first while they have credit
 	Limiters  []*Limiter // prefetch windows (per consumer, per channel)
+	// Flow gates an AutoAck consumer: while the face holds it
+	// (Limiter.Hold), the queue skips the consumer as one at its prefetch
+	// limit and waits on it (Limiter.Wake). nil: never held.
+	Flow *Limiter
 }
 
 // Subscription is a consumer registered on a queue.
@@ -211,10 +215,11 @@ func (q *Queue) pickSub() *Subscription {
 	return nil
 }
 
-// acquire takes one credit from every limiter of s, or none.
+// acquire takes one credit from every limiter of s, or none; an auto-ack
+// consumer takes none, and passes while its flow gate is open.
 func (s *Subscription) acquire(q *Queue) bool {
 	if s.opts.AutoAck {
-		return true
+		return s.opts.Flow == nil || s.opts.Flow.pass(q)
 	}
 	for i, l := range s.opts.Limiters {
 		if !l.acquire(q) {

@@ -1,6 +1,9 @@
 package queue
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Limiter is a prefetch window: a count of unacknowledged deliveries and a
 // maximum (0 = unlimited). The AMQP face creates one per consumer
@@ -12,11 +15,17 @@ import "sync"
 // A queue that finds a limiter full registers itself on it; when credit
 // frees, the releasing call wakes those queues after every lock is
 // released, so no queue lock is ever taken under another.
+//
+// A limiter is also a gate (Hold): a face holds an auto-ack consumer's
+// flow limiter (ConsumeOptions.Flow) while the consumer's connection has
+// more output pending than it will buffer, and the queues skip the
+// consumer, and wait on the limiter, as they do at a prefetch limit.
 type Limiter struct {
 	mu      sync.Mutex // guards max, count, waiters
 	max     int
 	count   int
-	waiters []*Queue // queues that found the limiter full, each once
+	waiters []*Queue    // queues that found the limiter full or held, each once
+	held    atomic.Bool // Hold: closed to every consumer given it
 }
 
 // NewLimiter returns a Limiter allowing max unacknowledged deliveries
@@ -40,6 +49,38 @@ func (l *Limiter) Count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.count
+}
+
+// Hold closes (true) or opens (false) the limiter as a flow gate. It
+// takes no lock, so a face may call it under its own locks; after
+// opening, call Wake with no lock held to wake the queues that stopped on
+// it.
+func (l *Limiter) Hold(held bool) { l.held.Store(held) }
+
+// Wake asks the queues that stopped on the limiter to dispatch again. It
+// must be called with no queue lock held.
+func (l *Limiter) Wake() { l.wake() }
+
+// pass reports whether the gate is open, or registers q to be woken and
+// fails. It counts nothing (auto-ack consumers hold no credit). The held
+// flag is read again under mu, which Wake takes after Open: a queue that
+// registers is always woken by the next Wake.
+func (l *Limiter) pass(q *Queue) bool {
+	if !l.held.Load() {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.held.Load() {
+		return true
+	}
+	for _, w := range l.waiters {
+		if w == q {
+			return false
+		}
+	}
+	l.waiters = append(l.waiters, q)
+	return false
 }
 
 // acquire takes one unit of credit, or registers q to be woken and fails.

@@ -1,0 +1,31 @@
+package amqp
+
+// FlowHigh is the pending output past which no-ack consumers are held.
+const FlowHigh = flowHigh
+
+// OutPeak returns the most output pending (buffered, or being written)
+// that a no-ack delivery saw on any of s's connections.
+func OutPeak(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	peak := 0
+	for c := range s.conns {
+		c.wmu.Lock()
+		peak = max(peak, c.outPeak)
+		c.wmu.Unlock()
+	}
+	return peak
+}
+
+// FlowHeld reports whether any of s's connections holds its no-ack
+// consumers.
+func FlowHeld(s *Server) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.flowHeld.Load() {
+			return true
+		}
+	}
+	return false
+}
