@@ -248,3 +248,30 @@ func TestAckDispatchesItselfAndWakesOthers(t *testing.T) {
 	defer channel.mu.Unlock()
 	eq(t, 0, len(channel.waiters))
 }
+
+// TestAutoAckFlowGate: an auto-ack consumer whose flow gate is held is
+// skipped (the other consumer takes the messages, and they stay ready
+// when it is alone), and a Wake after opening delivers the rest in order.
+func TestAutoAckFlowGate(t *testing.T) {
+	f := newFixture(t, Config{}, nil)
+	gate := NewLimiter(0)
+	a, b := &recorder{}, &recorder{}
+	_, _ = f.q.Consume(a, ConsumeOptions{AutoAck: true, Flow: gate})
+	sb, _ := f.q.Consume(b, ConsumeOptions{AutoAck: true})
+	pubBodies(t, f.q, "1", "2")
+	eq(t, []string{"1"}, a.bodies())
+	eq(t, []string{"2"}, b.bodies())
+	gate.Hold(true)
+	pubBodies(t, f.q, "3", "4")
+	eq(t, []string{"1"}, a.bodies())
+	eq(t, []string{"2", "3", "4"}, b.bodies())
+	must(t, f.q.Cancel(sb))
+	pubBodies(t, f.q, "5", "6")
+	eq(t, 2, f.q.Stats().Ready)
+	gate.Wake() // still held: nothing moves
+	eq(t, []string{"1"}, a.bodies())
+	gate.Hold(false)
+	gate.Wake()
+	eq(t, []string{"1", "5", "6"}, a.bodies())
+	eq(t, 0, f.q.Stats().Ready)
+}
