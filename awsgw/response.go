@@ -130,10 +130,15 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, out any) {
 	b.WriteString("</RequestId></ResponseMetadata></")
 	b.WriteString(req.action)
 	b.WriteString("Response>")
-	h.Set("Content-Type", "text/xml")
+	// Both headers in one allocation, their keys already canonical (what
+	// h.Set would store, without two []string allocations).
+	hv := make([]string, 2)
+	hv[0] = "text/xml"
 	// A length up front: net/http would chunk an answer past 2 KiB (a
 	// ReceiveMessage of 10 messages).
-	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	hv[1] = strconv.Itoa(b.Len())
+	h["Content-Type"] = hv[0:1:1]
+	h["Content-Length"] = hv[1:2:2]
 	_, _ = w.Write(b.Bytes())
 }
 

@@ -241,12 +241,14 @@ type request struct {
 	form      url.Values
 	id4       identity
 	header    http.Header // the response's headers, for handlers that add one
+	idHeader  [1]string   // the x-amzn-RequestId header's value slice
 }
 
 // ServeHTTP handles one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{ctx: r.Context(), id: newUUID(), host: r.Host, tls: r.TLS != nil, path: r.URL.Path, header: w.Header()}
-	w.Header()["X-Amzn-Requestid"] = []string{req.id} // Set("x-amzn-RequestId"), without canonicalizing each time
+	req.idHeader[0] = req.id
+	w.Header()["X-Amzn-Requestid"] = req.idHeader[:] // Set("x-amzn-RequestId"), without canonicalizing or allocating
 	if r.Method == http.MethodGet && r.URL.RawQuery == "" && (r.URL.Path == "/" || r.URL.Path == "/health") {
 		w.WriteHeader(http.StatusOK) // health check
 		return

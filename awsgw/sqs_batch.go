@@ -98,9 +98,10 @@ func (s *sqsService) sendMessageBatch(req *request) (any, *apiError) {
 	if total > maxMessageSize {
 		return nil, errBatchTooLong(total)
 	}
-	out := &sendBatchOutput{Successful: []*sendOutput{}, Failed: []batchError{}}
-	var msgs []*message.Message
-	var oks []*sendOutput
+	n := len(in.Entries)
+	out := &sendBatchOutput{Successful: make([]*sendOutput, 0, n), Failed: []batchError{}}
+	msgs := make([]*message.Message, 0, n)
+	oks := make([]*sendOutput, 0, n)
 	for i := range in.Entries {
 		m, o, aerr := s.buildMessage(req, t, &in.Entries[i])
 		if aerr != nil {
@@ -228,7 +229,7 @@ func (s *sqsService) runBatch(req *request, entryName string, fn func(t *target,
 	if aerr := checkBatch(ids, entryName); aerr != nil {
 		return nil, aerr
 	}
-	out := &idBatchOutput{Successful: []batchID{}, Failed: []batchError{}}
+	out := &idBatchOutput{Successful: make([]batchID, 0, len(in.Entries)), Failed: []batchError{}}
 	for i := range in.Entries {
 		e := &in.Entries[i]
 		if aerr := fn(t, e); aerr != nil {

@@ -74,6 +74,9 @@ func (s *sqsService) receiveMessage(req *request) (any, *apiError) {
 		}
 	}
 	out := &receiveOutput{}
+	if len(ds) > 0 {
+		out.Messages = make([]sqsMessage, 0, len(ds))
+	}
 	sel := newAttrSelection(&in)
 	for _, d := range ds {
 		out.Messages = append(out.Messages, s.toSQSMessage(req, t, d, sel))

@@ -91,7 +91,14 @@ func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*mess
 		return nil, nil, errInvalidParameterValue("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 	}
 	now := s.now()
-	m := &message.Message{RoutingKey: t.q.Name(), Body: body, Origin: message.FaceSQS, Arrived: now.UnixNano()}
+	// The message and its AWS metadata in one allocation: every SQS
+	// message carries an AWSMeta (the FIFO fields are set below).
+	pair := &struct {
+		m   message.Message
+		aws message.AWSMeta
+	}{m: message.Message{RoutingKey: t.q.Name(), Body: body, Origin: message.FaceSQS, Arrived: now.UnixNano()}}
+	m := &pair.m
+	m.AWS = &pair.aws
 	if aerr := s.applySendOptions(t, in, m, now); aerr != nil {
 		return nil, nil, aerr
 	}
@@ -104,9 +111,6 @@ func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*mess
 	}
 	out := &sendOutput{Id: in.Id, MD5OfMessageBody: md5Hex(body), MessageId: id,
 		MD5OfMessageAttributes: md5OfAttributes(in.MessageAttributes)}
-	if m.AWS == nil {
-		m.AWS = &message.AWSMeta{}
-	}
 	for _, n := range sortedAttrNames(in.MessageAttributes) {
 		a := in.MessageAttributes[n]
 		sa := message.SQSAttribute{Name: n, DataType: a.DataType, BinaryValue: a.BinaryValue}
@@ -171,7 +175,7 @@ func (s *sqsService) applySendOptions(t *target, in *sendInput, m *message.Messa
 		}
 		return nil
 	}
-	m.AWS = &message.AWSMeta{MessageGroupID: *in.MessageGroupId}
+	m.AWS.MessageGroupID = *in.MessageGroupId // m.AWS is a fresh AWSMeta (buildMessage)
 	m.GroupID = *in.MessageGroupId
 	switch {
 	case in.MessageDeduplicationId != nil:
@@ -272,8 +276,9 @@ func sortedAttrNames(attrs map[string]msgAttr) []string {
 // exchange and waits until every one is durable (SQS's 200 means stored).
 func (s *sqsService) publish(ctx context.Context, t *target, msgs []*message.Message) *apiError {
 	done := make(chan bool, len(msgs))
+	confirm := func(ack bool) { done <- ack } // one closure for the batch, not one per message
 	for _, m := range msgs {
-		routed, err := t.vhost.Publish(m, func(ack bool) { done <- ack })
+		routed, err := t.vhost.Publish(m, confirm)
 		if err != nil {
 			return toAPIError(err)
 		}
