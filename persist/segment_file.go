@@ -117,7 +117,6 @@ type segFiles struct {
 	swept    time.Time // when the last sweep began
 	closed   bool
 
-	rm sync.RWMutex // read-held around a read of a file, write-held to delete files
 	wg sync.WaitGroup
 }
 
@@ -235,17 +234,35 @@ func (s *segFiles) written(id uint32) {
 	s.mu.Unlock()
 }
 
-// read returns the segment ref names, read into buf (grown as needed),
-// with its checksum checked. It opens the file for the read: a store
-// keeps one per 64 MiB of stream data, too many to keep open.
-func (s *segFiles) read(ref segRef, buf []byte) ([]byte, error) {
-	s.rm.RLock()
-	defer s.rm.RUnlock()
-	f, err := os.Open(s.path(ref.file))
-	if err != nil {
-		return buf, fmt.Errorf("persist: segment file %d: %v: %w", ref.file, err, store.ErrCorrupt)
+// segReader is the segment file a read (one Records call) has open: a
+// store keeps one file per 64 MiB of stream data, too many to keep open,
+// and a read's segments mostly sit in one or two files. An open file
+// reads on after a sweep deleted it.
+type segReader struct {
+	id uint32
+	f  *os.File
+}
+
+func (r *segReader) close() {
+	if r.f != nil {
+		_ = r.f.Close()
+		r.f = nil
 	}
-	defer f.Close()
+}
+
+// read returns the segment ref names, read into buf (grown as needed)
+// through r, with its checksum checked.
+func (s *segFiles) read(ref segRef, buf []byte, r *segReader) ([]byte, error) {
+	if r.f == nil || r.id != ref.file {
+		r.close()
+		f, err := os.Open(s.path(ref.file))
+		if err != nil { // deleted by a sweep: its segments were trimmed since the read began
+
+			return buf, fmt.Errorf("persist: segment file %d: %v: %w", ref.file, err, store.ErrCorrupt)
+		}
+		r.id, r.f = ref.file, f
+	}
+	f := r.f
 	if cap(buf) < int(ref.size) {
 		buf = make([]byte, ref.size)
 	}
@@ -322,8 +339,6 @@ func (s *segFiles) sweep(bdb *badger.DB) error {
 	if err != nil {
 		return fmt.Errorf("persist: segment files sweep: %w", errIsClosed(err))
 	}
-	s.rm.Lock()
-	defer s.rm.Unlock()
 	for _, id := range cand {
 		if used[id] {
 			continue
@@ -365,8 +380,6 @@ func (s *segFiles) close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.wg.Wait()
-	s.rm.Lock()
-	defer s.rm.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, f := range s.open {

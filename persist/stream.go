@@ -92,6 +92,8 @@ func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []b
 		// Segments are keyed by their last offset: the first at or after
 		// from holds from (or starts after it, when from was trimmed).
 		var buf []byte // a segment read from its file (segment_file.go)
+		var rf segReader
+		defer rf.close()
 		for it.Seek(binary.BigEndian.AppendUint64(prefix, from)); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.Key()
@@ -115,7 +117,7 @@ func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []b
 				return err
 			})
 			if err == nil && item.UserMeta() == segRefMeta {
-				if buf, err = db.segFiles.read(ref, buf); err == nil {
+				if buf, err = db.segFiles.read(ref, buf, &rf); err == nil {
 					var seg segment
 					if seg, err = parseSegment(last, buf); err == nil {
 						more, err = seg.each(from, fn)
