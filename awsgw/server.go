@@ -314,9 +314,12 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 	}
 	req.proto = protoQuery
 	req.wantJSON = strings.Contains(r.Header.Get("Accept"), "application/json")
-	form, err := parseForm(r.URL.RawQuery)
-	if err != nil {
-		return errSerialization("malformed query string")
+	var form url.Values
+	if r.URL.RawQuery != "" { // the usual Query post has none: no map for it
+		var err error
+		if form, err = parseForm(r.URL.RawQuery); err != nil {
+			return errSerialization("malformed query string")
+		}
 	}
 	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && (ct == "" ||
 		strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && len(req.body) > 0 {
@@ -331,6 +334,9 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 				form[k] = append(form[k], v...)
 			}
 		}
+	}
+	if form == nil {
+		form = url.Values{}
 	}
 	req.form = form
 	req.action = form.Get("Action")
