@@ -30,9 +30,26 @@
 // flow costs no writer wake-up per message, a busy one is left to the
 // writer, whose writes batch. conn.flushMu serializes the two.
 //
+// # Flow control of no-ack consumers
+//
+// A no-ack delivery is settled when the queue hands it over, so a client
+// that stops reading must not make the queue push on into the buffer.
+// Every no-ack consumer of a connection is given the connection's flow
+// gate (ConsumeOptions.Flow, a core Limiter held as a gate). A no-ack
+// delivery that finds more than flowHigh (512 KiB) of output pending
+// (the buffer plus the part being written) holds it (holdFlowLocked), and
+// the queues then skip those consumers as consumers at their prefetch
+// limit, the messages staying ready; after a write that leaves less than
+// flowLow (256 KiB) pending, the writer or the reader's writeNow opens it
+// and wakes the queues (openFlow), which deliver on that goroutine. A
+// consumer not yet started (before consume-ok) holds it at maxEarly
+// deliveries. As RabbitMQ's credit flow, this bounds what a slow no-ack
+// consumer costs; manual-ack consumers are bounded by their prefetch
+// (unbounded without one, as RabbitMQ's).
+//
 // # Lock order
 //
-//	core queue lock → conn.wmu
+//	core queue lock → conn.wmu (→ the flow gate's Hold, which takes no lock)
 //	streamConsumer.mu → conn.wmu; streamHub.mu: a leaf
 //	Server.alarmMu → Server.mu → conn.wmu (resource alarms, blocked.go)
 //	replyRegistry.mu, Server.mu: leaf locks otherwise
