@@ -96,7 +96,10 @@ type identity struct {
 // query) and fills req.id4.
 func (s *Server) authenticate(req *request, r *http.Request) *apiError {
 	req.id4 = identity{region: s.cfg.Region}
-	q := r.URL.Query()
+	var q url.Values // read-only: nil for the usual empty query (no map per request)
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	var a authHeader
 	var amzDate string
 	presigned := q.Get("X-Amz-Signature") != ""
