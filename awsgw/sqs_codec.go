@@ -132,7 +132,7 @@ func encodeReceipt(key []byte, r receipt) string {
 	b = m.h.Sum(b)[:len(b)+16]
 	out := base64.RawURLEncoding.AppendEncode(m.enc[:0], b)
 	h := string(out)
-	m.keep(b, out)
+	m.raw, m.enc = b[:0], out[:0] // what grew for long names, putMAC bounds it
 	putMAC(key, m)
 	return h
 }
@@ -166,8 +166,8 @@ func receiptFor(key []byte, h, vhost, queue string) (r receipt, ok bool) {
 
 // macState is a reusable HMAC-SHA256 with scratch space for one receipt
 // handle: raw holds the decoded fields and MAC, enc the base64 text, sum
-// a MAC to compare. Handles longer than the arrays (long vhost or queue
-// names) grow them with append, and keep keeps what grew, up to a bound.
+// a MAC to compare. Longer handles (long vhost or queue names, or a
+// client's junk) grow them; putMAC drops scratch grown past a bound.
 type macState struct {
 	h   hash.Hash
 	raw []byte
@@ -177,15 +177,6 @@ type macState struct {
 
 // maxKeptScratch bounds the scratch a pooled state keeps.
 const maxKeptScratch = 4096
-
-func (m *macState) keep(raw, enc []byte) {
-	if cap(raw) <= maxKeptScratch {
-		m.raw = raw[:0]
-	}
-	if cap(enc) <= maxKeptScratch {
-		m.enc = enc[:0]
-	}
-}
 
 // open checks handle h's MAC and decodes its fields; vhost and queue are
 // views of m's scratch space, valid until m is reused.
@@ -241,6 +232,12 @@ func getMAC(key []byte) *macState {
 }
 
 func putMAC(key []byte, m *macState) {
+	if cap(m.raw) > maxKeptScratch {
+		m.raw = nil
+	}
+	if cap(m.enc) > maxKeptScratch {
+		m.enc = nil
+	}
 	macPools.mu.RLock()
 	p := macPools.pools[string(key)]
 	macPools.mu.RUnlock()

@@ -76,6 +76,26 @@ func TestReceiptCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// A huge junk handle is refused, and the pooled state it grew is not
+// kept: the next states start from the usual scratch.
+func TestReceiptCodecJunk(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	for _, h := range []string{strings.Repeat("A", 100_000), strings.Repeat("!", 5000), ""} {
+		_, err := decodeReceipt(key, h)
+		assert.Error(t, err)
+		_, ok := receiptFor(key, h, "/", "q")
+		assert.False(t, ok)
+	}
+	m := getMAC(key)
+	assert.LessOrEqual(t, cap(m.raw), maxKeptScratch)
+	assert.LessOrEqual(t, cap(m.enc), maxKeptScratch)
+	putMAC(key, m)
+	r := receipt{vhost: "/", queue: "q", seq: 7, msgID: 8, count: 1}
+	got, ok := receiptFor(key, encodeReceipt(key, r), "/", "q")
+	require.True(t, ok)
+	assert.Equal(t, r, got)
+}
+
 func TestMD5Hex(t *testing.T) {
 	for _, s := range []string{"", "a", strings.Repeat("body ", 1000)} {
 		sum := md5.Sum([]byte(s))
