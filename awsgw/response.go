@@ -156,14 +156,22 @@ func putXMLBuf(b *bytes.Buffer) {
 // text (the common case) is copied as is.
 func xmlEscape(b *bytes.Buffer, s string) {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c >= 0x7f, c == '"', c == '\'', c == '&', c == '<', c == '>':
+		if !xmlPlain[s[i]] {
 			_ = xml.EscapeText(b, []byte(s))
 			return
 		}
 	}
 	b.WriteString(s)
 }
+
+// xmlPlain tells the bytes xml.EscapeText copies as they are within
+// plain ASCII text: 0x20-0x7e but for " ' & < >.
+var xmlPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune(`"'&<>`, rune(c))
+	}
+	return t
+}()
 
 // xmlField is how writeXMLFields writes one struct field.
 type xmlField struct {

@@ -17,3 +17,18 @@ func TestXMLEscape(t *testing.T) {
 		}
 	}
 }
+
+// Every byte, alone and inside plain text, escapes as xml.EscapeText
+// escapes it (xmlPlain's table against the encoder).
+func TestXMLEscapeEveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for _, s := range []string{string([]byte{byte(c)}), "ab" + string([]byte{byte(c)}) + "cd"} {
+			var got, want bytes.Buffer
+			xmlEscape(&got, s)
+			_ = xml.EscapeText(&want, []byte(s))
+			if got.String() != want.String() {
+				t.Errorf("xmlEscape(%q) = %q, want %q", s, got.String(), want.String())
+			}
+		}
+	}
+}
