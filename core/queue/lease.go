@@ -46,6 +46,9 @@ func (q *Queue) lease(n int, vis time.Duration, now int64) []Delivery {
 			q.redrive(e, now)
 			continue
 		}
+		if ds == nil {
+			ds = make([]Delivery, 0, min(n, 16)) // not grown 1, 2, 4, 8, 16 for an SQS receive of 10
+		}
 		e.deliveries++
 		if e.firstRecv == 0 {
 			e.firstRecv = now
