@@ -101,26 +101,26 @@ func (h *faceHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 // code (mochi sends 0x86, or 0x05 in 3.1.1, for every refusal), and an
 // accepted MQTT 5 one advertises the server's capabilities (MQTT 5
 // 3.2.2.3), which mochi leaves out.
-func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk *packets.Packet) {
 	if pk.FixedHeader.Type == packets.Publish {
 		pk.TopicName = userTopic(pk.TopicName) // vhost.go
-		return pk
+		return
 	}
 	if pk.FixedHeader.Type == packets.Puback && (pk.ReasonCode == 0x01 || pk.ReasonCode == 0x02) {
 		// mochi acknowledges a QoS 1 publish with the granted-QoS code
 		// 0x01, which is no PUBACK reason code (MQTT 5 3.4.2.1); strict
 		// clients (python3-paho-mqtt) fail on it.
 		pk.ReasonCode = packets.CodeSuccess.Code
-		return pk
+		return
 	}
 	if pk.FixedHeader.Type != packets.Connack {
-		return pk
+		return
 	}
 	if v, ok := h.refused.LoadAndDelete(cl); ok {
 		code := v.(byte)
 		if cl.Properties.ProtocolVersion < 5 {
 			pk.ReasonCode = v3Connack(code)
-			return pk
+			return
 		}
 		pk.ReasonCode = code
 		switch code {
@@ -129,14 +129,14 @@ func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.P
 		case errQuotaExceeded.Code:
 			pk.Properties.ReasonString = "too many connections"
 		}
-		return pk
+		return
 	}
 	if cl.Properties.ProtocolVersion < 5 {
 		pk.ReasonCode = v3Connack(pk.ReasonCode) // mochi's own refusals
-		return pk
+		return
 	}
 	if pk.ReasonCode != 0 {
-		return pk
+		return
 	}
 	caps := h.s.m.Options.Capabilities
 	p := &pk.Properties
@@ -146,7 +146,6 @@ func (h *faceHook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.P
 	p.WildcardSubAvailable, p.WildcardSubAvailableFlag = caps.WildcardSubAvailable, true
 	p.SubIDAvailable, p.SubIDAvailableFlag = caps.SubIDAvailable, true
 	p.SharedSubAvailable, p.SharedSubAvailableFlag = caps.SharedSubAvailable, true
-	return pk
 }
 
 // checkClientID applies the client identifier rules of MQTT 3.1: 1 to 23

@@ -683,7 +683,7 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 		pk.Mods.AllowResponseInfo = true // [MQTT-3.1.2-28] we need to know which properties we can encode
 	}
 
-	pk = cl.ops.hooks.OnPacketEncode(cl, pk)
+	cl.ops.hooks.OnPacketEncode(cl, &pk)
 
 	var err error
 	buf := mempool.GetBuffer() // Junction patch: pooled (upstream allocated one per packet)

@@ -88,7 +88,7 @@ type Hook interface {
 	OnDisconnect(cl *Client, err error, expire bool)
 	OnAuthPacket(cl *Client, pk packets.Packet) (packets.Packet, error)
 	OnPacketRead(cl *Client, pk packets.Packet) (packets.Packet, error) // triggers when a new packet is received by a client, but before packet validation
-	OnPacketEncode(cl *Client, pk packets.Packet) packets.Packet        // modify a packet before it is byte-encoded and written to the client
+	OnPacketEncode(cl *Client, pk *packets.Packet)                      // modify a packet in place before it is byte-encoded and written to the client (Junction patch 10: by pointer)
 	OnPacketSent(cl *Client, pk packets.Packet, b []byte)               // triggers when packet bytes have been written to the client
 	OnPacketProcessed(cl *Client, pk packets.Packet, err error)         // triggers after a packet from the client been processed (handled)
 	OnSubscribe(cl *Client, pk packets.Packet) packets.Packet
@@ -304,14 +304,14 @@ func (h *Hooks) OnAuthPacket(cl *Client, pk packets.Packet) (pkx packets.Packet,
 }
 
 // OnPacketEncode is called immediately before a packet is encoded to be sent to a client.
-func (h *Hooks) OnPacketEncode(cl *Client, pk packets.Packet) packets.Packet {
+// Junction patch 10: pk is changed in place (upstream passed and returned
+// the ~800-byte packet by value, twice per hook per packet written).
+func (h *Hooks) OnPacketEncode(cl *Client, pk *packets.Packet) {
 	for _, hook := range h.GetAll() {
 		if hook.Provides(OnPacketEncode) {
-			pk = hook.OnPacketEncode(cl, pk)
+			hook.OnPacketEncode(cl, pk)
 		}
 	}
-
-	return pk
 }
 
 // OnPacketProcessed is called when a packet has been received and successfully handled by the broker.
@@ -763,9 +763,7 @@ func (h *HookBase) OnPacketRead(cl *Client, pk packets.Packet) (packets.Packet, 
 }
 
 // OnPacketEncode is called before a packet is byte-encoded and written to the client.
-func (h *HookBase) OnPacketEncode(cl *Client, pk packets.Packet) packets.Packet {
-	return pk
-}
+func (h *HookBase) OnPacketEncode(cl *Client, pk *packets.Packet) {}
 
 // OnPacketSent is called immediately after a packet is written to a client.
 func (h *HookBase) OnPacketSent(cl *Client, pk packets.Packet, b []byte) {}

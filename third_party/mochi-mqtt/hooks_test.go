@@ -426,7 +426,8 @@ func TestHooksOnPacketEncode(t *testing.T) {
 	err := h.Add(hook, nil)
 	require.NoError(t, err)
 
-	pk := h.OnPacketEncode(new(Client), packets.Packet{PacketID: 10})
+	pk := packets.Packet{PacketID: 10}
+	h.OnPacketEncode(new(Client), &pk)
 	require.Equal(t, uint16(10), pk.PacketID)
 }
 

@@ -249,6 +249,55 @@ func (pk *Packet) Copy(allowTransfer bool) Packet {
 	return p
 }
 
+// CopyPublish is Copy(false) for a PUBLISH packet, the copy each subscriber
+// gets (Junction patch 10): it leaves out the CONNECT parameters, which a
+// PUBLISH does not carry, so the hot path builds no will properties and
+// tests no CONNECT fields. Any other packet, or one that does carry
+// CONNECT parameters, gets Copy(false).
+func (pk *Packet) CopyPublish() Packet {
+	if pk.FixedHeader.Type != Publish || !pk.Connect.isZero() {
+		return pk.Copy(false)
+	}
+	p := Packet{
+		FixedHeader: FixedHeader{
+			Remaining: pk.FixedHeader.Remaining,
+			Type:      pk.FixedHeader.Type,
+			Retain:    pk.FixedHeader.Retain,
+			Dup:       false, // [MQTT-4.3.1-1] [MQTT-4.3.2-2]
+			Qos:       pk.FixedHeader.Qos,
+		},
+		Mods: Mods{
+			MaxSize: pk.Mods.MaxSize,
+		},
+		ReservedBit:     pk.ReservedBit,
+		ProtocolVersion: pk.ProtocolVersion,
+		TopicName:       pk.TopicName,
+		Properties:      pk.Properties.Copy(false),
+		SessionPresent:  pk.SessionPresent,
+		ReasonCode:      pk.ReasonCode,
+		Filters:         pk.Filters,
+		Created:         pk.Created,
+		Expiry:          pk.Expiry,
+		Origin:          pk.Origin,
+	}
+	if len(pk.Payload) > 0 {
+		p.Payload = append([]byte{}, pk.Payload...)
+	}
+	if len(pk.ReasonCodes) > 0 {
+		p.ReasonCodes = append([]byte{}, pk.ReasonCodes...)
+	}
+	return p
+}
+
+// isZero reports whether c holds no CONNECT parameter that Copy copies
+// (will properties count only with the will flag, as in a CONNECT).
+func (c *ConnectParams) isZero() bool {
+	return c.ClientIdentifier == "" && c.Keepalive == 0 && c.WillQos == 0 &&
+		c.WillTopic == "" && !c.WillFlag && !c.WillRetain && !c.Clean &&
+		c.ProtocolName == nil && c.Password == nil && c.Username == nil &&
+		c.WillPayload == nil
+}
+
 // Merge merges a new subscription with a base subscription, preserving the highest
 // qos value, matched identifiers and any special properties.
 func (s Subscription) Merge(n Subscription) Subscription {

@@ -502,3 +502,22 @@ func TestMergeSubscription(t *testing.T) {
 	}
 	require.Equal(t, expect, sub.Merge(sub2))
 }
+
+// TestCopyPublish: CopyPublish gives what Copy(false) gives for every
+// packet of the table (Junction patch 10), PUBLISH packets through its own
+// path, any other through Copy.
+func TestCopyPublish(t *testing.T) {
+	publishes := 0
+	for _, tt := range pkTable {
+		if tt.Packet.FixedHeader.Type == Publish && tt.Packet.Connect.isZero() {
+			publishes++
+		}
+		want := tt.Packet.Copy(false)
+		got := tt.Packet.CopyPublish()
+		require.Equal(t, want, got, pkInfo, tt.Case, tt.Desc)
+		if len(tt.Packet.Payload) > 0 {
+			require.NotSame(t, &tt.Packet.Payload[0], &got.Payload[0], "the payload is copied")
+		}
+	}
+	require.NotZero(t, publishes)
+}
