@@ -78,6 +78,11 @@ func (r *rotationSync) syncRotated() error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.followBoth()
+}
+
+// followBoth runs follow on the value log and the memtable log; r.mu held.
+func (r *rotationSync) followBoth() error {
 	if err := r.follow(&r.vlog, r.vlogPath); err != nil {
 		return err
 	}
@@ -116,10 +121,7 @@ func (r *rotationSync) syncCurrent(vlog bool) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.follow(&r.vlog, r.vlogPath); err != nil {
-		return err
-	}
-	if err := r.follow(&r.mem, r.memPath); err != nil {
+	if err := r.followBoth(); err != nil {
 		return err
 	}
 	if err := syncOpen(&r.memFile, &r.memFileID, r.mem, r.memPath); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -76,13 +75,8 @@ func segmentOf(t *testing.T, db *DB, first uint64, records [][]byte) []byte {
 // mapping is dirty, and a reopen reads every record. Queued writes of
 // other kinds in between share the syncs.
 func TestWriteSegmentDurable(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc/self/smaps")
-	}
-	dir := t.TempDir()
-	opts := Options{GCInterval: -1, ValueLogFileSize: 1 << 20, ValueThreshold: 256, MemTableSize: 1 << 20}
+	dir, opts, storeDir := smallLogsStore(t)
 	db := openT(t, dir, opts)
-	storeDir := filepath.Join(dir, "store")
 	next := uint64(0)
 	for i := range 60 {
 		records := recs(int(next), 1+i%7, 100+i) // from 100 B to over 1 MiB of log files in all

@@ -25,14 +25,7 @@ func segmentCrashChild(dir string) {
 		fmt.Println("open:", err)
 		os.Exit(2)
 	}
-	var mu sync.Mutex // guards out
-	out := bufio.NewWriter(os.Stdout)
-	print := func(s string) {
-		mu.Lock()
-		out.WriteString(s)
-		out.Flush()
-		mu.Unlock()
-	}
+	print := linePrinter()
 	var next, single uint64
 	for i := 0; ; i++ {
 		n := 1 + (i*37)%600
@@ -73,43 +66,19 @@ func TestSegmentCrash(t *testing.T) {
 		t.Skip("re-execs the test binary")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSegmentCrash$")
-	cmd.Env = append(os.Environ(), "PERSIST_SEGCRASH_CHILD=1", "PERSIST_SEGCRASH_DIR="+dir)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	durable := map[string]uint64{}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && durable["s"] < 100_000 {
-		var name string
-		var end uint64
-		if _, err := fmt.Sscanf(sc.Text(), "%s %d", &name, &end); err != nil {
-			t.Fatalf("child: %s", sc.Text())
-		}
-		require.GreaterOrEqual(t, end, durable[name], "Dones out of order")
-		durable[name] = end
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
+	durable := killWhenDurable(t, "TestSegmentCrash", "PERSIST_SEGCRASH", dir,
+		func(d map[string]uint64) bool { return d["s"] >= 100_000 })
 	t.Logf("durable before SIGKILL: s below %d, t below %d", durable["s"], durable["t"])
 
 	db := openT(t, dir, Options{})
 	for _, name := range []string{"s", "t"} {
-		first, next, err := db.StreamBounds(name)
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, next, durable[name], "%s: confirmed records lost", name)
-		want := first
-		require.NoError(t, db.Records(name, first, func(off uint64, rec []byte) bool {
-			require.Equal(t, want, off, name)
+		requireDense(t, db, name, durable[name], func(off uint64, rec []byte) {
 			if name == "s" {
 				require.Equal(t, "r"+strconv.FormatUint(off, 10)+".", string(rec[:len(strconv.FormatUint(off, 10))+2]))
 			} else {
 				require.Equal(t, "t"+strconv.FormatUint(off, 10), string(rec))
 			}
-			want++
-			return true
-		}))
-		require.Equal(t, next, want, "%s: records end where the bounds say", name)
+		})
 	}
 }
 
@@ -125,14 +94,7 @@ func writeSegmentCrashChild(dir string) {
 		os.Exit(2)
 	}
 	db.segFiles.maxSize = 256 << 10
-	var mu sync.Mutex // guards out
-	out := bufio.NewWriter(os.Stdout)
-	print := func(s string) {
-		mu.Lock()
-		out.WriteString(s)
-		out.Flush()
-		mu.Unlock()
-	}
+	print := linePrinter()
 	var wg sync.WaitGroup
 	for _, name := range []string{"u", "v"} {
 		wg.Go(func() {
@@ -181,14 +143,51 @@ func TestWriteSegmentCrash(t *testing.T) {
 		t.Skip("re-execs the test binary")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteSegmentCrash$")
-	cmd.Env = append(os.Environ(), "PERSIST_WSCRASH_CHILD=1", "PERSIST_WSCRASH_DIR="+dir)
+	durable := killWhenDurable(t, "TestWriteSegmentCrash", "PERSIST_WSCRASH", dir,
+		func(d map[string]uint64) bool { return d["u"]+d["v"] >= 60_000 })
+	t.Logf("durable before SIGKILL: u below %d, v below %d", durable["u"], durable["v"])
+
+	db := openT(t, dir, Options{})
+	for _, name := range []string{"u", "v"} {
+		next := requireDense(t, db, name, durable[name], func(off uint64, rec []byte) {
+			require.Equal(t, "r"+strconv.FormatUint(off, 10)+".", string(rec[:len(strconv.FormatUint(off, 10))+2]))
+		})
+
+		seg, slots, ok := db.NewSegment(next, 1, func(int) int { return 5 })
+		require.True(t, ok)
+		copy(slots[0], "after")
+		require.NoError(t, wait(func(d store.Done) { require.True(t, db.WriteSegment(name, seg, d)) }))
+		_, data := recordsFrom(t, db, name, next)
+		require.Equal(t, []string{"after"}, data)
+	}
+}
+
+// linePrinter returns a function that writes whole lines to stdout, one
+// at a time, for a crash child's parent to read.
+func linePrinter() func(string) {
+	var mu sync.Mutex // guards out
+	out := bufio.NewWriter(os.Stdout)
+	return func(s string) {
+		mu.Lock()
+		out.WriteString(s)
+		out.Flush()
+		mu.Unlock()
+	}
+}
+
+// killWhenDurable re-runs test as a child (env+"_CHILD=1", env+"_DIR=dir"),
+// reads its "NAME END" lines (records of stream NAME below END are
+// durable) until enough holds, SIGKILLs it and returns what it confirmed.
+func killWhenDurable(t *testing.T, test, env, dir string, enough func(map[string]uint64) bool) map[string]uint64 {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"_CHILD=1", env+"_DIR="+dir)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	durable := map[string]uint64{}
 	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && durable["u"]+durable["v"] < 60_000 {
+	for !enough(durable) && sc.Scan() {
 		var name string
 		var end uint64
 		if _, err := fmt.Sscanf(sc.Text(), "%s %d", &name, &end); err != nil {
@@ -199,27 +198,24 @@ func TestWriteSegmentCrash(t *testing.T) {
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
-	t.Logf("durable before SIGKILL: u below %d, v below %d", durable["u"], durable["v"])
+	return durable
+}
 
-	db := openT(t, dir, Options{})
-	for _, name := range []string{"u", "v"} {
-		first, next, err := db.StreamBounds(name)
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, next, durable[name], "%s: confirmed records lost", name)
-		want := first
-		require.NoError(t, db.Records(name, first, func(off uint64, rec []byte) bool {
-			require.Equal(t, want, off, name)
-			require.Equal(t, "r"+strconv.FormatUint(off, 10)+".", string(rec[:len(strconv.FormatUint(off, 10))+2]))
-			want++
-			return true
-		}))
-		require.Equal(t, next, want, "%s: records end where the bounds say", name)
-
-		seg, slots, ok := db.NewSegment(next, 1, func(int) int { return 5 })
-		require.True(t, ok)
-		copy(slots[0], "after")
-		require.NoError(t, wait(func(d store.Done) { require.True(t, db.WriteSegment(name, seg, d)) }))
-		_, data := recordsFrom(t, db, name, next)
-		require.Equal(t, []string{"after"}, data)
-	}
+// requireDense checks that stream name holds every record below durable,
+// densely from its first offset to where its bounds end, each passing
+// check, and returns the next offset.
+func requireDense(t *testing.T, db *DB, name string, durable uint64, check func(off uint64, rec []byte)) uint64 {
+	t.Helper()
+	first, next, err := db.StreamBounds(name)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, next, durable, "%s: confirmed records lost", name)
+	want := first
+	require.NoError(t, db.Records(name, first, func(off uint64, rec []byte) bool {
+		require.Equal(t, want, off, name)
+		check(off, rec)
+		want++
+		return true
+	}))
+	require.Equal(t, next, want, "%s: records end where the bounds say", name)
+	return next
 }

@@ -61,13 +61,8 @@ func dirtyLogKiB(t *testing.T, dir string) map[string]int {
 // every confirmed batch, no page of any log mapping may be dirty, and a
 // restart finds every message.
 func TestBatchSyncValueLogOnlyWhenWritten(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc/self/smaps")
-	}
-	dir := t.TempDir()
-	opts := Options{GCInterval: -1, ValueLogFileSize: 1 << 20, ValueThreshold: 256, MemTableSize: 1 << 20}
+	dir, opts, storeDir := smallLogsStore(t)
 	db := openT(t, dir, opts)
-	storeDir := filepath.Join(dir, "store")
 	small := bytes.Repeat([]byte("s"), 255) // just under the threshold: stays in the tree
 	large := bytes.Repeat([]byte("L"), 256) // at it: goes to the value log
 	seq := uint64(0)
@@ -125,4 +120,18 @@ func TestBatchSyncValueLogOnlyWhenWritten(t *testing.T) {
 	require.NoError(t, db.Close())
 	db = openT(t, dir, opts)
 	require.Len(t, messages(t, db, "q"), want)
+}
+
+// smallLogsStore is the set-up of the sync-rule tests, which read
+// /proc/self/smaps (Linux only): a store directory, options with small
+// logs (1 MiB value-log files and memtables, GC off, values of 256 B and
+// more to the value log) and Badger's directory inside it.
+func smallLogsStore(t *testing.T) (dir string, opts Options, storeDir string) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/smaps")
+	}
+	dir = t.TempDir()
+	opts = Options{GCInterval: -1, ValueLogFileSize: 1 << 20, ValueThreshold: 256, MemTableSize: 1 << 20}
+	return dir, opts, filepath.Join(dir, "store")
 }

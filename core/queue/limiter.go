@@ -74,13 +74,18 @@ func (l *Limiter) pass(q *Queue) bool {
 	if !l.held.Load() {
 		return true
 	}
+	l.addWaiter(q)
+	return false
+}
+
+// addWaiter registers q to be woken, once; l.mu held.
+func (l *Limiter) addWaiter(q *Queue) {
 	for _, w := range l.waiters {
 		if w == q {
-			return false
+			return
 		}
 	}
 	l.waiters = append(l.waiters, q)
-	return false
 }
 
 // acquire takes one unit of credit, or registers q to be woken and fails.
@@ -91,12 +96,7 @@ func (l *Limiter) acquire(q *Queue) bool {
 		l.count++
 		return true
 	}
-	for _, w := range l.waiters {
-		if w == q {
-			return false
-		}
-	}
-	l.waiters = append(l.waiters, q)
+	l.addWaiter(q)
 	return false
 }
 
