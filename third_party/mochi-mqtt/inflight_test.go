@@ -5,6 +5,7 @@
 package mqtt
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -265,4 +266,34 @@ func TestInflightHoldRelease(t *testing.T) {
 	for _, pk := range i.GetAll(false) {
 		require.False(t, pk.FixedHeader.Dup, "Release marks only the copies it returns")
 	}
+}
+
+// TestInflightShrinksAfterBurst: a map that held shrinkFrom or more packets
+// is rebuilt once it is down to an eighth of that (Junction patch 11), and
+// keeps every packet, in its order.
+func TestInflightShrinksAfterBurst(t *testing.T) {
+	i := NewInflights()
+	const burst = 2 * shrinkFrom
+	for id := 1; id <= burst; id++ {
+		require.True(t, i.Set(packets.Packet{PacketID: uint16(id)}))
+	}
+	require.Equal(t, burst, i.peak)
+	before := i.internal
+	left := burst / 8
+	for id := 1; id <= burst-left-1; id++ {
+		require.True(t, i.Delete(uint16(id)))
+	}
+	require.Equal(t, burst, i.peak, "not rebuilt above an eighth of the peak")
+	require.True(t, i.Delete(uint16(burst-left)))
+	require.Equal(t, left, i.peak, "rebuilt at an eighth of the peak")
+	require.NotEqual(t, fmt.Sprintf("%p", before), fmt.Sprintf("%p", i.internal))
+
+	all := i.GetAll(false)
+	require.Len(t, all, left)
+	for n, pk := range all {
+		require.Equal(t, uint16(burst-left+1+n), pk.PacketID, "order kept")
+	}
+	require.False(t, i.Delete(1))
+	require.True(t, i.Set(packets.Packet{PacketID: 1}))
+	require.True(t, i.Delete(1))
 }
