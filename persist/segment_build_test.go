@@ -2,6 +2,7 @@ package persist
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,12 +143,7 @@ func TestSegmentFilesSwept(t *testing.T) {
 		require.NoError(t, err)
 		return len(ents)
 	}
-	put := func(stream string, first uint64) {
-		seg := segmentOf(t, db, first, recs(int(first), 3, 1000))
-		var direct bool
-		require.NoError(t, wait(func(d store.Done) { direct = db.WriteSegment(stream, seg, d) }))
-		require.True(t, direct)
-	}
+	put := func(stream string, first uint64) { putSegment(t, db, stream, first) }
 	put("keep", 0)
 	for i := range 10 {
 		put("a", uint64(3*i))
@@ -174,6 +170,46 @@ func TestSegmentFilesSwept(t *testing.T) {
 	first, next, err := db.StreamBounds("a")
 	require.NoError(t, err)
 	require.Equal(t, [2]uint64{30, 30}, [2]uint64{first, next})
+}
+
+// putSegment writes records first to first+2 of stream, 1,000 bytes each,
+// as one segment to a segment file.
+func putSegment(t *testing.T, db *DB, stream string, first uint64) {
+	t.Helper()
+	seg := segmentOf(t, db, first, recs(int(first), 3, 1000))
+	var direct bool
+	require.NoError(t, wait(func(d store.Done) { direct = db.WriteSegment(stream, seg, d) }))
+	require.True(t, direct)
+}
+
+// TestRecordsReadOnAfterSweep: a read whose next segment file a sweep
+// deleted (its segments trimmed after the read began) goes on from where
+// it got to, with the records that are left, and no error.
+func TestRecordsReadOnAfterSweep(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{GCInterval: -1})
+	db.segFiles.maxSize = 4 << 10 // one segment a file
+	for _, first := range []uint64{0, 3, 6} {
+		putSegment(t, db, "a", first)
+	}
+	putSegment(t, db, "keep", 0) // the newest file: the others may be swept
+	var offs []uint64
+	require.NoError(t, db.Records("a", 0, func(off uint64, rec []byte) bool {
+		if off == 0 { // the read has the first file open, the second not yet
+			require.NoError(t, wait(func(d store.Done) { db.Trim("a", 6, d) }))
+			require.NoError(t, db.segFiles.sweep(db.bdb))
+			_, err := os.Stat(db.segFiles.path(2))
+			require.ErrorIs(t, err, fs.ErrNotExist, "the sweep deleted the second file")
+		}
+		require.True(t, strings.HasPrefix(string(rec), fmt.Sprintf("r%d.", off)))
+		offs = append(offs, off)
+		return true
+	}))
+	require.Equal(t, []uint64{0, 1, 2, 6, 7, 8}, offs, "the first segment was read whole; the second was trimmed")
+
+	// A reference whose file is missing in a new snapshot too is damage.
+	require.NoError(t, os.Remove(db.segFiles.path(3)))
+	err := db.Records("a", 0, func(uint64, []byte) bool { return true })
+	require.ErrorIs(t, err, store.ErrCorrupt)
 }
 
 // TestSegmentFileGroupSync: writers on many goroutines (the shards of one

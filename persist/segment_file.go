@@ -234,6 +234,10 @@ func (s *segFiles) written(id uint32) {
 	s.mu.Unlock()
 }
 
+// errSegFileGone is a read's segment file missing: Records reads on in
+// a new snapshot.
+var errSegFileGone = errors.New("persist: segment file deleted")
+
 // segReader is the segment file a read (one Records call) has open: a
 // store keeps one file per 64 MiB of stream data, too many to keep open,
 // and a read's segments mostly sit in one or two files. An open file
@@ -256,8 +260,10 @@ func (s *segFiles) read(ref segRef, buf []byte, r *segReader) ([]byte, error) {
 	if r.f == nil || r.id != ref.file {
 		r.close()
 		f, err := os.Open(s.path(ref.file))
-		if err != nil { // deleted by a sweep: its segments were trimmed since the read began
-
+		if errors.Is(err, fs.ErrNotExist) { // deleted by a sweep: its segments were trimmed since the read began
+			return buf, fmt.Errorf("persist: segment file %d: %v: %w", ref.file, err, errSegFileGone)
+		}
+		if err != nil {
 			return buf, fmt.Errorf("persist: segment file %d: %v: %w", ref.file, err, store.ErrCorrupt)
 		}
 		r.id, r.f = ref.file, f

@@ -2,6 +2,8 @@ package persist
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/junctionmq/junction/core/store"
@@ -85,6 +87,29 @@ func (db *DB) thenSweep(done store.Done) store.Done {
 // Records calls fn for committed records of stream from offset on, in
 // order, until fn returns false. rec is valid only during the call.
 func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []byte) bool) error {
+	// A read sees the records of one snapshot, and a sweep may delete a
+	// segment file that a trim made unreferenced after the snapshot was
+	// taken. Then the read goes on from where it got to in a new snapshot,
+	// where those segments are gone too; a file missing in the new one
+	// as well is damage.
+	next := from
+	track := func(offset uint64, rec []byte) bool {
+		next = offset + 1
+		return fn(offset, rec)
+	}
+	var err error
+	for range 3 {
+		if err = db.records(stream, next, track); !errors.Is(err, errSegFileGone) {
+			break
+		}
+	}
+	if errors.Is(err, errSegFileGone) {
+		err = fmt.Errorf("%w: %w", err, store.ErrCorrupt)
+	}
+	return readError("read stream "+stream, err)
+}
+
+func (db *DB) records(stream string, from uint64, fn func(offset uint64, rec []byte) bool) error {
 	prefix := namePrefix(prefixRecord, stream)
 	err := db.bdb.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
@@ -130,7 +155,7 @@ func (db *DB) Records(stream string, from uint64, fn func(offset uint64, rec []b
 		}
 		return nil
 	})
-	return readError("read stream "+stream, err)
+	return err
 }
 
 // StreamBounds returns the first and next offsets of stream's committed
