@@ -60,13 +60,17 @@ var (
 	storeCancelled  = desc("store_cancelled_pairs_total", "Enqueue and remove pairs that met in one batch and skipped the disk.")
 	storeGC         = desc("store_gc_runs_total", "Value-log garbage collection passes.")
 	storeEarly      = desc("store_cancelled_early_total", "Enqueue and remove pairs that met before the writer took the enqueue (confirmed without a write).")
+	storeSuperseded = desc("store_superseded_updates_total", "Updates (a delivery's or a receive's) that a remove of the same entry in the same batch made unnecessary.")
+	mqttRefused     = desc("mqtt_refused_total", "MQTT connections or publishes refused: max_connections (CONNACK refused), packet_too_large (connection ended), inflight_full (PUBACK/PUBREC 0x97).", "reason")
+	mqttWaits       = desc("mqtt_publish_waits_total", "MQTT publishes held back: inflight (a subscriber's full in-flight window), outbound (a slow subscriber's full queue), rate (the client's rate limit).", "reason")
 	storeSize       = desc("store_size_bytes", "The store's size on disk (LSM tree and value log).")
 	storeCommit     = desc("store_commit_seconds", "Duration of each store batch commit (write and sync).")
 	alarmInEffect   = desc("alarm", "A resource alarm in effect (1) or not (0).", "resource")
 	allDescriptions = []*prometheus.Desc{connections, mqttSessions, mqttReceived, mqttSent, queueReady, queueUnacked,
 		queueDelayed, queueBytes, queueConsumers, streamRecords, published, unroutable, deadLettered,
 		publishedByFace, faceDelivered, faceAcked, faceDropped, queueDelivered, queueAcked, queueRedeliver,
-		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSize, storeCommit, alarmInEffect}
+		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSuperseded, storeSize, storeCommit, alarmInEffect,
+		mqttRefused, mqttWaits}
 )
 
 // Describe sends every description.
@@ -107,6 +111,12 @@ func (c *Collector) collectFaces(ch chan<- prometheus.Metric) {
 		gauge(ch, mqttSessions, float64(st.Sessions))
 		counter(ch, mqttReceived, float64(st.MessagesIn))
 		counter(ch, mqttSent, float64(st.MessagesOut))
+		counter(ch, mqttRefused, float64(st.ConnectionsRefused), "max_connections")
+		counter(ch, mqttRefused, float64(st.PacketsTooLarge), "packet_too_large")
+		counter(ch, mqttRefused, float64(st.InflightRefused), "inflight_full")
+		counter(ch, mqttWaits, float64(st.InflightWaits), "inflight")
+		counter(ch, mqttWaits, float64(st.OutboundWaits), "outbound")
+		counter(ch, mqttWaits, float64(st.Throttled), "rate")
 	}
 }
 
@@ -179,6 +189,7 @@ func (c *Collector) collectCore(ch chan<- prometheus.Metric) {
 		counter(ch, storeCancelled, float64(st.CancelledPairs))
 		counter(ch, storeGC, float64(st.GCRuns))
 		counter(ch, storeEarly, float64(st.CancelledEarly))
+		counter(ch, storeSuperseded, float64(st.SupersededUpdates))
 		gauge(ch, storeSize, float64(c.src.Store.Size()))
 		lat := c.src.Store.CommitLatency()
 		buckets := make(map[float64]uint64, len(lat.Buckets))
