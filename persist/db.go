@@ -156,6 +156,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		}
 		db.vlogUnsynced.Store(true) // whatever Badger wrote at open: the first batch syncs it
 		if db.segFiles, err = openSegFiles(dir); err != nil {
+			db.rotation.close()
 			_ = bdb.Close()
 			unlockDir(lock)
 			return nil, err
@@ -167,6 +168,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		}
 	}
 	if err := db.prepare(); err != nil {
+		db.rotation.close()
 		_ = bdb.Close()
 		unlockDir(lock)
 		return nil, err

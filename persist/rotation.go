@@ -32,15 +32,26 @@ type rotationSync struct {
 	// descriptor (nil until first needed).
 	memFile, vlogFile     *os.File
 	memFileID, vlogFileID int
+
+	// watch reports files created in dir (nil: none, look every time);
+	// unseen is set while a reported creation has not been followed yet.
+	watch   *fileWatch
+	unseen  bool
+	lookups atomic.Uint64 // followBoth calls that looked for new files
 }
 
 // open records the newest value-log and memtable-log ids in dir.
+// The watch starts before the listing, so that no file created in
+// between is missed.
 func (r *rotationSync) open(dir string) error {
+	r.watch = openFileWatch(dir)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
+		r.close()
 		return err
 	}
 	r.dir, r.vlog, r.mem = dir, 0, 0
+	r.unseen = true // the first sync looks once in any case
 	for _, e := range ents {
 		name := e.Name()
 		if id, ok := logID(name, ".vlog"); ok && id > r.vlog {
@@ -82,11 +93,27 @@ func (r *rotationSync) syncRotated() error {
 }
 
 // followBoth runs follow on the value log and the memtable log; r.mu held.
+// A log has a successor only once Badger has created a file, so when the
+// watch has seen no file created since the last complete look, there is
+// nothing to follow and no stat to make.
 func (r *rotationSync) followBoth() error {
+	if r.watch != nil {
+		if r.watch.changed() {
+			r.unseen = true
+		}
+		if !r.unseen {
+			return nil
+		}
+	}
+	r.lookups.Add(1)
 	if err := r.follow(&r.vlog, r.vlogPath); err != nil {
 		return err
 	}
-	return r.follow(&r.mem, r.memPath)
+	if err := r.follow(&r.mem, r.memPath); err != nil {
+		return err
+	}
+	r.unseen = false
+	return nil
 }
 
 // follow advances *id past every file whose successor exists, syncing
@@ -154,10 +181,14 @@ func syncOpen(f **os.File, fid *int, id int, path func(int) string) error {
 	return fdatasync(*f)
 }
 
-// close closes the files syncCurrent keeps open.
+// close closes the files syncCurrent keeps open, and the watch.
 func (r *rotationSync) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.watch != nil {
+		r.watch.close()
+		r.watch = nil
+	}
 	for _, f := range []**os.File{&r.memFile, &r.vlogFile} {
 		if *f != nil {
 			_ = (*f).Close()

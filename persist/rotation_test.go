@@ -51,3 +51,42 @@ func newestLogs(t *testing.T, dir string) (vlog, mem int) {
 	}
 	return vlog, mem
 }
+
+// TestRotationWatchLooksOnlyAfterACreation checks that a sync looks for
+// new log files (a stat per log kind) only when a file was created in
+// the directory since the last look, and that it then follows a new
+// memtable log, whether created or moved into place.
+func TestRotationWatchLooksOnlyAfterACreation(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("log"), 0o644))
+	}
+	write("000001.vlog")
+	write("00001.mem")
+	var r rotationSync
+	require.NoError(t, r.open(dir))
+	defer r.close()
+	if r.watch == nil {
+		t.Skip("inotify is not available here: every sync looks")
+	}
+	require.NoError(t, r.syncCurrent(false))
+	require.Equal(t, uint64(1), r.lookups.Load(), "the first sync did not look")
+	for range 3 {
+		require.NoError(t, r.syncCurrent(true))
+	}
+	require.Equal(t, uint64(1), r.lookups.Load(), "syncs looked with no file created")
+
+	write("00002.mem")
+	require.NoError(t, r.syncCurrent(false))
+	require.Equal(t, uint64(2), r.lookups.Load())
+	require.Equal(t, 2, r.mem, "the new memtable log was not followed")
+	require.Equal(t, uint64(1), r.synced.Load(), "the replaced memtable log was not synced")
+
+	write("tmp")
+	require.NoError(t, os.Rename(filepath.Join(dir, "tmp"), filepath.Join(dir, "000002.vlog")))
+	require.NoError(t, r.syncRotated())
+	require.Equal(t, uint64(3), r.lookups.Load(), "a file moved into place was not seen")
+	require.Equal(t, 2, r.vlog, "the new value-log file was not followed")
+	require.NoError(t, r.syncCurrent(false))
+	require.Equal(t, uint64(3), r.lookups.Load())
+}
