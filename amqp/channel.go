@@ -194,10 +194,25 @@ func (ch *channel) dispatch(m amqp091.Method) error {
 		// endBatch writes them then (see signal). Otherwise the writer
 		// runs beside the reader, as for anything else, so that a long
 		// run of acks does not hold back deliveries from other
-		// connections' publishes.
-		if ch.c.r.Buffered() == 0 {
+		// connections' publishes. On a channel with a prefetch window
+		// of refillMinWindow or more, the deliveries may wait for more
+		// acks (holdRefill): the reader holds the wakes for its whole
+		// run of acks (at most a read buffer), and endBatch decides.
+		switch {
+		case ch.prefetch >= refillMinWindow || ch.global >= refillMinWindow:
+			if ch.c.refillCh != ch {
+				ch.c.endBatch()
+			}
 			ch.c.inBatch.Store(true)
-		} else {
+			ch.c.refillCh = ch
+			if n, ok := m.(*amqp091.BasicNack); ok && n.Multiple {
+				ch.c.refillMulti = true
+			} else if a, ok := m.(*amqp091.BasicAck); ok && a.Multiple {
+				ch.c.refillMulti = true
+			}
+		case ch.c.r.Buffered() == 0:
+			ch.c.inBatch.Store(true)
+		default:
 			ch.c.endBatch()
 		}
 	default:

@@ -95,6 +95,18 @@ type conn struct {
 	spare   []byte          // the buffer last written, to fill next
 	raw     syscall.RawConn // the socket's, for endBatch; nil over TLS
 	inBatch atomic.Bool     // the reader handles frames: endBatch writes (signal)
+	// refillCh is the channel of the acks of the reader's batch, whose
+	// deliveries may wait for more acks (writer.go: holdRefill); reader
+	// only. refillTimer writes what waited after refillWait;
+	// refillArmed: it is set to fire.
+	// refillMulti: an ack of the batch named several tags (no rcvlowat).
+	// lowat is the socket's SO_RCVLOWAT as last set (0 or 1: unset).
+	refillCh    *channel
+	refillMulti bool
+	refillTimer atomic.Pointer[time.Timer]
+	refillArmed atomic.Bool
+	lowat       atomic.Int32
+	refillHolds atomic.Uint64 // batches whose output waited (tests)
 
 	wake   chan struct{} // wakes the writer
 	retick chan struct{} // heartbeat or timeouts changed

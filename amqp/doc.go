@@ -30,6 +30,14 @@
 // flow costs no writer wake-up per message, a busy one is left to the
 // writer, whose writes batch. conn.flushMu serializes the two.
 //
+// Refills wait for more acks: while a consumer's client holds more than
+// half of its prefetch window in written deliveries, the deliveries its
+// acks let out stay in the buffer until its share falls to half, and the
+// socket's SO_RCVLOWAT keeps the reader asleep until the bytes of those
+// acks are in (holdRefill). The window then refills in writes of half of
+// it, not one delivery per ack read. A timer writes what waited, and
+// lowers SO_RCVLOWAT again, after refillWait without reads.
+//
 // # Flow control of no-ack consumers
 //
 // A no-ack delivery is settled when the queue hands it over, so a client

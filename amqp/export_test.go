@@ -29,3 +29,15 @@ func FlowHeld(s *Server) bool {
 	}
 	return false
 }
+
+// RefillHolds returns how many times the output of a batch of acks on
+// s's connections waited for more acks (writer.go: holdRefill).
+func RefillHolds(s *Server) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for c := range s.conns {
+		n += c.refillHolds.Load()
+	}
+	return n
+}

@@ -217,10 +217,126 @@ func (c *conn) endBatch() {
 		c.writeDeferred()
 	}
 	if !c.inBatch.Load() {
+		c.refillCh = nil
 		return
 	}
 	c.inBatch.Store(false)
+	if c.holdRefill() {
+		return
+	}
 	c.writeNow()
+}
+
+// Refill coalescing. A consumer with a prefetch window that acks each
+// delivery (amqp091-go sends each ack in its own write) frees one slot
+// per ack, and each ack read let one delivery out in a write of its own:
+// per message a broker write, a client read and a wake-up of the
+// client's reader. While the client still holds more than half of its
+// window in written deliveries, it has work enough: the deliveries its
+// acks let out wait in the buffer for the next acks, and go out together
+// once the client's share falls to half the window, so the window
+// refills in writes of about half of it. The client never runs dry (it
+// acks again before it has used the half it holds), a window of fewer
+// than refillMinWindow gains nothing, and a client that holds its
+// deliveries without acking (long tasks, a worker pool) gets what waited
+// after refillWait at most. At low rates a window is never half full,
+// so nothing waits.
+const (
+	refillMinWindow = 8
+	refillMaxBuf    = 64 << 10
+	refillWait      = 500 * time.Microsecond
+)
+
+// ackFrameSize is the size of a basic.ack, basic.nack or basic.reject
+// frame: what the socket receives per acknowledged delivery from a client
+// that acknowledges one tag at a time.
+const ackFrameSize = 21
+
+// maxLowat bounds the SO_RCVLOWAT a held refill sets.
+const maxLowat = 16 << 10
+
+// holdRefill reports whether the output of the reader's batch of acks
+// waits for more acks (see Refill coalescing above), and if so makes
+// sure the refill timer will write it. Reader only.
+func (c *conn) holdRefill() bool {
+	ch := c.refillCh
+	c.refillCh = nil
+	if ch == nil {
+		return false
+	}
+	window := int(ch.prefetch)
+	if window == 0 {
+		window = int(ch.global)
+	}
+	if window < refillMinWindow {
+		return false
+	}
+	multi := c.refillMulti
+	c.refillMulti = false
+	c.wmu.Lock()
+	written := len(ch.unacked) - c.outMsgs
+	hold := len(c.w.Buf) > 0 && len(c.w.Buf) < refillMaxBuf && !c.shutAfterFlush && written > window/2
+	c.wmu.Unlock()
+	if !hold {
+		c.setLowat(1)
+		return false
+	}
+	c.refillHolds.Add(1)
+	// The reader need not wake before the acks that bring the client's
+	// share down to half the window: the socket wakes it once their
+	// bytes are in (SO_RCVLOWAT), not at every ack. Acks that name
+	// several tags make no such count.
+	if multi {
+		c.setLowat(1)
+	} else {
+		c.setLowat(min((written-window/2)*ackFrameSize, maxLowat))
+	}
+	if !c.refillArmed.Swap(true) {
+		if t := c.refillTimer.Load(); t != nil {
+			t.Reset(refillWait)
+		} else {
+			c.refillTimer.Store(time.AfterFunc(refillWait, c.refillDue))
+		}
+	}
+	return true
+}
+
+// refillDue is the refill timer's. While the reader reads (the client
+// acks), it waits again; otherwise it lowers the socket's SO_RCVLOWAT,
+// which wakes the reader for what came, and wakes the writer for what
+// waited. Every SO_RCVLOWAT that holdRefill sets is followed by a run of
+// refillDue that resets it: armed is cleared before the reset.
+func (c *conn) refillDue() {
+	if t := c.refillTimer.Load(); t != nil && monoNow()-c.lastRead.Load() < int64(refillWait) {
+		t.Reset(refillWait)
+		return
+	}
+	c.refillArmed.Store(false)
+	c.lowat.Store(1)
+	c.setsockLowat(1)
+	c.wakeWriter()
+}
+
+// setLowat sets the socket's SO_RCVLOWAT to n bytes unless it is set so.
+func (c *conn) setLowat(n int) {
+	if n < 1 {
+		n = 1
+	}
+	if c.raw == nil || c.lowat.Load() == int32(n) || (n == 1 && c.lowat.Load() == 0) {
+		return
+	}
+	c.lowat.Store(int32(n))
+	c.setsockLowat(n)
+}
+
+// setsockLowat sets the socket's SO_RCVLOWAT.
+func (c *conn) setsockLowat(n int) {
+	if c.raw == nil {
+		return
+	}
+	c.raw.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
+	})
 }
 
 // maxDeferred is the outbound buffer size up to which a delivery made by
