@@ -129,3 +129,74 @@ func waitTaken(t *testing.T, db *DB) {
 		return len(db.pending) == 0
 	}, 10*time.Second, time.Millisecond, "the writer never took the pending ops")
 }
+
+// While consumers ack early, a batch cut takes only the ops before the
+// first enqueue younger than AckLinger: the enqueue stays pending across
+// the commit, and its acknowledgement still cancels it. (AckLinger is an
+// hour here; the Remove before the enqueue has no waiter, so the writer
+// cuts after lingerFor.)
+func TestYoungEnqueueSurvivesCut(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, Options{AckLinger: time.Hour})
+	primeAcking(t, db)
+	batches := db.Stats().Batches
+
+	db.Remove("q", 1, nil)
+	db.Enqueue("q", store.Entry{Seq: 3, MsgID: 3}, []byte("three"), nil)
+	require.Eventually(t, func() bool { return db.Stats().Batches == batches+1 }, 10*time.Second, time.Millisecond,
+		"the writer never committed the Remove")
+	db.mu.Lock()
+	pending := append([]op(nil), db.pending...)
+	_, indexed := db.pendEnq[entryRef{"q", 3}]
+	db.mu.Unlock()
+	require.Len(t, pending, 1, "the young enqueue was taken with the Remove")
+	require.Equal(t, opEnqueue, pending[0].kind)
+	require.True(t, indexed)
+
+	db.Remove("q", 3, nil)
+	require.EqualValues(t, 2, db.Stats().CancelledEarly)
+	require.NoError(t, db.Close())
+	db = openT(t, dir, Options{})
+	require.Empty(t, messages(t, db, "q"))
+	_, err := db.bdb.NewTransaction(false).Get(msgKey(3))
+	require.True(t, errors.Is(err, badger.ErrKeyNotFound), "body 3: %v", err)
+}
+
+// An enqueue that no acknowledgement cancels is written once it is
+// AckLinger old, confirmed after its sync, and survives a reopen; the
+// enqueues behind it keep their order.
+func TestAckLingerWritesUnacked(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, Options{AckLinger: 20 * time.Millisecond})
+	primeAcking(t, db)
+
+	done := make(chan error, 3)
+	for seq := uint64(3); seq <= 5; seq++ {
+		db.Enqueue("q", store.Entry{Seq: seq, MsgID: seq}, []byte{byte(seq)}, func(err error) { done <- err })
+	}
+	db.Remove("q", 4, nil)
+	for range 3 {
+		require.NoError(t, <-done)
+	}
+	require.NoError(t, db.Close())
+	db = openT(t, dir, Options{})
+	g := messages(t, db, "q")
+	require.Len(t, g, 3)
+	for i, seq := range []uint64{1, 3, 5} {
+		require.EqualValues(t, seq, g[i].e.Seq)
+	}
+}
+
+// primeAcking makes the writer see an early cancel (entry 2) and commit
+// entry 1, so that it holds young enqueues back from then on.
+func primeAcking(t *testing.T, db *DB) {
+	t.Helper()
+	db.writeMu.Lock()
+	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
+	waitTaken(t, db)
+	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), nil)
+	db.Remove("q", 2, nil)
+	db.writeMu.Unlock()
+	require.EqualValues(t, 1, db.Stats().CancelledEarly)
+	require.Eventually(t, func() bool { return db.Stats().Batches == 2 }, 10*time.Second, time.Millisecond)
+}

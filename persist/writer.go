@@ -37,7 +37,14 @@ type op struct {
 	data []byte
 	st   []store.StateOp // opStates only
 	done store.Done
+	at   int64 // opEnqueue: when submitted (monoNow)
 }
+
+// epoch is the origin of monoNow.
+var epoch = time.Now()
+
+// monoNow is the time since epoch on the monotonic clock, in nanoseconds.
+func monoNow() int64 { return int64(time.Since(epoch)) }
 
 // submit queues o for the writer. It never blocks on I/O.
 //
@@ -49,6 +56,9 @@ type op struct {
 // persistent message consumed before it was written. The Remove is still
 // queued, for an older copy of the entry the index may hold.
 func (db *DB) submit(o op) {
+	if o.kind == opEnqueue {
+		o.at = monoNow()
+	}
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
@@ -156,11 +166,19 @@ const DefaultAckLinger = 2 * time.Millisecond
 // keeps lingering for acknowledgements.
 const ackingFor = 100 * time.Millisecond
 
+// minCutGap is the least time between two batch cuts while the writer
+// holds young enqueues back (see dueLocked): the ops that aged meanwhile
+// share one commit instead of each paying a wake-up of their own.
+const minCutGap = 500 * time.Microsecond
+
 // runWriter is the one writer goroutine: it takes the pending slice, commits
 // it as one batch and calls the Done callbacks. A batch without waiters
 // lingers (see lingerFor), and so does one with waiters while consumers
-// acknowledge before the disk (see DefaultAckLinger). On ctx cancellation it
-// commits what is left and returns.
+// acknowledge before the disk (see DefaultAckLinger). While they do, a
+// batch takes only the ops up to the first enqueue younger than AckLinger
+// (see dueLocked): the younger ones stay pending for their own
+// acknowledgements to cancel them. On ctx cancellation it commits what is
+// left and returns.
 func (db *DB) runWriter(ctx context.Context) {
 	defer db.wg.Done()
 	var spare []op
@@ -180,13 +198,14 @@ func (db *DB) runWriter(ctx context.Context) {
 		case <-ctx.Done():
 			stopping = true
 		}
+		holdYoung := acking && db.opts.AckLinger > 0 && !stopping
 		db.mu.Lock()
 		if !stopping && !expired && len(db.pending) > 0 {
 			wait := time.Duration(0)
 			switch {
 			case db.waiters == 0:
 				wait = lingerFor
-			case acking && db.opts.AckLinger > 0:
+			case holdYoung:
 				wait = db.opts.AckLinger
 			}
 			if wait > 0 {
@@ -199,14 +218,28 @@ func (db *DB) runWriter(ctx context.Context) {
 				continue
 			}
 		}
-		batch := db.pending
-		db.pending, db.waiters = spare[:0], 0
-		clear(db.pendEnq)
-		db.mu.Unlock()
 		if lingering && !expired {
 			linger.Stop()
 		}
 		lingering = false
+		all := db.pending
+		n := len(all)
+		var next time.Duration // when the held-back rest is due
+		if holdYoung {
+			n, next = db.dueLocked()
+		}
+		batch := all[:n]
+		if n < len(all) {
+			db.pending = db.keepRestLocked(spare[:0], all[n:])
+		} else {
+			db.pending, db.waiters = spare[:0], 0
+			clear(db.pendEnq)
+		}
+		db.mu.Unlock()
+		if next > 0 {
+			lingering, lingerEnd = true, time.Now().Add(next)
+			linger.Reset(next)
+		}
 		if early := db.stats.cancelledEarly.Load(); early != earlySeen {
 			earlySeen, earlyAt = early, time.Now()
 		}
@@ -216,12 +249,47 @@ func (db *DB) runWriter(ctx context.Context) {
 				db.commit(kept)
 			}
 		}
-		clear(batch)
-		spare = batch
+		clear(all)
+		spare = all[:0]
 		if stopping {
 			return
 		}
 	}
+}
+
+// dueLocked returns how many leading pending ops are due for the disk:
+// those before the first enqueue younger than AckLinger, which an
+// acknowledgement may still cancel. When some are held back it also
+// returns when the first of them is due (at least minCutGap from now).
+// Called with db.mu held.
+func (db *DB) dueLocked() (int, time.Duration) {
+	now := monoNow()
+	cutoff := now - int64(db.opts.AckLinger)
+	for i := range db.pending {
+		o := &db.pending[i]
+		if o.kind == opEnqueue && o.at > cutoff {
+			return i, max(time.Duration(o.at-cutoff), minCutGap)
+		}
+	}
+	return len(db.pending), 0
+}
+
+// keepRestLocked makes rest, copied into into, the pending slice, and
+// re-indexes pendEnq and waiters for it. Called with db.mu held.
+func (db *DB) keepRestLocked(into, rest []op) []op {
+	into = append(into, rest...)
+	clear(db.pendEnq)
+	db.waiters = 0
+	for i := range into {
+		o := &into[i]
+		if o.kind == opEnqueue {
+			db.pendEnq[entryRef{o.name, o.e.Seq}] = i
+		}
+		if o.done != nil {
+			db.waiters++
+		}
+	}
+	return into
 }
 
 // mutation is one key write of a planned batch; skip marks one cancelled
