@@ -58,13 +58,16 @@ type DB struct {
 	log  *slog.Logger
 	lock *os.File // advisory lock on the data directory
 
-	mu      sync.Mutex // guards pending, waiters and closed
+	mu      sync.Mutex // guards pending, waiters, lingering and closed
 	pending []op
 	waiters int // ops in pending with a Done callback
 	closed  bool
-	wake    chan struct{}    // signals the writer; capacity 1
-	pendEnq map[entryRef]int // Enqueue ops in pending → their index (see submit)
-	early   []store.Done     // Dones of Enqueues cancelled in pending, for runEarly
+	wake    chan struct{} // signals the writer; capacity 1
+	// lingering: the writer holds pending ops back until a timer, and
+	// needs no wake for an op that cannot end its linger sooner.
+	lingering bool
+	pendEnq   map[entryRef]int // Enqueue ops in pending → their index (see submit)
+	early     []store.Done     // Dones of Enqueues cancelled in pending, for runEarly
 
 	earlyWake chan struct{} // signals runEarly; capacity 1
 

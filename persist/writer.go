@@ -75,14 +75,19 @@ func (db *DB) submit(o op) {
 		early = db.cancelPendingLocked(entryRef{o.name, o.e.Seq})
 	}
 	db.pending = append(db.pending, o)
+	// A lingering writer wakes for nothing but a first waiter, which may
+	// cut its linger short (see runWriter); the linger's end takes the rest.
+	wake := !db.lingering || (o.done != nil && db.waiters == 0)
 	if o.done != nil {
 		db.waiters++
 	}
 	db.mu.Unlock()
 	db.stats.ops.Add(1)
-	select {
-	case db.wake <- struct{}{}:
-	default:
+	if wake {
+		select {
+		case db.wake <- struct{}{}:
+		default:
+		}
 	}
 	if early {
 		select {
@@ -209,6 +214,7 @@ func (db *DB) runWriter(ctx context.Context) {
 				wait = db.opts.AckLinger
 			}
 			if wait > 0 {
+				db.lingering = true
 				db.mu.Unlock()
 				// Start lingering, or shorten a linger a waiter now cuts short.
 				if now := time.Now(); !lingering || lingerEnd.After(now.Add(wait)) {
@@ -229,6 +235,7 @@ func (db *DB) runWriter(ctx context.Context) {
 			n, next = db.dueLocked()
 		}
 		batch := all[:n]
+		db.lingering = next > 0
 		if n < len(all) {
 			db.pending = db.keepRestLocked(spare[:0], all[n:])
 		} else {
