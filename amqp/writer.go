@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 
@@ -112,6 +113,11 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case <-c.wake:
+			// A busy flow: let the goroutines that deliver to this
+			// connection append more before the buffer is taken.
+			if monoNow()-c.lastWrite.Load() < int64(directIdle) {
+				runtime.Gosched()
+			}
 		case <-c.retick:
 			if d := c.tickInterval(); d > 0 {
 				ticker.Reset(d)
