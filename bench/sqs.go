@@ -46,9 +46,22 @@ type sqsRun struct {
 	sent, received, deleted atomic.Int64 // in the window
 
 	mu      sync.Mutex
-	latency Histogram // guarded by mu: send → receive
-	calls   Histogram // guarded by mu: one API call
+	latency Histogram           // guarded by mu: send → receive
+	calls   Histogram           // guarded by mu: one API call
+	byCall  [numCalls]Histogram // guarded by mu: one API call, by kind (throughput loop)
 }
+
+// The API calls of a throughput cycle, for the per-call p50s in the
+// result's note: where a cycle's time goes, send (its durable commit),
+// receive, delete (its durable commit), next to the incumbent's.
+const (
+	callSend = iota
+	callReceive
+	callDelete
+	numCalls
+)
+
+var callNames = [numCalls]string{"send", "receive", "delete"}
 
 func (r *sqsRun) now() int64      { return int64(time.Since(r.epoch)) }
 func (r *sqsRun) in(t int64) bool { return t >= r.from && t < r.to }
@@ -58,6 +71,18 @@ func (r *sqsRun) merge(lat, calls *Histogram) {
 	defer r.mu.Unlock()
 	r.latency.Merge(lat)
 	r.calls.Merge(calls)
+}
+
+// mergeByCall merges a throughput client's histograms: each call kind's
+// into its own and all of them into calls.
+func (r *sqsRun) mergeByCall(lat *Histogram, by *[numCalls]Histogram) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.latency.Merge(lat)
+	for i := range by {
+		r.calls.Merge(&by[i])
+		r.byCall[i].Merge(&by[i])
+	}
 }
 
 // normalize fills defaults and checks cfg.
@@ -170,22 +195,23 @@ func (r *sqsRun) timed(h *Histogram, call func() error) error {
 
 // loop is one throughput client: send, receive, delete until ctx ends.
 func (r *sqsRun) loop(ctx context.Context) error {
-	var lat, calls Histogram
-	defer r.merge(&lat, &calls)
+	var lat Histogram
+	var calls [numCalls]Histogram
+	defer r.mergeByCall(&lat, &calls)
 	bodies := make([]string, r.cfg.Batch)
 	for ctx.Err() == nil {
 		t := r.now()
 		for i := range bodies {
 			bodies[i] = r.body(t)
 		}
-		if err := r.timed(&calls, func() error { return r.api.send(ctx, r.queue, bodies) }); err != nil {
+		if err := r.timed(&calls[callSend], func() error { return r.api.send(ctx, r.queue, bodies) }); err != nil {
 			return ignoreCanceled(ctx, err)
 		}
 		if r.in(t) {
 			r.sent.Add(int64(len(bodies)))
 		}
 		var msgs []sqsMessage
-		err := r.timed(&calls, func() (err error) {
+		err := r.timed(&calls[callReceive], func() (err error) {
 			msgs, err = r.api.receive(ctx, r.queue, r.cfg.Batch, 0)
 			return err
 		})
@@ -206,7 +232,7 @@ func (r *sqsRun) loop(ctx context.Context) error {
 		if r.in(now) {
 			r.received.Add(int64(len(msgs)))
 		}
-		if err := r.timed(&calls, func() error { return r.api.delete(ctx, r.queue, handles) }); err != nil {
+		if err := r.timed(&calls[callDelete], func() error { return r.api.delete(ctx, r.queue, handles) }); err != nil {
 			return ignoreCanceled(ctx, err)
 		}
 		if r.in(r.now()) {
@@ -305,6 +331,11 @@ func (r *sqsRun) result(before, after sample) *Result {
 	res.LatencyMaxMs = ms(r.latency.Max())
 	res.CallP50Ms = ms(r.calls.Quantile(0.50))
 	res.CallP99Ms = ms(r.calls.Quantile(0.99))
+	for i := range r.byCall {
+		if h := &r.byCall[i]; h.Count() > 0 {
+			res.Note += fmt.Sprintf("; %s p50 %.3f ms", callNames[i], ms(h.Quantile(0.50)))
+		}
+	}
 	r.mu.Unlock()
 	res.addCPU(before, after, max(res.Delivered, 1), r.cfg.BrokerPID)
 	return res

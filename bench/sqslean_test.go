@@ -65,6 +65,9 @@ func TestRunSQSLean(t *testing.T) {
 			require.NoError(t, err, "client %s batch %d", c, batch)
 			assert.Positive(t, r.Delivered, "client %s batch %d", c, batch)
 			assert.Equal(t, "query-"+c, r.Client)
+			for _, call := range []string{"send", "receive", "delete"} {
+				assert.Contains(t, r.Note, "; "+call+" p50 ", "client %s batch %d: the note names each call's p50", c, batch)
+			}
 		}
 	}
 }
