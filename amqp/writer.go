@@ -307,13 +307,13 @@ func (c *conn) holdRefill() bool {
 	return true
 }
 
-// refillDue is the refill timer's. While the reader reads (the client
-// acks), it waits again; otherwise it lowers the socket's SO_RCVLOWAT,
+// refillDue is the refill timer's. While SO_RCVLOWAT is up and the
+// reader reads (the client acks), it waits again; otherwise it lowers the socket's SO_RCVLOWAT,
 // which wakes the reader for what came, and wakes the writer for what
 // waited. Every SO_RCVLOWAT that holdRefill sets is followed by a run of
 // refillDue that resets it: armed is cleared before the reset.
 func (c *conn) refillDue() {
-	if t := c.refillTimer.Load(); t != nil && monoNow()-c.lastRead.Load() < int64(refillWait) {
+	if t := c.refillTimer.Load(); t != nil && c.lowat.Load() > 1 && monoNow()-c.lastRead.Load() < int64(refillWait) {
 		t.Reset(refillWait)
 		return
 	}
