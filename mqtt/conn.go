@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -57,6 +58,14 @@ type clientConn struct {
 	release   func()                 // gives the slot back
 	counted   atomic.Pointer[func()] // uncounts the connection from its user and vhost (core.Broker.OpenConnection)
 
+	// Writes for subscribers by this read loop (via.go).
+	viaMu    sync.Mutex      // guards via
+	via      []*clientConn   // subscribers holding packets this read loop writes next
+	viaOwner *clientConn     // the publisher that writes this connection's held packets next (guarded by mu)
+	slow     bool            // flushSlow is writing (guarded by mu)
+	noRaw    bool            // not a plain TCP socket: nothing is held for publishers (set at creation)
+	raw      syscall.RawConn // the socket, for non-blocking writes (guarded by mu; made at the first)
+
 	// Read buffering (read loop only; see Read).
 	rbuf       *[]byte // a pooled buffer with bytes not yet read, or nil
 	rpos, rend int     // the unread bytes of rbuf
@@ -84,7 +93,16 @@ var readPool = sync.Pool{New: func() any { b := make([]byte, readBufferSize); re
 // connections keep none bigger).
 const maxHeldCap = 512
 
-func newClientConn(c net.Conn) *clientConn { return &clientConn{Conn: c} }
+func newClientConn(c net.Conn) *clientConn {
+	cc := &clientConn{Conn: c, noRaw: true}
+	if tc, ok := c.(*net.TCPConn); ok {
+		// via.go reads and writes plain TCP sockets without waiting.
+		if raw, err := tc.SyscallConn(); err == nil {
+			cc.raw, cc.noRaw = raw, false
+		}
+	}
+	return cc
+}
 
 // Read serves what the pooled buffer holds; otherwise it flushes what is
 // held back, then reads from the socket.
@@ -92,6 +110,15 @@ func (c *clientConn) Read(p []byte) (int, error) {
 	if c.rbuf != nil {
 		return c.readBuffered(p), nil
 	}
+	if c.holding() {
+		// Packets are held back for subscribers or this client: while
+		// the client has sent more, read it first (the held packets go
+		// out in larger writes, once the socket has nothing more).
+		if n, ok := c.readNoWait(p); ok {
+			return n, nil
+		}
+	}
+	c.flushVia()
 	if err := c.startReading(); err != nil {
 		return 0, err
 	}
@@ -209,16 +236,13 @@ func (c *clientConn) flush() error {
 
 func (c *clientConn) flushLocked() error {
 	_, err := c.Conn.Write(c.pending)
-	if cap(c.pending) > maxHeldCap {
-		c.pending = nil
-	} else {
-		c.pending = c.pending[:0]
-	}
+	c.releasePending()
 	return err
 }
 
 // Close writes what is held back (best effort) and closes the connection.
 func (c *clientConn) Close() error {
+	c.flushVia()
 	if c.flush() != nil {
 		// The connection is broken: close it anyway.
 		c.mu.Lock()

@@ -130,6 +130,7 @@ func confirmOf(cl *mochi.Client) (chan bool, func(bool)) {
 // (clientConn) before its read loop blocks.
 func flushHeld(cl *mochi.Client) {
 	if cc := connOf(cl.Net.Conn); cc != nil {
+		cc.flushVia()  // and the packets for its subscribers (via.go)
 		_ = cc.flush() // a broken connection fails its next read as well
 	}
 }

@@ -75,6 +75,8 @@ func New(b *core.Broker, cfg Config, log *slog.Logger) (*Server, error) {
 	s.m.Info.Version = cfg.Version
 	// mochi's fan-out uses the lookups copies.write caches (subcache.go).
 	s.m.Options.SubscribersLookup = func(topic string) *mochi.Subscribers { return s.subs.lookup(s.m.Topics, topic) }
+	// Publishers' read loops write their subscribers' packets (via.go).
+	s.m.Options.WriteVia = writeVia
 	s.br = newBridge(s)
 	s.face = &faceHook{s: s}
 	s.state = newStateHook(b.Store(), log)

@@ -662,6 +662,78 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 		return nil
 	}
 
+	buf := mempool.GetBuffer() // Junction patch: pooled (upstream allocated one per packet)
+	defer mempool.PutBuffer(buf)
+	if err := cl.encodePacket(&pk, buf); err != nil {
+		return err
+	}
+
+	n, err := func() (int64, error) {
+		cl.Lock()
+		defer cl.Unlock()
+		if len(cl.State.outbound) == 0 {
+			if cl.Net.outbuf == nil {
+				return buf.WriteTo(cl.Net.Conn)
+			}
+
+			// first write to buffer, then flush buffer
+			n, _ := cl.Net.outbuf.Write(buf.Bytes()) // will always be successful
+			err := cl.flushOutbuf()
+			return int64(n), err
+		}
+
+		// there are more writes in the queue
+		if cl.Net.outbuf == nil {
+			if buf.Len() >= cl.ops.options.ClientNetWriteBufferSize {
+				return buf.WriteTo(cl.Net.Conn)
+			}
+			cl.Net.outbuf = outbufPool.Get()
+		}
+
+		n, _ := cl.Net.outbuf.Write(buf.Bytes()) // will always be successful
+		if cl.Net.outbuf.Len() < cl.ops.options.ClientNetWriteBufferSize {
+			return int64(n), nil
+		}
+
+		err := cl.flushOutbuf()
+		return int64(n), err
+	}()
+	if err != nil {
+		return err
+	}
+
+	cl.sent(pk, buf.Bytes(), n)
+	return err
+}
+
+// sent counts a written packet and tells the hooks.
+func (cl *Client) sent(pk packets.Packet, b []byte, n int64) {
+	atomic.AddInt64(&cl.ops.info.BytesSent, n)
+	atomic.AddInt64(&cl.ops.info.PacketsSent, 1)
+	if pk.FixedHeader.Type == packets.Publish {
+		atomic.AddInt64(&cl.ops.info.MessagesSent, 1)
+	}
+
+	cl.ops.hooks.OnPacketSent(cl, pk, b)
+}
+
+// writeVia offers pk, encoded, to take (Options.WriteVia) for the read loop
+// of via to write (Junction patch 12), and reports whether it was taken. A packet
+// it cannot encode goes to the write queue, whose WritePacket reports the
+// failure as before.
+func (cl *Client) writeVia(via *Client, pk packets.Packet, take func(via, to *Client, b []byte) bool) bool {
+	buf := mempool.GetBuffer()
+	defer mempool.PutBuffer(buf)
+	if cl.encodePacket(&pk, buf) != nil || !take(via, cl, buf.Bytes()) {
+		return false
+	}
+	cl.sent(pk, buf.Bytes(), int64(buf.Len()))
+	return true
+}
+
+// encodePacket prepares pk for this client and encodes it into buf
+// (WritePacket's first half, a function of its own for writeVia).
+func (cl *Client) encodePacket(pk *packets.Packet, buf *bytes.Buffer) error {
 	if pk.Expiry > 0 {
 		expiry := pk.Expiry - time.Now().Unix()
 		if expiry < 1 {
@@ -683,11 +755,9 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 		pk.Mods.AllowResponseInfo = true // [MQTT-3.1.2-28] we need to know which properties we can encode
 	}
 
-	cl.ops.hooks.OnPacketEncode(cl, &pk)
+	cl.ops.hooks.OnPacketEncode(cl, pk)
 
 	var err error
-	buf := mempool.GetBuffer() // Junction patch: pooled (upstream allocated one per packet)
-	defer mempool.PutBuffer(buf)
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectEncode(buf)
@@ -729,50 +799,7 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	if pk.Mods.MaxSize > 0 && uint32(buf.Len()) > pk.Mods.MaxSize {
 		return packets.ErrPacketTooLarge // [MQTT-3.1.2-24] [MQTT-3.1.2-25]
 	}
-
-	n, err := func() (int64, error) {
-		cl.Lock()
-		defer cl.Unlock()
-		if len(cl.State.outbound) == 0 {
-			if cl.Net.outbuf == nil {
-				return buf.WriteTo(cl.Net.Conn)
-			}
-
-			// first write to buffer, then flush buffer
-			n, _ := cl.Net.outbuf.Write(buf.Bytes()) // will always be successful
-			err = cl.flushOutbuf()
-			return int64(n), err
-		}
-
-		// there are more writes in the queue
-		if cl.Net.outbuf == nil {
-			if buf.Len() >= cl.ops.options.ClientNetWriteBufferSize {
-				return buf.WriteTo(cl.Net.Conn)
-			}
-			cl.Net.outbuf = outbufPool.Get()
-		}
-
-		n, _ := cl.Net.outbuf.Write(buf.Bytes()) // will always be successful
-		if cl.Net.outbuf.Len() < cl.ops.options.ClientNetWriteBufferSize {
-			return int64(n), nil
-		}
-
-		err = cl.flushOutbuf()
-		return int64(n), err
-	}()
-	if err != nil {
-		return err
-	}
-
-	atomic.AddInt64(&cl.ops.info.BytesSent, n)
-	atomic.AddInt64(&cl.ops.info.PacketsSent, 1)
-	if pk.FixedHeader.Type == packets.Publish {
-		atomic.AddInt64(&cl.ops.info.MessagesSent, 1)
-	}
-
-	cl.ops.hooks.OnPacketSent(cl, pk, buf.Bytes())
-
-	return err
+	return nil
 }
 
 func (cl *Client) flushOutbuf() (err error) {

@@ -4050,3 +4050,59 @@ func TestEstablishConnectionResumedSessionNoDuplicate(t *testing.T) {
 	}
 	require.Equal(t, 1, pubs, "PUBLISH packets after the CONNACK: %v", got[len(want):])
 }
+
+// TestPublishToClientVia (Junction patch 12): Options.WriteVia is offered
+// the encoded packet of a client publish while the subscriber has nothing
+// queued and its writes are not held; otherwise, or if it declines, the
+// packet goes to the write queue.
+func TestPublishToClientVia(t *testing.T) {
+	s := newServer()
+	var taken [][]byte
+	accept := true
+	s.Options.WriteVia = func(via, to *Client, b []byte) bool {
+		if accept {
+			taken = append(taken, append([]byte(nil), b...))
+		}
+		return accept
+	}
+	pub, _, _ := newTestClient()
+	pub.ID = "pub"
+	cl, _, _ := newTestClient()
+	cl.State.writer.Store(writerRunning) // no write goroutine starts
+	s.Clients.Add(cl)
+	sub := packets.Subscription{Filter: "a/b/c"}
+	pkx := *packets.TPacketData[packets.Publish].Get(packets.TPublishBasic).Packet
+
+	_, err := s.publishToClientVia(cl, sub, pkx, pub)
+	require.NoError(t, err)
+	require.Equal(t, [][]byte{packets.TPacketData[packets.Publish].Get(packets.TPublishBasic).RawBytes}, taken)
+	require.Len(t, cl.State.outbound, 0)
+	require.Equal(t, int64(1), atomic.LoadInt64(&cl.ops.info.MessagesSent), "counted as sent")
+
+	_, err = s.publishToClient(cl, sub, pkx) // no publisher's read loop (inline, wills, retained)
+	require.NoError(t, err)
+	require.Len(t, taken, 1)
+	require.Len(t, cl.State.outbound, 1)
+
+	_, err = s.publishToClientVia(cl, sub, pkx, pub) // one queued before: order
+	require.NoError(t, err)
+	require.Len(t, taken, 1)
+	require.Len(t, cl.State.outbound, 2)
+
+	<-cl.State.outbound
+	<-cl.State.outbound
+	atomic.StoreInt32(&cl.State.outboundQty, 0)
+	cl.State.writer.Store(writerHeld) // until its CONNACK is written
+	_, err = s.publishToClientVia(cl, sub, pkx, pub)
+	require.NoError(t, err)
+	require.Len(t, taken, 1)
+	require.Len(t, cl.State.outbound, 1)
+
+	<-cl.State.outbound
+	atomic.StoreInt32(&cl.State.outboundQty, 0)
+	cl.State.writer.Store(writerRunning)
+	accept = false
+	_, err = s.publishToClientVia(cl, sub, pkx, pub)
+	require.NoError(t, err)
+	require.Len(t, cl.State.outbound, 1, "declined: queued")
+}
