@@ -27,13 +27,14 @@
 //     matched (route/topic.Trie.Match for topic exchanges), exchange-to-
 //     exchange bindings and alternate exchanges followed, destinations
 //     deduplicated; then
-//  3. Vhost.deliver (publish.go): for a persistent message,
+//  3. Vhost.deliver (publish.go): for a persistent message to a stream,
 //     message.Marshal once; per target queue
 //  4. queue.Queue.Publish (queue/queue.go): admit (dedup, overflow),
-//     store.Store.Enqueue for a persistent message in a durable queue
-//     (persist/writer.go: DB.submit → the writer goroutine's group commit
-//     → one Badger WriteBatch and one Sync → each Done, which is the
-//     publisher confirm via confirm.settle), pushReady, then
+//     store.MessageEnqueuer.EnqueueMessage for a persistent message in a
+//     durable queue (persist/writer.go: DB.submit → the writer goroutine's
+//     group commit, which encodes the message only if no ack cancelled it
+//     first → one Badger transaction and one sync → each Done, which is
+//     the publisher confirm via confirm.settle), pushReady, then
 //  5. queue.Queue.dispatch (queue/consume.go): pickSub picks a consumer
 //     with credit (Subscription.acquire on its Limiters), and
 //  6. queue.Consumer.Deliver, the face's consumer, appends the delivery to

@@ -95,20 +95,19 @@ func (v *Vhost) deliver(m *message.Message, targets []route.Target, done func(bo
 		if q == nil {
 			continue
 		}
+		// A queue's store encodes the message itself, only if it writes it
+		// (queue.Publishing.Encode); data made for a stream is shared.
 		stored := persistent && q.Durable()
-		if stored && data == nil {
-			data = message.Marshal(nil, m)
-		}
 		msg, qdata := m, data
 		if !stored {
 			qdata = nil
 		}
 		if t.Transform != nil {
-			if msg = t.Transform.Transform(m); msg != m && stored {
-				qdata = message.Marshal(nil, msg)
+			if msg = t.Transform.Transform(m); msg != m {
+				qdata = nil
 			}
 		}
-		p := queue.Publishing{Msg: msg, Data: qdata, Via: via}
+		p := queue.Publishing{Msg: msg, Data: qdata, Encode: stored && qdata == nil, Via: via}
 		if c != nil {
 			c.pending.Add(1)
 			p.Done = c.settle

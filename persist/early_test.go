@@ -1,11 +1,13 @@
 package persist
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/store"
 	"github.com/stretchr/testify/require"
 )
@@ -199,4 +201,38 @@ func primeAcking(t *testing.T, db *DB) {
 	db.writeMu.Unlock()
 	require.EqualValues(t, 1, db.Stats().CancelledEarly)
 	require.Eventually(t, func() bool { return db.Stats().Batches == 2 }, 10*time.Second, time.Millisecond)
+}
+
+// EnqueueMessage stores the message as Enqueue of its encoding would, the
+// body once for several queues, small and large bodies alike; an
+// EnqueueMessage that a Remove cancels before the disk writes nothing.
+func TestEnqueueMessage(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, Options{})
+	small := &message.Message{ID: 1, Exchange: "x", RoutingKey: "k", Body: []byte("small"),
+		Props: message.Properties{Flags: message.FlagDeliveryMode, DeliveryMode: 2}}
+	large := &message.Message{ID: 2, RoutingKey: "k", Body: bytes.Repeat([]byte{7}, 3*smallEncoded)}
+	gone := &message.Message{ID: 3, Body: []byte("gone")}
+	db.writeMu.Lock() // hold the writer so that the Remove meets its enqueue
+	db.Enqueue("hold", store.Entry{Seq: 1, MsgID: 100}, []byte("hold"), nil)
+	waitTaken(t, db)
+	db.EnqueueMessage("q1", store.Entry{Seq: 1, MsgID: 1}, small, nil)
+	db.EnqueueMessage("q2", store.Entry{Seq: 1, MsgID: 1}, small, nil)
+	db.EnqueueMessage("q1", store.Entry{Seq: 2, MsgID: 2}, large, nil)
+	db.EnqueueMessage("q1", store.Entry{Seq: 3, MsgID: 3}, gone, nil)
+	db.Remove("q1", 3, nil)
+	db.writeMu.Unlock()
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Close())
+
+	db = openT(t, dir, Options{})
+	g := messages(t, db, "q1")
+	require.Len(t, g, 2)
+	require.Equal(t, string(message.Marshal(nil, small)), g[0].data)
+	require.Equal(t, string(message.Marshal(nil, large)), g[1].data)
+	g = messages(t, db, "q2")
+	require.Len(t, g, 1)
+	require.Equal(t, string(message.Marshal(nil, small)), g[0].data)
+	_, err := db.bdb.NewTransaction(false).Get(msgKey(3))
+	require.True(t, errors.Is(err, badger.ErrKeyNotFound), "body 3: %v", err)
 }

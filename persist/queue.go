@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/store"
 )
 
@@ -13,6 +14,12 @@ import (
 // the first reference to e.MsgID. data must not change until done is called.
 func (db *DB) Enqueue(queue string, e store.Entry, data []byte, done store.Done) {
 	db.submit(op{kind: opEnqueue, name: queue, e: e, data: data, done: done})
+}
+
+// EnqueueMessage is Enqueue of message.Marshal(m), encoded by the writer
+// only if it writes the message (store.MessageEnqueuer).
+func (db *DB) EnqueueMessage(queue string, e store.Entry, m *message.Message, done store.Done) {
+	db.submit(op{kind: opEnqueue, name: queue, e: e, msg: m, done: done})
 }
 
 // Update rewrites an entry's DeliveryCount and NotBefore (and Priority).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/store"
 )
 
@@ -35,7 +36,8 @@ type op struct {
 	name string
 	e    store.Entry
 	data []byte
-	st   []store.StateOp // opStates only
+	st   []store.StateOp  // opStates only
+	msg  *message.Message // opEnqueue without data: encoded when written
 	done store.Done
 	at   int64 // opEnqueue: when submitted (monoNow)
 }
@@ -331,6 +333,13 @@ type batchPlan struct {
 	sync    bool             // an opSync: sync even when nothing is written
 }
 
+// smallEncoded is the largest body whose message the writer encodes into
+// the batch's scratch (batchPlan.buf) rather than an allocation of its own.
+const smallEncoded = 1 << 10
+
+// maxPlanBuf is the largest scratch kept from one batch to the next.
+const maxPlanBuf = 1 << 20
+
 func (p *batchPlan) reset() {
 	clear(p.muts)
 	p.muts = p.muts[:0]
@@ -347,6 +356,9 @@ func (p *batchPlan) reset() {
 	clear(p.appends)
 	clear(p.pages)
 	p.buf = p.buf[:0]
+	if cap(p.buf) > maxPlanBuf {
+		p.buf = nil // a burst's scratch is not kept
+	}
 	p.sync = false
 }
 
@@ -462,7 +474,7 @@ func (db *DB) syncBatch(toVlog bool) error {
 func (db *DB) planOp(o *op) error {
 	switch o.kind {
 	case opEnqueue:
-		db.planEnqueue(o.name, o.e, o.data)
+		db.planEnqueue(o)
 	case opUpdate:
 		db.planUpdate(o.name, o.e)
 	case opRemove:
@@ -502,13 +514,24 @@ func (db *DB) entryValue(e store.Entry) []byte {
 	return p.buf[start:len(p.buf):len(p.buf)]
 }
 
-func (db *DB) planEnqueue(queue string, e store.Entry, data []byte) {
+func (db *DB) planEnqueue(o *op) {
+	queue, e := o.name, o.e
 	if _, ok := db.entries[queue][e.Seq]; ok {
 		db.planRemove(queue, e.Seq) // re-enqueue of a seq replaces it
 	}
 	p := &db.plan
 	db.indexEntry(queue, e.Seq, e.MsgID)
 	if db.refs[e.MsgID] == 1 {
+		data := o.data
+		switch {
+		case data != nil || o.msg == nil:
+		case len(o.msg.Body) <= smallEncoded:
+			start := len(p.buf)
+			p.buf = message.Marshal(p.buf, o.msg)
+			data = p.buf[start:len(p.buf):len(p.buf)]
+		default:
+			data = message.Marshal(make([]byte, 0, len(o.msg.Body)+256), o.msg)
+		}
 		p.bodies[e.MsgID] = p.add(mutation{key: msgKey(e.MsgID), val: data})
 	}
 	p.enq[entryRef{queue, e.Seq}] = p.add(mutation{key: entryKey(queue, e.Seq), val: db.entryValue(e)})

@@ -80,8 +80,11 @@ type Deps struct {
 // Publishing is one message offered to a queue by the router.
 type Publishing struct {
 	Msg  *message.Message
-	Data []byte     // encoded Msg; set by the router only when Msg is persistent
-	Done store.Done // see Publish
+	Data []byte // encoded Msg; set by the router only when Msg is persistent
+	// Encode, with Data nil, asks for Msg to be stored as Data would be,
+	// encoded only when the store writes it (store.MessageEnqueuer).
+	Encode bool
+	Done   store.Done // see Publish
 	// Via is the publisher's token, handed to the deliveries this
 	// Publish makes itself (Delivery.Via); nil: none.
 	Via any
@@ -264,9 +267,9 @@ func (q *Queue) Publish(p Publishing) Result {
 	if nb > now {
 		e.state, e.notBefore = stDelayed, nb
 	}
-	if q.cfg.Durable && p.Data != nil && m.Props.Persistent() && q.deps.Store != nil {
+	if q.cfg.Durable && (p.Data != nil || p.Encode) && m.Props.Persistent() && q.deps.Store != nil {
 		e.persisted = true
-		q.deps.Store.Enqueue(q.cfg.Key, q.storeEntry(e), p.Data, p.Done)
+		q.persist(e, p)
 	}
 	if nb > now {
 		q.ndelayed++
@@ -286,6 +289,19 @@ func (q *Queue) Publish(p Publishing) Result {
 		p.Done(nil)
 	}
 	return Enqueued
+}
+
+// persist submits the durable enqueue of e, encoding its message now only
+// when the store cannot do it later (see Publishing.Encode).
+func (q *Queue) persist(e *entry, p Publishing) {
+	if p.Data == nil {
+		if me, ok := q.deps.Store.(store.MessageEnqueuer); ok {
+			me.EnqueueMessage(q.cfg.Key, q.storeEntry(e), p.Msg, p.Done)
+			return
+		}
+		p.Data = message.Marshal(nil, p.Msg)
+	}
+	q.deps.Store.Enqueue(q.cfg.Key, q.storeEntry(e), p.Data, p.Done)
 }
 
 // admit applies the dedup window and reject-publish overflow.

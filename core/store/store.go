@@ -15,7 +15,11 @@
 // like messages.
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/junctionmq/junction/core/message"
+)
 
 // Errors the store returns; the faces map them to their protocol's answer.
 var (
@@ -137,4 +141,13 @@ type Store interface {
 	Flush() error
 	// Close flushes and closes the store.
 	Close() error
+}
+
+// MessageEnqueuer is a Store that encodes an enqueued message itself, and
+// only if it writes it: an Enqueue that a Remove cancels before the disk
+// (a consumer acknowledged the message first) then never pays for the
+// encoding. m must not change once enqueued; the encoding is
+// message.Marshal's.
+type MessageEnqueuer interface {
+	EnqueueMessage(queue string, e Entry, m *message.Message, done Done)
 }
