@@ -664,9 +664,15 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 
 	buf := mempool.GetBuffer() // Junction patch: pooled (upstream allocated one per packet)
 	defer mempool.PutBuffer(buf)
-	if err := cl.encodePacket(&pk, buf); err != nil {
+	// The packet is prepared in pooled scratch space (Junction patch 13):
+	// the hooks take it by pointer, so a local copy would be allocated.
+	sp := scratchPacket()
+	defer releaseScratch(sp)
+	*sp = pk
+	if err := cl.encodePacket(sp, buf); err != nil {
 		return err
 	}
+	pk = *sp
 
 	n, err := func() (int64, error) {
 		cl.Lock()
@@ -724,11 +730,27 @@ func (cl *Client) sent(pk packets.Packet, b []byte, n int64) {
 func (cl *Client) writeVia(via *Client, pk packets.Packet, take func(via, to *Client, b []byte) bool) bool {
 	buf := mempool.GetBuffer()
 	defer mempool.PutBuffer(buf)
-	if cl.encodePacket(&pk, buf) != nil || !take(via, cl, buf.Bytes()) {
+	sp := scratchPacket()
+	defer releaseScratch(sp)
+	*sp = pk
+	if cl.encodePacket(sp, buf) != nil || !take(via, cl, buf.Bytes()) {
 		return false
 	}
-	cl.sent(pk, buf.Bytes(), int64(buf.Len()))
+	cl.sent(*sp, buf.Bytes(), int64(buf.Len()))
 	return true
+}
+
+// scratchPool holds the packets WritePacket and writeVia prepare for
+// encoding (Junction patch 13).
+var scratchPool = sync.Pool{New: func() any { return new(packets.Packet) }}
+
+func scratchPacket() *packets.Packet { return scratchPool.Get().(*packets.Packet) }
+
+// releaseScratch clears sp (it must not keep the payload or properties
+// alive) and pools it.
+func releaseScratch(sp *packets.Packet) {
+	*sp = packets.Packet{}
+	scratchPool.Put(sp)
 }
 
 // encodePacket prepares pk for this client and encodes it into buf

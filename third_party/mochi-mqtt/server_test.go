@@ -4067,8 +4067,13 @@ func TestPublishToClientVia(t *testing.T) {
 	}
 	pub, _, _ := newTestClient()
 	pub.ID = "pub"
-	cl, _, _ := newTestClient()
-	cl.State.writer.Store(writerRunning) // no write goroutine starts
+	r, w := net.Pipe() // no write goroutine (newTestClient starts one)
+	defer r.Close()
+	defer w.Close()
+	cl := newClient(w, &ops{info: new(system.Info), hooks: new(Hooks), log: logger,
+		options: &Options{Capabilities: &Capabilities{MaximumInflight: 5, MaximumClientWritesPending: 3, maximumPacketID: 10}}})
+	cl.ID = "sub"
+	cl.State.writer.Store(writerRunning) // and none starts
 	s.Clients.Add(cl)
 	sub := packets.Subscription{Filter: "a/b/c"}
 	pkx := *packets.TPacketData[packets.Publish].Get(packets.TPublishBasic).Packet
