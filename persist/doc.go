@@ -31,7 +31,14 @@
 // once, then calls each Done in submission order. The sync is an
 // fdatasync of the memtable log, and of the value log only when the batch
 // or something before it wrote there (syncBatch): values under the
-// threshold never do. Definitions and state records are written
+// threshold never do. While consumers acknowledge messages before they
+// reach the disk, an acknowledgement cancels its Enqueue still pending
+// (confirmed at once, nothing written), and a batch takes only the ops
+// before the first Enqueue younger than AckLinger, so that the young ones
+// wait for their acknowledgements (dueLocked); a persistent message is
+// encoded only when written (EnqueueMessage). On Linux the fdatasync goes
+// through AIO and the goroutine waits in the network poller
+// (fdatasync_linux.go). Definitions and state records are written
 // synchronously. A Kinesis PutRecords's segment skips the queue
 // (WriteSegment): its caller writes it to a segment file, syncs that, and
 // writes its reference into Badger, and only the sync of Badger's log is
