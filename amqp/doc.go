@@ -31,12 +31,13 @@
 // writer, whose writes batch. conn.flushMu serializes the two.
 //
 // Refills wait for more acks: while a consumer's client holds more than
-// half of its prefetch window in written deliveries, the deliveries its
-// acks let out stay in the buffer until its share falls to half, and the
-// socket's SO_RCVLOWAT keeps the reader asleep until the bytes of those
-// acks are in (holdRefill). The window then refills in writes of half of
-// it, not one delivery per ack read. A timer writes what waited, and
-// lowers SO_RCVLOWAT again, after refillWait without reads.
+// seven eighths of its prefetch window in written deliveries, the
+// deliveries its acks let out stay in the buffer until an eighth of the
+// window is free, and the socket's SO_RCVLOWAT keeps the reader asleep
+// until the bytes of those acks are in (holdRefill). The window then
+// refills in writes of an eighth of it, not one delivery per ack read.
+// A timer writes what waited, and lowers SO_RCVLOWAT again, after
+// refillWait without reads.
 //
 // # Flow control of no-ack consumers
 //

@@ -33,7 +33,7 @@ func bodyID(d rmq.Delivery) int { return int(binary.BigEndian.Uint32(d.Body)) }
 
 // TestRefillSingleAcksInOrder: a consumer that acks each delivery alone
 // with a window of 50 gets the deliveries its acks let out in batches
-// (holdRefill waits while it holds more than half its window): every
+// (holdRefill waits while it holds more than 7/8 of its window): every
 // message arrives once, in order, and the queue ends empty.
 func TestRefillSingleAcksInOrder(t *testing.T) {
 	ts := startServer(t, amqp.Config{})
@@ -67,7 +67,7 @@ func TestRefillAckMultiple(t *testing.T) {
 
 // TestRefillWorkerHoldsWindow: a client that holds most of its window
 // unacked (long tasks) and acks one delivery still gets the one that ack
-// lets out, though it holds more than half its window: what waits for
+// lets out, though it holds more than 7/8 of its window: what waits for
 // more acks is written after refillWait. A synchronous method sent while
 // the reader waits for more acks' bytes (SO_RCVLOWAT) is answered, and
 // the rest of the queue follows in order.
