@@ -44,6 +44,12 @@
 //     acknowledgements the read loop writes are held back and written in
 //     one system call when it next reads; the connection also carries the
 //     client's identity and a per-connection cache of ACL decisions.
+//   - via.go: a client publish's PUBLISH packets for subscribers with
+//     nothing queued are taken by the publisher's read loop (mochi patch
+//     12, Options.WriteVia) and written, one system call per subscriber,
+//     once the publisher's socket has nothing more to read; the publisher
+//     never waits for a subscriber (one non-blocking write, the rest by a
+//     goroutine of its own). Plain TCP connections only.
 //   - outbound.go: backpressure. mochi drops a message for a subscriber
 //     whose outbound queue (Config.WritesPending) is full; the publisher
 //     instead waits in OnACLCheck (called right before each queueing) until
