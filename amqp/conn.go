@@ -107,6 +107,12 @@ type conn struct {
 	refillArmed atomic.Bool
 	lowat       atomic.Int32
 	refillHolds atomic.Uint64 // batches whose output waited (tests)
+	// lowatOK: SO_RCVLOWAT pays for this client (writer.go: lowatPays),
+	// from the socket's TCP_INFO at the infoHolds-th hold. Reader only.
+	lowatOK   bool
+	infoHolds int
+	infoSegs  uint32
+	infoBytes uint64
 
 	wake   chan struct{} // wakes the writer
 	retick chan struct{} // heartbeat or timeouts changed

@@ -41,3 +41,11 @@ func RefillHolds(s *Server) uint64 {
 	}
 	return n
 }
+
+// AlwaysLowat makes every held refill raise SO_RCVLOWAT, whatever the
+// client's segments (writer.go: lowatPays), until the test ends. Set it
+// before the server starts.
+func AlwaysLowat(t interface{ Cleanup(func()) }) {
+	alwaysLowat = true
+	t.Cleanup(func() { alwaysLowat = false })
+}

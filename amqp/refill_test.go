@@ -72,6 +72,17 @@ func TestRefillAckMultiple(t *testing.T) {
 // the reader waits for more acks' bytes (SO_RCVLOWAT) is answered, and
 // the rest of the queue follows in order.
 func TestRefillWorkerHoldsWindow(t *testing.T) {
+	for _, lowat := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "rcvlowat"}[lowat], func(t *testing.T) {
+			if lowat {
+				amqp.AlwaysLowat(t)
+			}
+			refillWorker(t)
+		})
+	}
+}
+
+func refillWorker(t *testing.T) {
 	ts := startServer(t, amqp.Config{})
 	const n, window = 300, 100
 	_, pub := ts.channel(t)
