@@ -91,19 +91,7 @@ func TestCancelEarlyAtClose(t *testing.T) {
 func TestAckLinger(t *testing.T) {
 	dir := t.TempDir()
 	db := openT(t, dir, Options{AckLinger: time.Hour})
-
-	// Prime: an early cancel while the writer is held in a commit.
-	db.writeMu.Lock()
-	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
-	waitTaken(t, db)
-	db.Enqueue("q", store.Entry{Seq: 2, MsgID: 2}, []byte("two"), nil)
-	db.Remove("q", 2, nil)
-	db.writeMu.Unlock()
-	require.EqualValues(t, 1, db.Stats().CancelledEarly)
-	// The writer commits the batch holding the Remove (no waiter: after
-	// the usual lingerFor), its second, and so learns that consumers ack
-	// early.
-	require.Eventually(t, func() bool { return db.Stats().Batches == 2 }, 10*time.Second, time.Millisecond)
+	primeAcking(t, db)
 	batches := db.Stats().Batches
 
 	// A waited-for enqueue now lingers instead of being committed at once,
@@ -193,6 +181,7 @@ func TestAckLingerWritesUnacked(t *testing.T) {
 // entry 1, so that it holds young enqueues back from then on.
 func primeAcking(t *testing.T, db *DB) {
 	t.Helper()
+	// An early cancel while the writer is held in a commit.
 	db.writeMu.Lock()
 	db.Enqueue("q", store.Entry{Seq: 1, MsgID: 1}, []byte("one"), nil)
 	waitTaken(t, db)
@@ -200,6 +189,9 @@ func primeAcking(t *testing.T, db *DB) {
 	db.Remove("q", 2, nil)
 	db.writeMu.Unlock()
 	require.EqualValues(t, 1, db.Stats().CancelledEarly)
+	// The writer commits the batch holding the Remove (no waiter: after
+	// the usual lingerFor), its second, and so learns that consumers ack
+	// early.
 	require.Eventually(t, func() bool { return db.Stats().Batches == 2 }, 10*time.Second, time.Millisecond)
 }
 
