@@ -36,10 +36,8 @@
 // (confirmed at once, nothing written), and a batch takes only the ops
 // before the first Enqueue younger than AckLinger, so that the young ones
 // wait for their acknowledgements (dueLocked); a persistent message is
-// encoded only when written (EnqueueMessage). On Linux the fdatasync goes
-// through AIO and the goroutine waits in the network poller
-// (fdatasync_linux.go). Definitions and state records are written
-// synchronously. A Kinesis PutRecords's segment skips the queue
+// encoded only when written (EnqueueMessage). Definitions and state
+// records are written synchronously. A Kinesis PutRecords's segment skips the queue
 // (WriteSegment): its caller writes it to a segment file, syncs that, and
 // writes its reference into Badger, and only the sync of Badger's log is
 // queued (opSync), so one batch is written while the previous is synced.
