@@ -275,3 +275,22 @@ func TestAutoAckFlowGate(t *testing.T) {
 	eq(t, []string{"1", "5", "6"}, a.bodies())
 	eq(t, 0, f.q.Stats().Ready)
 }
+
+// TestAutoAckFlowGateForgetsDeletedQueue: a queue deleted while it waits
+// on a held flow gate leaves the gate's waiters (it was kept until the
+// gate opened).
+func TestAutoAckFlowGateForgetsDeletedQueue(t *testing.T) {
+	f := newFixture(t, Config{}, nil)
+	gate := NewLimiter(0)
+	gate.Hold(true)
+	_, _ = f.q.Consume(&recorder{}, ConsumeOptions{AutoAck: true, Flow: gate})
+	pubBodies(t, f.q, "1")
+	gate.mu.Lock()
+	eq(t, []*Queue{f.q}, gate.waiters)
+	gate.mu.Unlock()
+	_, err := f.q.Delete(false, false)
+	must(t, err)
+	gate.mu.Lock()
+	eq(t, 0, len(gate.waiters))
+	gate.mu.Unlock()
+}

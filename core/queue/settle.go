@@ -270,6 +270,9 @@ func (q *Queue) Delete(ifUnused, ifEmpty bool) (int, error) {
 		for _, l := range s.opts.Limiters {
 			l.forget(q)
 		}
+		if s.opts.Flow != nil { // a held gate would keep the deleted queue until it opens
+			s.opts.Flow.forget(q)
+		}
 		if c, ok := s.c.(CancelNotifier); ok {
 			c.Cancelled()
 		}
