@@ -62,7 +62,7 @@ type clientConn struct {
 	viaMu    sync.Mutex      // guards via
 	via      []*clientConn   // subscribers holding packets this read loop writes next
 	viaOwner *clientConn     // the publisher that writes this connection's held packets next (guarded by mu)
-	slow     bool            // flushSlow is writing (guarded by mu)
+	slow     bool            // flushBlocking is writing (guarded by mu)
 	noRaw    bool            // not a plain TCP socket: nothing is held for publishers (set at creation)
 	raw      syscall.RawConn // the socket, for non-blocking writes (guarded by mu; made at the first)
 

@@ -24,11 +24,11 @@ import (
 //
 // The publisher never waits for a subscriber: it writes with one
 // non-blocking system call, and a subscriber whose socket is full gets the
-// rest from a goroutine of its own (flushSlow), during which new packets for
+// rest from a goroutine of its own (flushBlocking), during which new packets for
 // it go to its write queue again (with mochi's backpressure, outboundWait).
 // Nor does it wait for the subscriber's lock, which a goroutine writing to
 // a full socket holds: it leaves that subscriber's packets to the write
-// queue (holdFor) or to a goroutine (flushLater).
+// queue (holdFor) or to a goroutine (flushBlocking).
 // Order holds: a packet is taken only while the subscriber's queue is
 // empty, and every other write to the connection (clientConn.Write, under
 // the same lock) writes the held-back bytes first.
@@ -98,12 +98,12 @@ func (c *clientConn) flushVia() {
 }
 
 // flushFrom writes c's held-back bytes for publisher pc without waiting:
-// what the socket does not take at once is written by flushSlow.
+// what the socket does not take at once is written by flushBlocking.
 func (c *clientConn) flushFrom(pc *clientConn) {
 	if !c.mu.TryLock() {
 		// Another goroutine writes to c (it may wait on a full socket):
 		// one of our own writes what it leaves held.
-		go c.flushLater(pc)
+		go c.flushBlocking(pc)
 		return
 	}
 	defer c.mu.Unlock()
@@ -124,27 +124,19 @@ func (c *clientConn) flushFrom(pc *clientConn) {
 	}
 	c.pending = c.pending[:copy(c.pending, c.pending[n:])]
 	c.slow = true
-	go c.flushSlow()
+	go c.flushBlocking(nil)
 }
 
-// flushLater is flushFrom for a connection another goroutine was writing
-// to: it waits its turn.
-func (c *clientConn) flushLater(pc *clientConn) {
+// flushBlocking writes the held-back bytes, waiting its turn and as long as
+// the socket takes (or until the write deadline): for a subscriber that
+// another goroutine was writing to when pc's read loop flushed (pc's hold
+// on it ends), or, with pc nil, one whose socket was full (slow).
+func (c *clientConn) flushBlocking(pc *clientConn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.viaOwner == pc {
+	if pc != nil && c.viaOwner == pc {
 		c.viaOwner = nil
 	}
-	if len(c.pending) > 0 {
-		_ = c.flushLocked()
-	}
-}
-
-// flushSlow writes the held-back bytes of a subscriber whose socket was
-// full, waiting as long as it takes (or until the write deadline).
-func (c *clientConn) flushSlow() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.slow = false
 	if len(c.pending) > 0 {
 		_ = c.flushLocked()
@@ -177,7 +169,7 @@ func (c *clientConn) tryWrite(b []byte) (int, error) {
 }
 
 // releasePending empties the held-back bytes, returning a pooled buffer:
-// everything is written, so a slow subscriber is one no more (flushSlow,
+// everything is written, so a slow subscriber is one no more (flushBlocking,
 // if still to run, finds nothing to write). c.mu is held.
 func (c *clientConn) releasePending() {
 	c.slow = false

@@ -94,7 +94,7 @@ func TestWriteViaSlowSubscriberNeverBlocksPublisher(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, <-written)
 	require.True(t, bytes.Equal(want, got), "bytes out of order")
-	// (flushSlow may still hold the lock for a moment.)
+	// (flushBlocking may still hold the lock for a moment.)
 	deadline := time.Now().Add(10 * time.Second)
 	for !pub.holdFor(sub, last) {
 		require.True(t, time.Now().Before(deadline), "a drained subscriber takes packets again")
