@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,10 +93,10 @@ func (r *rotationSync) syncRotated() error {
 	return r.followBoth()
 }
 
-// followBoth runs follow on the value log and the memtable log; r.mu held.
+// followBoth follows the value log and the memtable log; r.mu held.
 // A log has a successor only once Badger has created a file, so when the
 // watch has seen no file created since the last complete look, there is
-// nothing to follow and no stat to make.
+// nothing to follow and no directory to list.
 func (r *rotationSync) followBoth() error {
 	if r.watch != nil {
 		if r.watch.changed() {
@@ -106,33 +107,54 @@ func (r *rotationSync) followBoth() error {
 		}
 	}
 	r.lookups.Add(1)
-	if err := r.follow(&r.vlog, r.vlogPath); err != nil {
+	ents, err := os.ReadDir(r.dir)
+	if err != nil {
 		return err
 	}
-	if err := r.follow(&r.mem, r.memPath); err != nil {
+	if err := r.follow(ents, ".vlog", &r.vlog, r.vlogPath); err != nil {
+		return err
+	}
+	if err := r.follow(ents, ".mem", &r.mem, r.memPath); err != nil {
 		return err
 	}
 	r.unseen = false
 	return nil
 }
 
-// follow advances *id past every file whose successor exists, syncing
-// each. A file already gone was flushed (a memtable log becomes a synced
-// table) or collected, and needs nothing.
-func (r *rotationSync) follow(id *int, path func(int) string) error {
-	for {
-		if _, err := os.Stat(path(*id + 1)); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
+// follow advances *id to the newest file of its kind in ents, syncing
+// every file from *id on that has a newer one. The ids need not be dense
+// from *id: a memtable log created and flushed to a table between two
+// looks (when writes go unsynced for a while, see DB.deferSync) is gone,
+// and a gap must not stop the walk. A file already gone was flushed (a
+// memtable log becomes a synced table) or collected, and needs nothing.
+func (r *rotationSync) follow(ents []os.DirEntry, ext string, id *int, path func(int) string) error {
+	var older []int // ids at or above *id with a newer file
+	newest := *id
+	for _, e := range ents {
+		n, ok := logID(e.Name(), ext)
+		if !ok || n < *id {
+			continue
 		}
-		if err := syncFile(path(*id)); err != nil {
+		if n > newest {
+			newest = n
+		}
+		older = append(older, n)
+	}
+	if newest == *id {
+		return nil
+	}
+	slices.Sort(older)
+	for _, n := range older {
+		if n == newest {
+			break
+		}
+		if err := syncFile(path(n)); err != nil {
 			return err
 		}
 		r.synced.Add(1)
-		*id++
 	}
+	*id = newest
+	return nil
 }
 
 // syncCurrent makes everything written so far to the newest memtable log

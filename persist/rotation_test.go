@@ -89,4 +89,12 @@ func TestRotationWatchLooksOnlyAfterACreation(t *testing.T) {
 	require.Equal(t, 2, r.vlog, "the new value-log file was not followed")
 	require.NoError(t, r.syncCurrent(false))
 	require.Equal(t, uint64(3), r.lookups.Load())
+
+	// A memtable log created and flushed away between two looks leaves a
+	// gap in the ids: the walk goes past it to the newest.
+	write("00004.mem")
+	synced := r.synced.Load()
+	require.NoError(t, r.syncCurrent(false))
+	require.Equal(t, 4, r.mem, "a gap in the memtable log ids stopped the walk")
+	require.Equal(t, synced+1, r.synced.Load(), "the replaced memtable log 2 was not synced")
 }
