@@ -8,6 +8,7 @@ import (
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/core/queue"
+	"github.com/junctionmq/junction/core/store"
 )
 
 func sortStrings(s []string) { sort.Strings(s) }
@@ -141,15 +142,26 @@ func (s *sqsService) deleteMessage(req *request) (any, *apiError) {
 	if aerr := s.deleteOne(t, in.ReceiptHandle); aerr != nil {
 		return nil, aerr
 	}
-	return nil, s.deletesDurable()
+	return nil, s.deletesWritten()
 }
 
-// deletesDurable waits until the deletes of this request are on disk, so
-// that a message whose delete was answered with success does not come back
-// after a crash (the core group-commits acks without waiting; concurrent
-// requests share one commit).
-func (s *sqsService) deletesDurable() *apiError {
-	if err := s.b.Store().Flush(); err != nil {
+// deletesWritten waits until the deletes of this request are written to
+// the store's log, so that a message whose delete was answered with
+// success does not come back after the broker is killed (the core
+// group-commits acks without waiting; concurrent requests share one
+// commit). It does not wait for the sync: a power cut within the store's
+// sync bound may bring a deleted message back, an at-least-once
+// redelivery that SQS allows (a deleted message can be received again).
+// A store that cannot tell the write from the sync is flushed.
+func (s *sqsService) deletesWritten() *apiError {
+	st := s.b.Store()
+	var err error
+	if w, ok := st.(store.WrittenWaiter); ok {
+		err = w.Written()
+	} else {
+		err = st.Flush()
+	}
+	if err != nil {
 		return toAPIError(&core.Error{Kind: core.ErrStore, Text: "store failure", Err: err})
 	}
 	return nil
@@ -249,7 +261,7 @@ func (s *sqsService) deleteMessageBatch(req *request) (any, *apiError) {
 		return nil, aerr
 	}
 	if len(out.Successful) > 0 {
-		if aerr := s.deletesDurable(); aerr != nil {
+		if aerr := s.deletesWritten(); aerr != nil {
 			return nil, aerr
 		}
 	}

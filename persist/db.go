@@ -42,6 +42,9 @@ type Options struct {
 	// store are refused with store.ErrDiskFull; 0 means
 	// DefaultDiskFreeLimit, a negative value turns the check off.
 	DiskFreeLimit int64
+
+	// syncAfter overrides defaultSyncAfter (tests).
+	syncAfter time.Duration
 }
 
 // blockCacheSize is Badger's cache of decompressed table blocks.
@@ -93,11 +96,18 @@ type DB struct {
 	// writer's next commit syncs it even if its own batch wrote nothing
 	// there (see syncBatch).
 	vlogUnsynced atomic.Bool
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup // the writer and GC goroutines
+	// memUnsynced is set by a batch written without a sync (see
+	// deferSync) until a sync of the memtable log covers it.
+	memUnsynced atomic.Bool
+	syncKick    chan struct{} // tells the writer a batch was left unsynced; capacity 1
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup // the writer and GC goroutines
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store         = (*DB)(nil)
+	_ store.WrittenWaiter = (*DB)(nil)
+)
 
 // Stats are counters since Open.
 type Stats struct {
@@ -110,10 +120,16 @@ type Stats struct {
 	// the same batch made unnecessary (an SQS receive then delete, an AMQP
 	// delivery then ack), so that only the delete was written.
 	SupersededUpdates uint64
+	// UnsyncedBatches counts batches written without a sync because no
+	// one waited for them to be durable (see Written); DeferredSyncs the
+	// syncs the writer made for them when no durable batch came within
+	// defaultSyncAfter.
+	UnsyncedBatches, DeferredSyncs uint64
 }
 
 type counters struct {
 	batches, ops, cancelled, cancelledEarly, gcRuns, superseded atomic.Uint64
+	unsynced, deferredSyncs                                     atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -125,6 +141,8 @@ func (db *DB) Stats() Stats {
 		CancelledEarly:    db.stats.cancelledEarly.Load(),
 		GCRuns:            db.stats.gcRuns.Load(),
 		SupersededUpdates: db.stats.superseded.Load(),
+		UnsyncedBatches:   db.stats.unsynced.Load(),
+		DeferredSyncs:     db.stats.deferredSyncs.Load(),
 	}
 }
 
@@ -149,7 +167,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bdb: bdb, opts: opts, log: opts.Logger, lock: lock,
-		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), gcKick: make(chan struct{}, 1), syncKick: make(chan struct{}, 1),
 		pendEnq: make(map[entryRef]int), earlyWake: make(chan struct{}, 1), segFiles: &segFiles{}}
 	if !opts.InMemory {
 		if err := db.rotation.open(filepath.Join(dir, "store")); err != nil {
@@ -226,6 +244,9 @@ func (o Options) withDefaults() Options {
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 16 << 20
 	}
+	if o.syncAfter == 0 {
+		o.syncAfter = defaultSyncAfter
+	}
 	return o
 }
 
@@ -287,6 +308,18 @@ func checkWritable(dir string) error {
 func (db *DB) Flush() error {
 	ch := make(chan error, 1)
 	db.submit(op{kind: opBarrier, done: func(err error) { ch <- err }})
+	return <-ch
+}
+
+// Written waits until every operation submitted so far is written to the
+// store's logs, synced or not, and returns the error of the last batch
+// that held one of them, if any. A written operation survives the end of
+// the process (kill -9: the page cache keeps the logs' mapped pages); it
+// survives a power loss once synced, which the next durable batch does,
+// or the writer within defaultSyncAfter.
+func (db *DB) Written() error {
+	ch := make(chan error, 1)
+	db.submit(op{kind: opWritten, done: func(err error) { ch <- err }})
 	return <-ch
 }
 

@@ -28,6 +28,7 @@ const (
 	opDropPaged   // a queue's pages deleted
 	opCancelled   // an enqueue removed before the writer took it: nothing to write
 	opSync        // WriteSegment: written by its caller already; its batch syncs even if it writes nothing
+	opWritten     // Written: no write, done once everything before it is written (not synced)
 )
 
 // op is one submitted write. For streams, e.Seq holds the offset.
@@ -196,12 +197,25 @@ func (db *DB) runWriter(ctx context.Context) {
 	acking := false       // enqueues were cancelled early within ackingFor
 	var earlySeen uint64  // stats.cancelledEarly at the last batch cut
 	var earlyAt time.Time // when a batch cut last saw it grow
+	syncTimer := time.NewTimer(time.Hour)
+	syncTimer.Stop()
+	syncArmed := false // syncTimer runs for a write left unsynced (deferSync)
 	for {
 		stopping, expired := false, false
 		select {
 		case <-db.wake:
 		case <-linger.C:
 			expired = true
+		case <-db.syncKick:
+			if !syncArmed {
+				syncArmed = true
+				syncTimer.Reset(db.opts.syncAfter)
+			}
+			continue
+		case <-syncTimer.C:
+			syncArmed = false
+			db.syncDeferred()
+			continue
 		case <-ctx.Done():
 			stopping = true
 		}
@@ -261,6 +275,7 @@ func (db *DB) runWriter(ctx context.Context) {
 		clear(all)
 		spare = all[:0]
 		if stopping {
+			db.syncDeferred()
 			return
 		}
 	}
@@ -378,7 +393,7 @@ func (db *DB) commit(batch []op) {
 		}
 	}
 	if err == nil {
-		err = db.write(p.muts)
+		err = db.write(p.muts, needsSync(batch))
 	}
 	if err != nil {
 		err = writeError(err)
@@ -404,14 +419,30 @@ func (db *DB) commit(batch []op) {
 	}
 }
 
+// needsSync reports whether someone waits for batch to be durable: an op
+// with a Done, other than a Written barrier, which waits for the write only.
+func needsSync(batch []op) bool {
+	for i := range batch {
+		if batch[i].done != nil && batch[i].kind != opWritten {
+			return true
+		}
+	}
+	return false
+}
+
 // write applies the non-skipped mutations in one Badger transaction (more
-// when they exceed Badger's transaction limits) and syncs once.
+// when they exceed Badger's transaction limits) and syncs once when durable
+// is set. A batch no one waits to be durable for (lease updates, removes,
+// deletes behind a Written barrier) is written without a sync: it is in
+// the memtable log, a shared mapping whose pages a kill -9 leaves to the
+// kernel, and the next durable batch's sync, or the deferred sync within
+// defaultSyncAfter, covers it (see deferSync).
 //
 // A transaction's Commit hands the batch to Badger's write goroutine and
 // waits for it; a WriteBatch does the same through one more goroutine
 // (its commit callback), which a loaded machine makes a second wake-up
 // to wait for on every batch.
-func (db *DB) write(muts []mutation) error {
+func (db *DB) write(muts []mutation, durable bool) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	txn := db.bdb.NewTransaction(true)
@@ -442,6 +473,9 @@ func (db *DB) write(muts []mutation) error {
 		}
 	}
 	if n == 0 && !db.plan.sync {
+		if durable && db.memUnsynced.Load() {
+			return db.syncBatch(false) // a barrier after unsynced writes
+		}
 		return nil
 	}
 	start := time.Now()
@@ -449,12 +483,56 @@ func (db *DB) write(muts []mutation) error {
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	if !durable && !db.plan.sync {
+		db.deferSync(toVlog)
+		return nil
+	}
 	return db.syncBatch(toVlog)
+}
+
+// defaultSyncAfter bounds how long a written batch stays unsynced when no durable
+// batch comes along to sync it (see deferSync).
+const defaultSyncAfter = 50 * time.Millisecond
+
+// deferSync records that a batch was written without a sync: the next
+// syncBatch syncs the memtable log (and the value log when toVlog, and the
+// logs rotated meanwhile, which syncCurrent follows), and the writer syncs
+// within defaultSyncAfter if nothing else does.
+func (db *DB) deferSync(toVlog bool) {
+	if db.opts.InMemory {
+		return
+	}
+	if toVlog {
+		db.vlogUnsynced.Store(true)
+	}
+	db.memUnsynced.Store(true)
+	db.stats.unsynced.Add(1)
+	select {
+	case db.syncKick <- struct{}{}:
+	default:
+	}
+}
+
+// syncDeferred syncs what deferSync left unsynced, if a batch since has
+// not. Writer goroutine only.
+func (db *DB) syncDeferred() {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	if !db.memUnsynced.Load() {
+		return
+	}
+	if err := db.syncBatch(false); err != nil {
+		// The next durable batch syncs again and reports it to its waiters.
+		db.log.Error("store deferred sync failed", "err", writeError(err))
+		return
+	}
+	db.stats.deferredSyncs.Add(1)
 }
 
 // syncBatch makes a written batch durable: the memtable log always, the
 // value log only when the batch wrote to it or an earlier write left it
-// unsynced (see vlogUnsynced). A batch of small values (the common case:
+// unsynced (see vlogUnsynced). The memtable log's sync also covers the
+// batches written before without one (see deferSync). A batch of small values (the common case:
 // every value under the threshold lives in the memtable log and the
 // tree) thus pays one sync instead of two.
 func (db *DB) syncBatch(toVlog bool) error {
@@ -464,9 +542,15 @@ func (db *DB) syncBatch(toVlog bool) error {
 	if db.vlogUnsynced.Swap(false) {
 		toVlog = true
 	}
+	mem := db.memUnsynced.Swap(false)
 	err := db.rotation.syncCurrent(toVlog)
-	if err != nil && toVlog {
-		db.vlogUnsynced.Store(true)
+	if err != nil {
+		if toVlog {
+			db.vlogUnsynced.Store(true)
+		}
+		if mem {
+			db.memUnsynced.Store(true)
+		}
 	}
 	return err
 }

@@ -143,6 +143,18 @@ type Store interface {
 	Close() error
 }
 
+// WrittenWaiter is a Store that can wait for the write of what was
+// submitted without waiting for its sync (persist.DB can). A written
+// operation survives the end of the process (kill -9) but may be lost to a
+// power cut until the store syncs it, which it does within a bounded time.
+// The SQS face answers DeleteMessage once its delete is written: a deleted
+// message that comes back after a power cut is an at-least-once
+// redelivery, which SQS allows.
+type WrittenWaiter interface {
+	// Written waits until everything submitted so far is written.
+	Written() error
+}
+
 // MessageEnqueuer is a Store that encodes an enqueued message itself, and
 // only if it writes it: an Enqueue that a Remove cancels before the disk
 // (a consumer acknowledged the message first) then never pays for the
