@@ -15,11 +15,17 @@
 # CLIENTS ("native amqp091", AMQP scenarios only), SCENARIOS (all; names
 # below; the kinesis-* ones use the bench's lean client, kinesis-sdk-*
 # aws-sdk-go-v2's; sqs-query-* the lean Query client, sqs-query-std-*
-# the SDK signer with encoding/xml), BROKERS ("junction rabbitmq mosquitto goaws kinesalite"), RESULTS
+# the SDK signer with encoding/xml), BROKERS ("junction rabbitmq mosquitto goaws kinesalite null"), RESULTS
 # (bench/results/DATE.jsonl), RABBITMQ_PORT (25672), JUNCTION_PORT (25682:
 # AMQP; +1 MQTT, +2 AWS gateway), MOSQUITTO_PORT (25692), GOAWS_PORT
-# (25694), KINESALITE_PORT (25696), BIN (bin: where the binaries are
-# built).
+# (25694), KINESALITE_PORT (25696), NULL_PORT (25698), BIN (bin: where the
+# binaries are built).
+#
+# "null" is junction-bench null-amqp (bench/nullamqp.go): an AMQP server
+# that does no broker work (no routing, no prefetch window, no storage,
+# confirms at once). AMQP scenarios other than fanout also run against it,
+# third in each round: its rate is the ceiling the client alone allows on
+# this machine, which no broker can pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +33,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-native amqp091}
-BROKERS=${BROKERS:-junction rabbitmq mosquitto goaws kinesalite}
+BROKERS=${BROKERS:-junction rabbitmq mosquitto goaws kinesalite null}
 RABBITMQ_PORT=${RABBITMQ_PORT:-25672}
 JUNCTION_PORT=${JUNCTION_PORT:-25682}
 JUNCTION_MQTT_PORT=$((JUNCTION_PORT + 1))
@@ -35,6 +41,7 @@ JUNCTION_AWS_PORT=$((JUNCTION_PORT + 2))
 MOSQUITTO_PORT=${MOSQUITTO_PORT:-25692}
 GOAWS_PORT=${GOAWS_PORT:-25694}
 KINESALITE_PORT=${KINESALITE_PORT:-25696}
+NULL_PORT=${NULL_PORT:-25698}
 BIN=${BIN:-bin}
 RESULTS=${RESULTS:-bench/results/$(date +%F-%H%M%S).jsonl}
 
@@ -80,6 +87,16 @@ incumbent() {
 	esac
 }
 
+# others prints the brokers scenario $1 of kind $2 runs against besides
+# Junction: the incumbent, and for AMQP scenarios without a fanout the null
+# broker (the client's ceiling).
+others() {
+	incumbent "$2"
+	if [ "$2" = amqp ] && ! echo "$ALL_SCENARIOS" | grep "^$1|" | grep -q -- --fanout; then
+		echo null
+	fi
+}
+
 # kind_of prints scenario $1's kind.
 kind_of() { echo "$ALL_SCENARIOS" | grep "^$1|" | cut -d'|' -f2; }
 
@@ -88,16 +105,16 @@ needed() {
 	echo " $BROKERS " | grep -q " $1 " || return 1
 	[ "$1" = junction ] && return 0
 	for s in $SCENARIOS; do
-		[ "$(incumbent "$(kind_of "$s")")" = "$1" ] && return 0
+		others "$s" "$(kind_of "$s")" | grep -qx "$1" && return 0
 	done
 	return 1
 }
 
 tmp=$(mktemp -d /tmp/junction-bench.XXXXXX)
-junction_pid= mosquitto_pid= goaws_pid= kinesalite_pid=
+junction_pid= mosquitto_pid= goaws_pid= kinesalite_pid= null_pid=
 cleanup() {
 	set +e
-	for pid in $junction_pid $mosquitto_pid $goaws_pid $kinesalite_pid; do
+	for pid in $junction_pid $mosquitto_pid $goaws_pid $kinesalite_pid $null_pid; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -182,6 +199,12 @@ for b in $BROKERS; do
 		kinesalite_pid=$!
 		wait_port "$KINESALITE_PORT"
 		;;
+	null)
+		echo "== starting the null AMQP broker on 127.0.0.1:$NULL_PORT" >&2
+		"$BIN/junction-bench" null-amqp --listen "127.0.0.1:$NULL_PORT" &
+		null_pid=$!
+		wait_port "$NULL_PORT"
+		;;
 	*) echo "unknown broker $b" >&2; exit 2 ;;
 	esac
 done
@@ -196,6 +219,7 @@ target() {
 	junction/*) echo "--broker junction --uri amqp://guest:guest@127.0.0.1:$JUNCTION_PORT/ --broker-pid $junction_pid" ;;
 	mosquitto/*) echo "--broker mosquitto --uri tcp://127.0.0.1:$MOSQUITTO_PORT --broker-pid $mosquitto_pid" ;;
 	goaws/*) echo "--broker goaws --uri http://127.0.0.1:$GOAWS_PORT --broker-pid $goaws_pid" ;;
+	null/*) echo "--broker null --uri amqp://guest:guest@127.0.0.1:$NULL_PORT/ --broker-pid $null_pid" ;;
 	kinesalite/*) echo "--broker kinesalite --uri http://127.0.0.1:$KINESALITE_PORT --broker-pid $kinesalite_pid" ;;
 	esac
 }
@@ -234,7 +258,7 @@ for phase in idle load; do
 			clients=native
 			[ "$kind" = amqp ] && clients=$CLIENTS
 			for c in $clients; do
-				for b in junction "$(incumbent "$kind")"; do
+				for b in junction $(others "$s" "$kind"); do
 					echo " $BROKERS " | grep -q " $b " || continue
 					echo "-- run $run/$RUNS $s $c $b" >&2
 					run_one "$s" "$c" "$b"

@@ -188,7 +188,8 @@ func commas(n int64) string {
 // scenario and client the ratio of Junction's median of the primary metric
 // to each other broker's (Junction is recognized by "junction" in its
 // label; any other label is an incumbent: rabbitmq, mosquitto, goaws,
-// kinesalite).
+// kinesalite; or null, the do-nothing broker whose rate is the client's
+// ceiling).
 func Summarize(in io.Reader, out io.Writer) error {
 	rs, err := ReadResults(in)
 	if err != nil {
@@ -241,6 +242,9 @@ func writeRatios(out io.Writer, gs []*group) error {
 			better := "higher is better"
 			if !m.higher {
 				better = "lower is better"
+			}
+			if o.broker == "null" {
+				better = "share of the client's ceiling: null does no broker work"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t(%s)\n", j.scenario, j.client, m.name, num(jm), num(om), o.broker, ratio, better)
 		}

@@ -12,6 +12,7 @@
 //	junction-bench sqs [flags]         one SQS run
 //	junction-bench kinesis [flags]     one Kinesis run
 //	junction-bench idle [flags]        broker RSS before and after N idle connections
+//	junction-bench null-amqp [flags]   serve AMQP doing no broker work: the client's ceiling
 //	junction-bench summarize < runs.jsonl
 package main
 
@@ -37,6 +38,8 @@ commands:
   sqs         SQS send/receive/delete throughput, or long-poll wake-up latency (one JSON line)
   kinesis     Kinesis PutRecords/GetRecords throughput (one JSON line)
   idle        broker RSS before and after N idle AMQP or MQTT connections (one JSON line)
+  null-amqp   serve AMQP with no broker work (no routing, window or storage) until
+              interrupted: run the amqp command against it for the client's ceiling
   summarize   read JSON lines on stdin, print medians (min–max) and ratios
 
 run "junction-bench <command> -h" for a command's flags.
@@ -72,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSQS(ctx, args[1:], stdout, stderr)
 	case "kinesis":
 		return runKinesis(ctx, args[1:], stdout, stderr)
+	case "null-amqp":
+		return runNullAMQP(ctx, args[1:], stderr)
 	case "summarize":
 		return bench.Summarize(stdin, stdout)
 	case "-h", "-help", "--help", "help":
@@ -182,6 +187,22 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.URI, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
 	r, err := bench.RunIdle(ctx, cfg)
 	return emit(stdout, r, err, &c, "idle", bench.ClientNative)
+}
+
+// runNullAMQP serves a bench.NullAMQP until ctx ends.
+func runNullAMQP(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("null-amqp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:25698", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := bench.ListenNullAMQP(*listen)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return b.Close()
 }
 
 func runMQTT(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRun(t *testing.T) {
@@ -33,5 +38,46 @@ func TestRun(t *testing.T) {
 				t.Errorf("output %q lacks %q", out.String(), tt.wantOut)
 			}
 		})
+	}
+}
+
+// TestNullAMQP serves null-amqp and runs the amqp command with amqp091-go
+// against it: messages are delivered, and null-amqp stops cleanly.
+func TestNullAMQP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, []string{"null-amqp", "--listen", addr}, nil, io.Discard, io.Discard) }()
+	var out strings.Builder
+	for i := 0; ; i++ { // until the listener is up
+		out.Reset()
+		err = run(t.Context(), []string{"amqp", "--client", "amqp091", "--autoack", "--uri", "amqp://guest:guest@" + addr + "/",
+			"--broker", "null", "--duration", "1s", "--warmup", "100ms"}, nil, &out, io.Discard)
+		if err == nil || i == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Broker    string `json:"broker"`
+		Delivered int64  `json:"delivered"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatalf("%v: %q", err, out.String())
+	}
+	if r.Broker != "null" || r.Delivered == 0 {
+		t.Errorf("broker %q delivered %d", r.Broker, r.Delivered)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("null-amqp: %v", err)
 	}
 }

@@ -3,31 +3,37 @@ package bench
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
-	"testing"
 
 	"github.com/junctionmq/junction/core/message"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
-// fakeBroker is a tiny AMQP server on protocol/amqp091 for tests: one
-// logical queue; every publish goes to the last consumer registered.
-type fakeBroker struct {
+// NullAMQP is an AMQP 0-9-1 server that does no broker work: one logical
+// queue, every publish written straight to the last consumer registered,
+// no routing, no prefetch window (a consumer gets everything at once), no
+// storage, confirms sent as soon as the read buffer empties. The benchmark
+// runs the same clients against it (junction-bench null-amqp, the "null"
+// broker of bench/compare.sh) to show the ceiling the client alone allows
+// on the machine: no broker can deliver faster to that client. The tests
+// use it as a fake broker.
+type NullAMQP struct {
 	ln        net.Listener
 	publishes atomic.Int64
 	acks      atomic.Int64
 	maxBatch  atomic.Int64 // most publishes one read brought in
 
 	mu       sync.Mutex
-	consumer *fakeConn // guarded by mu
+	consumer *nullConn // guarded by mu
 	conns    []net.Conn
 	wg       sync.WaitGroup
 }
 
-// fakeConn is one server-side connection.
-type fakeConn struct {
-	b        *fakeBroker
+// nullConn is one server-side connection.
+type nullConn struct {
+	b        *NullAMQP
 	nc       net.Conn
 	r        *amqp091.Reader
 	wmu      sync.Mutex
@@ -44,12 +50,13 @@ type fakeConn struct {
 	unsynced uint64
 }
 
-func startFakeBroker(t *testing.T) *fakeBroker {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// ListenNullAMQP starts a NullAMQP listening on addr (host:port).
+func ListenNullAMQP(addr string) (*NullAMQP, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	b := &fakeBroker{ln: ln}
+	b := &NullAMQP{ln: ln}
 	b.wg.Go(func() {
 		for {
 			nc, err := ln.Accept()
@@ -59,26 +66,41 @@ func startFakeBroker(t *testing.T) *fakeBroker {
 			b.mu.Lock()
 			b.conns = append(b.conns, nc)
 			b.mu.Unlock()
-			c := &fakeConn{b: b, nc: nc, r: amqp091.NewReader(nc, 0)}
-			b.wg.Go(func() { c.serve(); nc.Close() })
+			c := &nullConn{b: b, nc: nc, r: amqp091.NewReader(nc, 0)}
+			b.wg.Go(func() {
+				c.serve()
+				nc.Close()
+				b.mu.Lock()
+				b.conns = slices.DeleteFunc(b.conns, func(x net.Conn) bool { return x == nc })
+				if b.consumer == c {
+					b.consumer = nil
+				}
+				b.mu.Unlock()
+			})
 		}
 	})
-	t.Cleanup(func() {
-		ln.Close()
-		b.mu.Lock()
-		for _, nc := range b.conns {
-			nc.Close()
-		}
-		b.mu.Unlock()
-		b.wg.Wait()
-	})
-	return b
+	return b, nil
 }
 
-func (b *fakeBroker) uri() string { return "amqp://guest:guest@" + b.ln.Addr().String() + "/" }
+// Addr is the address b listens on.
+func (b *NullAMQP) Addr() net.Addr { return b.ln.Addr() }
+
+// Close stops b: the listener and every connection.
+func (b *NullAMQP) Close() error {
+	err := b.ln.Close()
+	b.mu.Lock()
+	for _, nc := range b.conns {
+		nc.Close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+	return err
+}
+
+func (b *NullAMQP) uri() string { return "amqp://guest:guest@" + b.ln.Addr().String() + "/" }
 
 // flush writes c's buffered frames.
-func (c *fakeConn) flush() error {
+func (c *nullConn) flush() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if len(c.w.Buf) == 0 {
@@ -89,19 +111,19 @@ func (c *fakeConn) flush() error {
 	return err
 }
 
-func (c *fakeConn) buffered() int {
+func (c *nullConn) buffered() int {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return len(c.w.Buf)
 }
 
-func (c *fakeConn) send(ch uint16, m amqp091.Method) {
+func (c *nullConn) send(ch uint16, m amqp091.Method) {
 	c.wmu.Lock()
 	c.w.WriteMethod(ch, m)
 	c.wmu.Unlock()
 }
 
-func (c *fakeConn) serve() error {
+func (c *nullConn) serve() error {
 	if err := c.r.ReadProtocolHeader(); err != nil {
 		return err
 	}
@@ -135,10 +157,10 @@ func (c *fakeConn) serve() error {
 	}
 }
 
-var errClosed = errors.New("fake: closed")
+var errClosed = errors.New("null broker: connection closed")
 
 // frame handles one frame.
-func (c *fakeConn) frame(f amqp091.Frame) error {
+func (c *nullConn) frame(f amqp091.Frame) error {
 	switch f.Type {
 	case amqp091.FrameHeader:
 		var h amqp091.ContentHeader
@@ -166,7 +188,7 @@ func (c *fakeConn) frame(f amqp091.Frame) error {
 }
 
 // method answers a method frame.
-func (c *fakeConn) method(ch uint16, m amqp091.Method) error {
+func (c *nullConn) method(ch uint16, m amqp091.Method) error {
 	var reply amqp091.Method
 	switch m := m.(type) {
 	case *amqp091.ConnectionStartOk, *amqp091.ConnectionTuneOk:
@@ -211,14 +233,14 @@ func (c *fakeConn) method(ch uint16, m amqp091.Method) error {
 	return nil
 }
 
-func (c *fakeConn) consumerConn() *fakeConn {
+func (c *nullConn) consumerConn() *nullConn {
 	c.b.mu.Lock()
 	defer c.b.mu.Unlock()
 	return c.b.consumer
 }
 
 // published routes a complete publish to the consumer.
-func (c *fakeConn) published() {
+func (c *nullConn) published() {
 	c.b.publishes.Add(1)
 	c.reads++
 	// Recorded as it grows, not only when the read buffer empties: on a
