@@ -19,7 +19,8 @@
 # (bench/results/DATE.jsonl), RABBITMQ_PORT (25672), JUNCTION_PORT (25682:
 # AMQP; +1 MQTT, +2 AWS gateway), MOSQUITTO_PORT (25692), GOAWS_PORT
 # (25694), KINESALITE_PORT (25696), NULL_PORT (25698), BIN (bin: where the
-# binaries are built).
+# binaries are built), JUNCTION_FLAGS (more flags for junction serve, e.g.
+# "--amqp-busy-poll 2ms"; empty: the defaults).
 #
 # "null" is junction-bench null-amqp (bench/nullamqp.go): an AMQP server
 # that does no broker work (no routing, no prefetch window, no storage,
@@ -169,7 +170,7 @@ for b in $BROKERS; do
 		"$BIN/junction" serve --data-dir "$tmp/junction" --amqp-listen "127.0.0.1:$JUNCTION_PORT" \
 			--amqps-listen "" --mqtt-listen "127.0.0.1:$JUNCTION_MQTT_PORT" --mqtts-listen "" --mqtt-ws-listen "" \
 			--aws-listen "127.0.0.1:$JUNCTION_AWS_PORT" --aws-accept-any-key --kinesis-no-limits \
-			--mgmt-listen "" --metrics-listen "" 2>"$tmp/junction.log" &
+			--mgmt-listen "" --metrics-listen "" ${JUNCTION_FLAGS:-} 2>"$tmp/junction.log" &
 		junction_pid=$!
 		wait_port "$JUNCTION_PORT"
 		wait_port "$JUNCTION_MQTT_PORT"
