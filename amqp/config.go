@@ -45,6 +45,13 @@ type Config struct {
 	ClusterName string
 	// Logger is the parent logger. Default slog.Default().
 	Logger *slog.Logger
+	// BusyPoll, when positive, lets the reader of a busy plain-TCP
+	// connection whose socket is empty retry non-blocking reads for up
+	// to this long before it parks in the netpoller: a message arriving
+	// meanwhile skips a thread wake-up (lower latency at low rates, for
+	// CPU). At most max(1, GOMAXPROCS-1) readers spin at once (spin.go).
+	// Default 0: off.
+	BusyPoll time.Duration
 	// Alarms, when set, blocks publishing connections while a resource
 	// alarm is on (connection.blocked; see blocked.go).
 	Alarms *alarm.Monitor

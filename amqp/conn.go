@@ -171,7 +171,13 @@ func (r readStamp) Read(p []byte) (int, error) {
 	// The frames read so far are handled: what they produced goes out
 	// before the reader may block (a partial frame buffered included).
 	r.c.endBatch()
-	n, err := r.c.nc.Read(p)
+	var n int
+	var err error
+	if r.c.spinReady() {
+		n, err = r.c.spinRead(p) // spin.go
+	} else {
+		n, err = r.c.nc.Read(p)
+	}
 	if n > 0 {
 		r.c.recvOct.Add(uint64(n))
 		r.c.lastRead.Store(monoNow())

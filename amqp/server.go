@@ -40,6 +40,7 @@ type Server struct {
 	alarmCancel func() // unsubscribes from cfg.Alarms
 
 	tally *tally.Face // the face's message counters (nil: a broker without them)
+	spin  *spinPool   // tokens of the readers that busy-poll (spin.go)
 }
 
 // tallier is a Broker that keeps per-face message counters (CoreBroker).
@@ -59,6 +60,7 @@ func NewServer(broker Broker, cfg Config) *Server {
 		conns:     map[*conn]struct{}{},
 		replyTo:   replyRegistry{m: map[string]*consumer{}},
 		open:      openConns{perUser: map[string]int{}},
+		spin:      newSpinPool(),
 	}
 	if t, ok := broker.(tallier); ok {
 		s.tally = t.Tally().Face(message.FaceAMQP)

@@ -57,6 +57,9 @@ type Config struct {
 	AMQPFrameMax   uint32
 	AMQPChannelMax uint16
 	AMQPHeartbeat  time.Duration
+	// AMQPBusyPoll is how long a busy AMQP reader spins on its empty
+	// socket before it parks (0: off; amqp.Config.BusyPoll).
+	AMQPBusyPoll time.Duration
 
 	// MaxMessageSize is the largest message body accepted, in bytes.
 	MaxMessageSize int64

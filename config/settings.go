@@ -117,6 +117,7 @@ var settings = []setting{
 	{"amqp-frame-max", kindInt, "131072", "largest AMQP frame offered, in bytes (at least 4096)", field(func(c *Config) *uint32 { return &c.AMQPFrameMax }, parseUint32)},
 	{"amqp-channel-max", kindInt, "2047", "most AMQP channels per connection (1-65535)", field(func(c *Config) *uint16 { return &c.AMQPChannelMax }, parseUint16)},
 	dur("amqp-heartbeat", "60s", "AMQP heartbeat offered; 0s turns heartbeats off", func(c *Config) *time.Duration { return &c.AMQPHeartbeat }),
+	dur("amqp-busy-poll", "0s", "how long the reader of a busy plain-TCP AMQP connection spins on its empty socket before it sleeps, for lower latency at low rates at the cost of CPU (at most GOMAXPROCS-1 readers spin at once); 0s is off", func(c *Config) *time.Duration { return &c.AMQPBusyPoll }),
 	size("max-message-size", "16MiB", "largest message body accepted", func(c *Config) *int64 { return &c.MaxMessageSize }),
 	dur("consumer-timeout", "30m", "how long a delivery may stay unacknowledged; 0s turns it off", func(c *Config) *time.Duration { return &c.ConsumerTimeout }),
 	dur("handshake-timeout", "10s", "time allowed for a client's TLS and protocol handshake", func(c *Config) *time.Duration { return &c.HandshakeTimeout }),

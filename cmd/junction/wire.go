@@ -61,6 +61,7 @@ func startBroker(ctx context.Context, cfg *config.Config, listeners map[string]n
 		FrameMax:         cfg.AMQPFrameMax,
 		ChannelMax:       cfg.AMQPChannelMax,
 		Heartbeat:        cfg.AMQPHeartbeat,
+		BusyPoll:         cfg.AMQPBusyPoll,
 		MaxMessageSize:   uint64(cfg.MaxMessageSize),
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		ConsumerTimeout:  cfg.ConsumerTimeout,
