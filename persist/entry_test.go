@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/junctionmq/junction/core/store"
 )
 
@@ -69,4 +71,16 @@ func TestFirstReceivedSurvivesReopen(t *testing.T) {
 	if len(g) != 1 || g[0].e != e {
 		t.Fatalf("after reopen: %+v, want %+v", g, e)
 	}
+}
+
+// TestKeysOneAllocation: an entry key of a core queue name (vhost and
+// name joined by a zero byte, which the key escapes) is one allocation.
+func TestKeysOneAllocation(t *testing.T) {
+	name := "/\x00orders"
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = entryKey(name, 42) }))
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = recordKeyDef(prefixState, "mqtt/session", "client\x01id") }))
+	q, seq, ok := splitSeqKey(prefixQueue, entryKey(name, 42))
+	require.True(t, ok)
+	require.Equal(t, name, q)
+	require.EqualValues(t, 42, seq)
 }

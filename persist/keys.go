@@ -53,13 +53,24 @@ func parseName(b []byte) (string, bool) {
 }
 
 // namePrefix is prefix + esc(name) + 0x00.
-func namePrefix(prefix, name string) []byte {
-	return appendName(append(make([]byte, 0, len(prefix)+len(name)+9), prefix...), name)
+func namePrefix(prefix, name string) []byte { return namePrefixRoom(prefix, name, 0) }
+
+// namePrefixRoom is namePrefix in a slice with room for extra more bytes,
+// so that a key is one allocation: escaped bytes (0 and 1, as in the
+// vhost and name separator of the core's queue names) take two.
+func namePrefixRoom(prefix, name string, extra int) []byte {
+	n := len(prefix) + len(name) + 1 + extra
+	for i := 0; i < len(name); i++ {
+		if name[i] <= 1 {
+			n++
+		}
+	}
+	return appendName(append(make([]byte, 0, n), prefix...), name)
 }
 
 // seqKey is namePrefix followed by n big-endian.
 func seqKey(prefix, name string, n uint64) []byte {
-	return binary.BigEndian.AppendUint64(namePrefix(prefix, name), n)
+	return binary.BigEndian.AppendUint64(namePrefixRoom(prefix, name, 8), n)
 }
 
 func entryKey(queue string, seq uint64) []byte { return seqKey(prefixQueue, queue, seq) }
@@ -83,5 +94,5 @@ func splitSeqKey(prefix string, key []byte) (name string, n uint64, ok bool) {
 
 // recordKeyDef is the key of a definition or state record.
 func recordKeyDef(prefix, group, key string) []byte {
-	return append(namePrefix(prefix, group), key...)
+	return append(namePrefixRoom(prefix, group, len(key)), key...)
 }
