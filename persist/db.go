@@ -43,8 +43,8 @@ type Options struct {
 	// DefaultDiskFreeLimit, a negative value turns the check off.
 	DiskFreeLimit int64
 
-	// syncAfter overrides defaultSyncAfter (tests).
-	syncAfter time.Duration
+	// syncAfter overrides defaultSyncAfter, updateHold defaultUpdateHold (tests).
+	syncAfter, updateHold time.Duration
 }
 
 // blockCacheSize is Badger's cache of decompressed table blocks.
@@ -116,9 +116,10 @@ type Stats struct {
 	CancelledPairs uint64 // Enqueue+Remove pairs that met in a batch and skipped the disk
 	CancelledEarly uint64 // of those, pairs that met before the writer took the Enqueue (confirmed at once)
 	GCRuns         uint64 // value-log GC passes
-	// SupersededUpdates counts Updates that a Remove of the same entry in
-	// the same batch made unnecessary (an SQS receive then delete, an AMQP
-	// delivery then ack), so that only the delete was written.
+	// SupersededUpdates counts Updates that a Remove of the same entry
+	// made unnecessary (an SQS receive then delete, an AMQP delivery then
+	// ack), in the same batch or while the writer held the update back
+	// (see holdUpdates), so that only the delete was written.
 	SupersededUpdates uint64
 	// UnsyncedBatches counts batches written without a sync because no
 	// one waited for them to be durable (see Written); DeferredSyncs the
@@ -247,6 +248,9 @@ func (o Options) withDefaults() Options {
 	if o.syncAfter == 0 {
 		o.syncAfter = defaultSyncAfter
 	}
+	if o.updateHold == 0 {
+		o.updateHold = defaultUpdateHold
+	}
 	return o
 }
 
@@ -313,7 +317,9 @@ func (db *DB) Flush() error {
 
 // Written waits until every operation submitted so far is written to the
 // store's logs, synced or not, and returns the error of the last batch
-// that held one of them, if any. A written operation survives the end of
+// that held one of them, if any. Lease updates no one waits for are the
+// exception: the writer may hold them back for defaultUpdateHold (see
+// holdUpdates), for a delete to supersede them. A written operation survives the end of
 // the process (kill -9: the page cache keeps the logs' mapped pages); it
 // survives a power loss once synced, which the next durable batch does,
 // or the writer within defaultSyncAfter.

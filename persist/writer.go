@@ -40,7 +40,7 @@ type op struct {
 	st   []store.StateOp  // opStates only
 	msg  *message.Message // opEnqueue without data: encoded when written
 	done store.Done
-	at   int64 // opEnqueue: when submitted (monoNow)
+	at   int64 // opEnqueue, opUpdate: when submitted (monoNow)
 }
 
 // epoch is the origin of monoNow.
@@ -59,7 +59,7 @@ func monoNow() int64 { return int64(time.Since(epoch)) }
 // persistent message consumed before it was written. The Remove is still
 // queued, for an older copy of the entry the index may hold.
 func (db *DB) submit(o op) {
-	if o.kind == opEnqueue {
+	if o.kind == opEnqueue || o.kind == opUpdate {
 		o.at = monoNow()
 	}
 	db.mu.Lock()
@@ -194,9 +194,11 @@ func (db *DB) runWriter(ctx context.Context) {
 	linger.Stop()
 	lingering := false
 	var lingerEnd time.Time
-	acking := false       // enqueues were cancelled early within ackingFor
-	var earlySeen uint64  // stats.cancelledEarly at the last batch cut
-	var earlyAt time.Time // when a batch cut last saw it grow
+	acking := false                        // enqueues were cancelled early within ackingFor
+	var earlySeen uint64                   // stats.cancelledEarly at the last batch cut
+	var earlyAt time.Time                  // when a batch cut last saw it grow
+	var held []op                          // lease updates a cut holds back (holdUpdates)
+	removed := make(map[entryRef]struct{}) // holdUpdates' scratch
 	syncTimer := time.NewTimer(time.Hour)
 	syncTimer.Stop()
 	syncArmed := false // syncTimer runs for a write left unsynced (deferSync)
@@ -251,8 +253,19 @@ func (db *DB) runWriter(ctx context.Context) {
 			n, next = db.dueLocked()
 		}
 		batch := all[:n]
+		if !stopping {
+			var nextUpd time.Duration
+			batch, held, nextUpd = holdUpdates(batch, held[:0], monoNow(), db.opts.updateHold, removed)
+			if nextUpd > 0 && (next == 0 || nextUpd < next) {
+				next = nextUpd
+			}
+		}
 		db.lingering = next > 0
-		if n < len(all) {
+		if len(held) > 0 {
+			held = append(held, all[n:]...)
+			db.pending = db.keepRestLocked(spare[:0], held)
+			clear(held)
+		} else if n < len(all) {
 			db.pending = db.keepRestLocked(spare[:0], all[n:])
 		} else {
 			db.pending, db.waiters = spare[:0], 0
@@ -279,6 +292,62 @@ func (db *DB) runWriter(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// defaultUpdateHold is how long the writer holds back a lease update no one
+// waits for (an SQS receive's visibility deadline, an AMQP delivery's
+// count): the delete or ack that usually follows within a few
+// milliseconds then finds it still pending, and the entry's key is
+// written once, deleted, instead of twice. A crash loses at most a held
+// update, which no one was promised: the message comes back with its
+// previous deadline and count.
+const defaultUpdateHold = 5 * time.Millisecond
+
+// holdUpdates moves the lease updates of batch that no one waits for and
+// that are younger than hold into held, keeping the rest of batch
+// in order, and returns when the oldest held one is due (at least
+// minCutGap from now). Updates whose entry the batch removes are not held
+// (the remove supersedes them there), nor those before a Flush barrier: Flush
+// covers everything before it. A Written barrier does not cover them (see
+// DB.Written): no one waits for them, and reordering them after later ops
+// is safe, as an update applies only to the entry and message it names
+// (planUpdate).
+func holdUpdates(batch, held []op, now int64, hold time.Duration, removed map[entryRef]struct{}) (kept, heldOut []op, next time.Duration) {
+	flush := -1
+	clear(removed)
+	for i := range batch {
+		switch batch[i].kind {
+		case opBarrier:
+			flush = i
+		case opRemove:
+			removed[entryRef{batch[i].name, batch[i].e.Seq}] = struct{}{}
+		}
+	}
+	cutoff := now - int64(hold)
+	kept = batch[:0]
+	for i := range batch {
+		o := batch[i]
+		if i > flush && o.kind == opUpdate && o.done == nil && o.at > cutoff && !removedLater(removed, o) {
+			held = append(held, o)
+			if d := time.Duration(o.at - cutoff); next == 0 || d < next {
+				next = d
+			}
+			continue
+		}
+		kept = append(kept, o)
+	}
+	if len(held) > 0 {
+		next = max(next, minCutGap)
+	}
+	return kept, held, next
+}
+
+// removedLater reports whether the batch removes the entry an update
+// names: the remove supersedes it in the batch (planRemove), and it need
+// not be held.
+func removedLater(removed map[entryRef]struct{}, o op) bool {
+	_, ok := removed[entryRef{o.name, o.e.Seq}]
+	return ok
 }
 
 // dueLocked returns how many leading pending ops are due for the disk:
@@ -623,8 +692,11 @@ func (db *DB) planEnqueue(o *op) {
 
 func (db *DB) planUpdate(queue string, e store.Entry) {
 	id, ok := db.entries[queue][e.Seq]
-	if !ok {
-		return // removed already: never resurrect an entry
+	if !ok || (e.MsgID != 0 && e.MsgID != id) {
+		// Removed already (never resurrect an entry), or replaced by
+		// another message's entry since (a held update, see holdUpdates).
+		db.stats.superseded.Add(1)
+		return
 	}
 	e.MsgID = id
 	p := &db.plan

@@ -151,7 +151,9 @@ type Store interface {
 // message that comes back after a power cut is an at-least-once
 // redelivery, which SQS allows.
 type WrittenWaiter interface {
-	// Written waits until everything submitted so far is written.
+	// Written waits until everything submitted so far is written, except
+	// Updates submitted without a Done, which the store may hold back a
+	// few milliseconds for a Remove to supersede.
 	Written() error
 }
 
