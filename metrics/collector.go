@@ -55,21 +55,23 @@ var (
 	queueDelivered  = desc("messages_delivered_total", "Messages delivered or handed out by queues (AMQP deliver and get, SQS receive, MQTT bridge), deleted queues included.", "ack")
 	queueAcked      = desc("messages_acked_total", "Messages acknowledged (AMQP ack, SQS delete), deleted queues included.")
 	queueRedeliver  = desc("messages_redelivered_total", "Deliveries of messages delivered before, deleted queues included.")
-	storeBatches    = desc("store_batches_total", "Store write batches committed (one write and one sync each).")
+	storeBatches    = desc("store_batches_total", "Store write batches committed (one write each, and one sync unless no one waited for durability: see store_unsynced_batches_total).")
 	storeOps        = desc("store_ops_total", "Operations submitted to the store writer.")
 	storeCancelled  = desc("store_cancelled_pairs_total", "Enqueue and remove pairs that met in one batch and skipped the disk.")
 	storeGC         = desc("store_gc_runs_total", "Value-log garbage collection passes.")
 	storeEarly      = desc("store_cancelled_early_total", "Enqueue and remove pairs that met before the writer took the enqueue (confirmed without a write).")
-	storeSuperseded = desc("store_superseded_updates_total", "Updates (a delivery's or a receive's) that a remove of the same entry in the same batch made unnecessary.")
+	storeSuperseded = desc("store_superseded_updates_total", "Updates (a delivery's or a receive's) that a later remove of the same entry made unnecessary before they were written.")
+	storeUnsynced   = desc("store_unsynced_batches_total", "Batches written without a sync because no one waited for them to be durable (acks, SQS deletes, lease updates); a later sync covers them.")
+	storeDeferred   = desc("store_deferred_syncs_total", "Syncs the store made on its own for unsynced batches that no durable batch covered within 50 ms.")
 	mqttRefused     = desc("mqtt_refused_total", "MQTT connections or publishes refused: max_connections (CONNACK refused), packet_too_large (connection ended), inflight_full (PUBACK/PUBREC 0x97).", "reason")
 	mqttWaits       = desc("mqtt_publish_waits_total", "MQTT publishes held back: inflight (a subscriber's full in-flight window), outbound (a slow subscriber's full queue), rate (the client's rate limit).", "reason")
 	storeSize       = desc("store_size_bytes", "The store's size on disk (LSM tree and value log).")
-	storeCommit     = desc("store_commit_seconds", "Duration of each store batch commit (write and sync).")
+	storeCommit     = desc("store_commit_seconds", "Duration of each store batch commit (the write, and the sync when someone waits for durability).")
 	alarmInEffect   = desc("alarm", "A resource alarm in effect (1) or not (0).", "resource")
 	allDescriptions = []*prometheus.Desc{connections, mqttSessions, mqttReceived, mqttSent, queueReady, queueUnacked,
 		queueDelayed, queueBytes, queueConsumers, streamRecords, published, unroutable, deadLettered,
 		publishedByFace, faceDelivered, faceAcked, faceDropped, queueDelivered, queueAcked, queueRedeliver,
-		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSuperseded, storeSize, storeCommit, alarmInEffect,
+		storeBatches, storeOps, storeCancelled, storeGC, storeEarly, storeSuperseded, storeUnsynced, storeDeferred, storeSize, storeCommit, alarmInEffect,
 		mqttRefused, mqttWaits}
 )
 
@@ -190,6 +192,8 @@ func (c *Collector) collectCore(ch chan<- prometheus.Metric) {
 		counter(ch, storeGC, float64(st.GCRuns))
 		counter(ch, storeEarly, float64(st.CancelledEarly))
 		counter(ch, storeSuperseded, float64(st.SupersededUpdates))
+		counter(ch, storeUnsynced, float64(st.UnsyncedBatches))
+		counter(ch, storeDeferred, float64(st.DeferredSyncs))
 		gauge(ch, storeSize, float64(c.src.Store.Size()))
 		lat := c.src.Store.CommitLatency()
 		buckets := make(map[float64]uint64, len(lat.Buckets))
