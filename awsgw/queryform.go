@@ -3,6 +3,7 @@ package awsgw
 import (
 	"net/url"
 	"strings"
+	"unsafe"
 )
 
 // parseForm parses a Query form as url.ParseQuery does, with fewer
@@ -10,7 +11,8 @@ import (
 // from one backing array (with its capacity capped, so that appending to
 // one copies it rather than overwriting a neighbour), a key or value
 // without escapes stays a substring of s, and the values that need
-// unescaping share one string. A form it is not sure to parse exactly as
+// unescaping share one string (the unescaping buffer itself, not a copy
+// of it). A form it is not sure to parse exactly as
 // url.ParseQuery (a semicolon, a bad escape, a repeated key, more
 // parameters than maxFastParams) goes to url.ParseQuery, which also gives
 // the error.
@@ -61,6 +63,9 @@ func parseFormFast(s string) (url.Values, bool) {
 			if buf, ok = appendQueryUnescape(buf, v); !ok {
 				return nil, false
 			}
+			if spans == nil {
+				spans = make([]span, 0, n-i) // one allocation, not a doubling per escaped value
+			}
 			spans = append(spans, span{i, from, len(buf)})
 		}
 		m[k] = vals[i : i+1 : i+1]
@@ -70,7 +75,8 @@ func parseFormFast(s string) (url.Values, bool) {
 		}
 	}
 	if len(spans) > 0 {
-		all := string(buf)
+		// buf is not touched again: the string is a view of it, not a copy.
+		all := unsafe.String(unsafe.SliceData(buf), len(buf))
 		for _, sp := range spans {
 			vals[sp.i] = all[sp.from:sp.to]
 		}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/junctionmq/junction/core"
 	"github.com/junctionmq/junction/httplimit"
@@ -238,6 +239,7 @@ type request struct {
 	tls       bool // the request came over TLS: URLs are https://
 	path      string
 	body      []byte
+	pooled    bool // body is an arena buffer, reused once the answer is written
 	form      url.Values
 	id4       identity
 	header    http.Header // the response's headers, for handlers that add one
@@ -262,6 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pooled {
 		defer putArena(body) // the answer is written by then
 	}
+	req.pooled = pooled
 	if err != nil {
 		s.classify(req, r)
 		s.writeError(w, req, s.bodyErr(err))
@@ -323,7 +326,7 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 	}
 	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && (ct == "" ||
 		strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && len(req.body) > 0 {
-		bodyForm, err := parseForm(string(req.body))
+		bodyForm, err := parseForm(bodyString(req))
 		if err != nil {
 			return errSerialization("malformed form body")
 		}
@@ -352,6 +355,18 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 		return newErr(400, "MissingAction", "MissingAction", "Could not find operation to perform.")
 	}
 	return nil
+}
+
+// bodyString returns the body as a string for parsing its form: a view
+// of req.body when that buffer is the request's own (a fresh slice that
+// nothing writes to once read), so the form's keys and values share it
+// instead of a copy of the whole body per request; a copy when the body
+// is a pooled arena that is reused after the answer.
+func bodyString(req *request) string {
+	if req.pooled {
+		return string(req.body)
+	}
+	return unsafe.String(unsafe.SliceData(req.body), len(req.body))
 }
 
 // scopeService returns the service named in a SigV4 credential scope
