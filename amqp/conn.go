@@ -50,6 +50,7 @@ type conn struct {
 	recvOct   atomic.Uint64            // bytes read from the socket
 	sendOct   atomic.Uint64            // bytes written to it
 	lastRead  atomic.Int64             // monoNow at the last read from the socket
+	readGap   int64                    // monoNow between the last two reads that returned data; reader only (spin.go)
 	lastWrite atomic.Int64             // monoNow at the last write to it
 	hbNanos   atomic.Int64             // negotiated heartbeat
 	closeSent atomic.Bool              // the server sent connection.close and awaits close-ok
@@ -180,7 +181,8 @@ func (r readStamp) Read(p []byte) (int, error) {
 	}
 	if n > 0 {
 		r.c.recvOct.Add(uint64(n))
-		r.c.lastRead.Store(monoNow())
+		now := monoNow()
+		r.c.readGap = now - r.c.lastRead.Swap(now)
 	}
 	return n, err
 }

@@ -22,9 +22,14 @@ import (
 // keeps awake still goes to any other thread that needs it.
 //
 // The spinning is bounded:
-//   - only a reader that read something within the last BusyPoll spins
-//     (a busy connection; an idle one parks at once), and the budget
-//     restarts with each read that returns data;
+//   - only a reader whose last two reads that returned data were less
+//     than BusyPoll apart, the last of them less than BusyPoll ago,
+//     spins: a connection whose traffic comes at least that often. An
+//     idle connection parks at once, and so does one whose only traffic
+//     is a heartbeat now and then (otherwise 10,000 idle connections
+//     with 60 s heartbeats would keep a third of a core spinning after
+//     their heartbeats at a BusyPoll of 2 ms). The budget restarts with
+//     each read that returns data;
 //   - at most spinPool.limit readers spin at once, max(1, GOMAXPROCS-1),
 //     so one P is always left to the rest of the broker; a reader that
 //     cannot take a token parks as it would without BusyPoll;
@@ -67,6 +72,7 @@ type spinPool struct {
 	limit int32
 	busy  atomic.Int32  // tokens taken
 	peak  atomic.Int32  // the most tokens ever taken at once (tests)
+	spins atomic.Uint64 // tokens taken: spins begun (tests, statistics)
 	hits  atomic.Uint64 // spins that ended with data (tests, statistics)
 	parks atomic.Uint64 // spins that used their whole budget and parked
 }
@@ -84,6 +90,7 @@ func (p *spinPool) take() bool {
 			return false
 		}
 		if p.busy.CompareAndSwap(n, n+1) {
+			p.spins.Add(1)
 			for {
 				pk := p.peak.Load()
 				if n+1 <= pk || p.peak.CompareAndSwap(pk, n+1) {
@@ -98,13 +105,14 @@ func (p *spinPool) take() bool {
 // give gives a token back.
 func (p *spinPool) give() { p.busy.Add(-1) }
 
-// spinReady reports whether the reader should read with spinReads: busy
+// spinReady reports whether the reader should read with spinRead: busy
 // polling is on, the socket is plain TCP without a raised low-water mark,
-// and the connection read something within the last budget.
+// and the connection's last two reads came within the budget, the last
+// of them within the budget of now.
 func (c *conn) spinReady() bool {
 	budget := int64(c.s.cfg.BusyPoll)
 	return budget > 0 && c.raw != nil && c.lowat.Load() <= 1 &&
-		monoNow()-c.lastRead.Load() <= budget
+		c.readGap <= budget && monoNow()-c.lastRead.Load() <= budget
 }
 
 // spinRead reads into p as net.Conn.Read does, but when the socket is

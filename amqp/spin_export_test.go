@@ -7,3 +7,6 @@ func SpinStats(s *Server) (limit, busy, peak int, hits uint64) {
 	p := s.spin
 	return int(p.limit), int(p.busy.Load()), int(p.peak.Load()), p.hits.Load()
 }
+
+// SpinsBegun returns how many spins s's readers began.
+func SpinsBegun(s *Server) uint64 { return s.spin.spins.Load() }

@@ -131,6 +131,31 @@ func TestBusyPollHeartbeatTimeout(t *testing.T) {
 	assert.Zero(t, busy, "a token outlived its reader")
 }
 
+// TestBusyPollNotForHeartbeats: a connection whose only traffic is a
+// heartbeat now and then does not spin after each one; it spins again
+// once its traffic comes closer together than the budget.
+func TestBusyPollNotForHeartbeats(t *testing.T) {
+	ts := startServer(t, amqp.Config{Heartbeat: time.Second, BusyPoll: busyPoll})
+	rc := dialRaw(t, ts.addr)
+	tok := defaultTuneOk
+	tok.Heartbeat = 1
+	rc.handshake(tok)
+	heartbeat := []byte{amqp091.FrameHeartbeat, 0, 0, 0, 0, 0, 0, amqp091.FrameEnd}
+	time.Sleep(3 * busyPoll) // past the handshake's own traffic
+	before := amqp.SpinsBegun(ts.srv)
+	for range 8 {
+		rc.write(heartbeat)
+		time.Sleep(3 * busyPoll)
+	}
+	require.Equal(t, before, amqp.SpinsBegun(ts.srv), "a reader spun after a lone heartbeat")
+	// Traffic closer together than the budget: the reader spins.
+	require.Eventually(t, func() bool {
+		rc.write(heartbeat)
+		rc.write(heartbeat)
+		return amqp.SpinsBegun(ts.srv) > before
+	}, 10*time.Second, time.Millisecond)
+}
+
 // TestBusyPollClientHangsUp: a client that closes its socket while the
 // reader spins ends the connection.
 func TestBusyPollClientHangsUp(t *testing.T) {
