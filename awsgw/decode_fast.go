@@ -103,14 +103,19 @@ func setSend(x *sendInput, k, v string) bool {
 		x.QueueUrl = v
 	case "Id":
 		x.Id = v
+	// Each pointer takes its own copy of v, declared in its case: taking
+	// &v would move v to the heap on every call, the Id's too.
 	case "MessageBody":
-		x.MessageBody = &v
+		b := v
+		x.MessageBody = &b
 	case "DelaySeconds":
 		x.DelaySeconds = queryInt(v)
 	case "MessageDeduplicationId":
-		x.MessageDeduplicationId = &v
+		d := v
+		x.MessageDeduplicationId = &d
 	case "MessageGroupId":
-		x.MessageGroupId = &v
+		g := v
+		x.MessageGroupId = &g
 	default:
 		return false
 	}

@@ -105,8 +105,9 @@ func (s *sqsService) sendMessageBatch(req *request) (any, *apiError) {
 	out := &sendBatchOutput{Successful: make([]*sendOutput, 0, n), Failed: []batchError{}}
 	msgs := make([]*message.Message, 0, n)
 	oks := make([]*sendOutput, 0, n)
+	slab := newSendSlab(in.Entries)
 	for i := range in.Entries {
-		m, o, aerr := s.buildMessage(req, t, &in.Entries[i])
+		m, o, aerr := s.buildMessage(req, t, &in.Entries[i], slab)
 		if aerr != nil {
 			out.Failed = append(out.Failed, newBatchError(in.Entries[i].Id, aerr))
 			continue

@@ -41,7 +41,7 @@ func (s *sqsService) sendMessage(req *request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	m, out, aerr := s.buildMessage(req, t, &in)
+	m, out, aerr := s.buildMessage(req, t, &in, nil)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -72,12 +72,71 @@ func (s *sqsService) answerSend(t *target, m *message.Message, out *sendOutput) 
 // seqNumber formats a FIFO sequence number (the core message id).
 func seqNumber(id uint64) string { return fmt.Sprintf("%020d", id) }
 
-// buildMessage validates one send and makes its core message.
-func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*message.Message, *sendOutput, *apiError) {
+// sqsPair is a message and its AWS metadata, in one allocation: every
+// SQS message carries an AWSMeta (the FIFO fields are set by
+// applySendOptions).
+type sqsPair struct {
+	m   message.Message
+	aws message.AWSMeta
+}
+
+// sendSlab holds a SendMessageBatch's messages, answers and bodies in
+// three allocations instead of three per entry. A message keeps its
+// batch's slab alive until every message of it is gone: at most 10
+// entries and the batch's 1 MiB limit.
+type sendSlab struct {
+	pairs  []sqsPair
+	outs   []sendOutput
+	bodies []byte
+}
+
+// newSendSlab sizes a slab for the entries of a batch.
+func newSendSlab(entries []sendInput) *sendSlab {
+	n := 0
+	for i := range entries {
+		if b := entries[i].MessageBody; b != nil {
+			n += len(*b)
+		}
+	}
+	return &sendSlab{pairs: make([]sqsPair, 0, len(entries)), outs: make([]sendOutput, 0, len(entries)),
+		bodies: make([]byte, 0, n)}
+}
+
+// bodyBytes copies body into the slab (a fresh slice without slab).
+func (sl *sendSlab) bodyBytes(body string) []byte {
+	if sl == nil || cap(sl.bodies)-len(sl.bodies) < len(body) {
+		return []byte(body)
+	}
+	from := len(sl.bodies)
+	sl.bodies = append(sl.bodies, body...)
+	return sl.bodies[from:len(sl.bodies):len(sl.bodies)]
+}
+
+// pair returns a zero message pair (from the slab when there is one).
+func (sl *sendSlab) pair() *sqsPair {
+	if sl == nil || len(sl.pairs) == cap(sl.pairs) {
+		return new(sqsPair)
+	}
+	sl.pairs = sl.pairs[:len(sl.pairs)+1]
+	return &sl.pairs[len(sl.pairs)-1]
+}
+
+// out returns a zero send answer (from the slab when there is one).
+func (sl *sendSlab) out() *sendOutput {
+	if sl == nil || len(sl.outs) == cap(sl.outs) {
+		return new(sendOutput)
+	}
+	sl.outs = sl.outs[:len(sl.outs)+1]
+	return &sl.outs[len(sl.outs)-1]
+}
+
+// buildMessage validates one send and makes its core message; slab (nil
+// for a single send) provides its memory.
+func (s *sqsService) buildMessage(req *request, t *target, in *sendInput, slab *sendSlab) (*message.Message, *sendOutput, *apiError) {
 	if in.MessageBody == nil || *in.MessageBody == "" {
 		return nil, nil, errMissingParameter("MessageBody")
 	}
-	body := []byte(*in.MessageBody)
+	body := slab.bodyBytes(*in.MessageBody)
 	if r, ok := validBody(body); !ok {
 		return nil, nil, newErr(400, "InvalidMessageContents", "InvalidMessageContents",
 			"Invalid binary character '#x%X' was found in the message body, the set of allowed characters is "+
@@ -91,12 +150,8 @@ func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*mess
 		return nil, nil, errInvalidParameterValue("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 	}
 	now := s.now()
-	// The message and its AWS metadata in one allocation: every SQS
-	// message carries an AWSMeta (the FIFO fields are set below).
-	pair := &struct {
-		m   message.Message
-		aws message.AWSMeta
-	}{m: message.Message{RoutingKey: t.q.Name(), Body: body, Origin: message.FaceSQS, Arrived: now.UnixNano()}}
+	pair := slab.pair()
+	pair.m = message.Message{RoutingKey: t.q.Name(), Body: body, Origin: message.FaceSQS, Arrived: now.UnixNano()}
 	m := &pair.m
 	m.AWS = &pair.aws
 	if aerr := s.applySendOptions(t, in, m, now); aerr != nil {
@@ -109,7 +164,8 @@ func (s *sqsService) buildMessage(req *request, t *target, in *sendInput) (*mess
 		m.Props.Flags |= message.FlagUserID
 		m.Props.UserID = req.id4.user
 	}
-	out := &sendOutput{Id: in.Id, MD5OfMessageBody: md5Hex(body), MessageId: id,
+	out := slab.out()
+	*out = sendOutput{Id: in.Id, MD5OfMessageBody: md5Hex(body), MessageId: id,
 		MD5OfMessageAttributes: md5OfAttributes(in.MessageAttributes)}
 	for _, n := range sortedAttrNames(in.MessageAttributes) {
 		a := in.MessageAttributes[n]
