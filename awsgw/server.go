@@ -397,12 +397,18 @@ func (s *Server) dispatch(req *request) (any, *apiError) {
 }
 
 // newUUID returns a random RFC 4122 version 4 UUID.
-func newUUID() string {
+func newUUID() string { return newUUIDIn(nil) }
+
+// uuidLen is the length of a UUID's text.
+const uuidLen = 36
+
+// newUUIDIn is newUUID with the text in ts (see textSlab).
+func newUUIDIn(ts *textSlab) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
+	var out [uuidLen]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'
 	hex.Encode(out[9:13], b[4:6])
@@ -412,7 +418,7 @@ func newUUID() string {
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
+	return ts.text(out[:])
 }
 
 // readBody reads a request body of n bytes (its Content-Length; -1 when

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // msgAttr is an SQS message attribute value as the API carries it.
@@ -27,10 +28,35 @@ type msgAttr struct {
 
 // md5Hex is the hex MD5 of data (MD5OfMessageBody).
 func md5Hex(data []byte) string {
+	return md5HexIn(nil, data)
+}
+
+// md5HexIn is md5Hex with the text in ts (see textSlab).
+func md5HexIn(ts *textSlab, data []byte) string {
 	sum := md5.Sum(data)
 	var out [2 * md5.Size]byte
 	hex.Encode(out[:], sum[:])
-	return string(out[:]) // one allocation; hex.EncodeToString takes two
+	return ts.text(out[:]) // one allocation, or none; hex.EncodeToString takes two
+}
+
+// textSlab holds the strings of one answer (MD5s, bodies, receipt
+// handles, message ids) in one buffer sized up front, instead of one
+// allocation each. Each string is a view of bytes written once and never
+// again: the buffer never grows, and a string that does not fit in what
+// is left is allocated on its own, as is every string of a nil slab.
+type textSlab struct{ buf []byte }
+
+// newTextSlab returns a slab of n bytes.
+func newTextSlab(n int) *textSlab { return &textSlab{buf: make([]byte, 0, n)} }
+
+// text returns b as a string.
+func (ts *textSlab) text(b []byte) string {
+	if ts == nil || len(b) == 0 || cap(ts.buf)-len(ts.buf) < len(b) {
+		return string(b)
+	}
+	from := len(ts.buf)
+	ts.buf = append(ts.buf, b...)
+	return unsafe.String(&ts.buf[from], len(b))
 }
 
 // md5OfAttributes computes MD5OfMessageAttributes as AWS does: for each
@@ -115,7 +141,15 @@ var errBadReceipt = errors.New("invalid receipt handle")
 // two receives share a handle) and an HMAC that makes forged handles
 // detectable. Everything but the returned string is built in the pooled
 // MAC state's scratch space.
-func encodeReceipt(key []byte, r receipt) string {
+func encodeReceipt(key []byte, r receipt) string { return encodeReceiptIn(nil, key, r) }
+
+// receiptLen is the length of a handle for vhost and queue.
+func receiptLen(vhost, queue string) int {
+	return base64.RawURLEncoding.EncodedLen(1 + 8 + 8 + 4 + 4 + 1 + len(vhost) + len(queue) + 16)
+}
+
+// encodeReceiptIn is encodeReceipt with the handle in ts.
+func encodeReceiptIn(ts *textSlab, key []byte, r receipt) string {
 	m := getMAC(key)
 	b := m.raw[:0]
 	b = append(b, receiptVersion)
@@ -131,7 +165,7 @@ func encodeReceipt(key []byte, r receipt) string {
 	m.h.Write(b)
 	b = m.h.Sum(b)[:len(b)+16]
 	out := base64.RawURLEncoding.AppendEncode(m.enc[:0], b)
-	h := string(out)
+	h := ts.text(out)
 	m.raw, m.enc = b[:0], out[:0] // what grew for long names, putMAC bounds it
 	putMAC(key, m)
 	return h

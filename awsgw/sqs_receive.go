@@ -2,6 +2,7 @@ package awsgw
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/base64"
 	"errors"
 	"strconv"
@@ -78,8 +79,18 @@ func (s *sqsService) receiveMessage(req *request) (any, *apiError) {
 		out.Messages = make([]sqsMessage, 0, len(ds))
 	}
 	sel := newAttrSelection(&in)
+	var ts *textSlab
+	if len(ds) > 0 {
+		// Each message's body, MD5 and receipt handle in one buffer.
+		n := 0
+		rl := receiptLen(t.vhost.Name(), t.q.Name())
+		for _, d := range ds {
+			n += len(d.Msg.Body) + 2*md5.Size + rl
+		}
+		ts = newTextSlab(n)
+	}
 	for _, d := range ds {
-		out.Messages = append(out.Messages, s.toSQSMessage(req, t, d, sel))
+		out.Messages = append(out.Messages, s.toSQSMessage(req, t, d, sel, ts))
 	}
 	return out, nil
 }
@@ -120,8 +131,12 @@ type attrSelection struct {
 }
 
 func newAttrSelection(in *receiveInput) attrSelection {
-	sel := attrSelection{system: map[string]bool{}, user: map[string]bool{}}
+	// The maps only when names were asked for (a nil map reads as empty).
+	var sel attrSelection
 	for _, n := range append(in.AttributeNames, in.MessageSystemAttributeNames...) {
+		if sel.system == nil {
+			sel.system = map[string]bool{}
+		}
 		sel.system[n] = true
 	}
 	for _, n := range in.MessageAttributeNames {
@@ -131,6 +146,9 @@ func newAttrSelection(in *receiveInput) attrSelection {
 		case strings.HasSuffix(n, ".*"):
 			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, "*"))
 		default:
+			if sel.user == nil {
+				sel.user = map[string]bool{}
+			}
 			sel.user[n] = true
 		}
 	}
@@ -152,10 +170,11 @@ func (a attrSelection) wantUser(n string) bool {
 }
 
 // toSQSMessage renders one leased delivery.
-func (s *sqsService) toSQSMessage(req *request, t *target, d queue.Delivery, sel attrSelection) sqsMessage {
+// ts (nil: none) holds its strings.
+func (s *sqsService) toSQSMessage(req *request, t *target, d queue.Delivery, sel attrSelection, ts *textSlab) sqsMessage {
 	m := d.Msg
 	out := sqsMessage{MessageId: messageID(m)}
-	out.ReceiptHandle = encodeReceipt(s.key, receipt{vhost: t.vhost.Name(), queue: t.q.Name(),
+	out.ReceiptHandle = encodeReceiptIn(ts, s.key, receipt{vhost: t.vhost.Name(), queue: t.q.Name(),
 		seq: d.Seq, msgID: m.ID, count: d.DeliveryCount})
 	body := m.Body
 	attrs := userAttributes(m)
@@ -167,7 +186,7 @@ func (s *sqsService) toSQSMessage(req *request, t *target, d queue.Delivery, sel
 		}
 		attrs[BodyEncodingAttribute] = msgAttr{DataType: "String", StringValue: &v}
 	}
-	out.Body, out.MD5OfBody = string(body), md5Hex(body)
+	out.Body, out.MD5OfBody = ts.text(body), md5HexIn(ts, body)
 	for n, a := range attrs {
 		if n == BodyEncodingAttribute || sel.wantUser(n) {
 			if out.MessageAttributes == nil {
