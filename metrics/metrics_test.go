@@ -25,13 +25,27 @@ import (
 func start(t *testing.T) (*core.Broker, string) {
 	t.Helper()
 	b, st := openCore(t)
+	_, url := serve(t, b, st)
+	return b, url
+}
+
+// serve runs an AMQP server over b and the metrics server over b and st,
+// each on 127.0.0.1:0, closes them, b and st at the end of t, and returns
+// the AMQP URL and the /metrics URL.
+func serve(t *testing.T, b *core.Broker, st *persist.DB) (string, string) {
+	t.Helper()
 	as := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{})
 	ms := metrics.New(metrics.Sources{Broker: b, AMQP: as, Store: st})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go ms.Serve(ln)
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go as.Serve(aln)
+	go ms.Serve(mln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -40,7 +54,7 @@ func start(t *testing.T) (*core.Broker, string) {
 		_ = b.Close()
 		_ = st.Close()
 	})
-	return b, "http://" + ln.Addr().String() + "/metrics"
+	return "amqp://guest:guest@" + aln.Addr().String() + "/", "http://" + mln.Addr().String() + "/metrics"
 }
 
 // openCore opens a core over the in-memory store; the caller closes both.
@@ -50,11 +64,17 @@ func openCore(t *testing.T) (*core.Broker, *persist.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return openCoreOn(t, st), st
+}
+
+// openCoreOn opens a core over st; the caller closes it.
+func openCoreOn(t *testing.T, st *persist.DB) *core.Broker {
+	t.Helper()
 	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, st
+	return b
 }
 
 // scrape fetches and parses the metrics.

@@ -1,21 +1,15 @@
 package metrics_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/junctionmq/junction/amqp"
-	"github.com/junctionmq/junction/core"
-	"github.com/junctionmq/junction/core/auth"
-	"github.com/junctionmq/junction/metrics"
 	"github.com/junctionmq/junction/persist"
 )
 
@@ -27,27 +21,9 @@ import (
 func TestStoreUnsyncedBatches(t *testing.T) {
 	st, err := persist.Open(t.TempDir(), persist.Options{GCInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
-	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: t.TempDir() + "/auth.key"}})
-	require.NoError(t, err)
-	as := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{})
-	ms := metrics.New(metrics.Sources{Broker: b, AMQP: as, Store: st})
-	aln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go as.Serve(aln)
-	go ms.Serve(mln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = ms.Shutdown(ctx)
-		_ = as.Close(ctx)
-		_ = b.Close()
-		_ = st.Close()
-	})
-	url := "http://" + mln.Addr().String() + "/metrics"
+	amqpURL, url := serve(t, openCoreOn(t, st), st)
 
-	c, err := amqp091.Dial("amqp://guest:guest@" + aln.Addr().String() + "/")
+	c, err := amqp091.Dial(amqpURL)
 	require.NoError(t, err)
 	defer c.Close()
 	ch, err := c.Channel()
