@@ -53,7 +53,7 @@ func decodeInput(req *request, in any) *apiError {
 		if tooDeep(req.form) {
 			return errSerialization("parameter name nested deeper than " + strconv.Itoa(maxQueryDepth) + " levels")
 		}
-		if decodeQueryFast(req.form, in) {
+		if decodeQueryView(formView{m: req.form, keys: req.formKeys, vals: req.formVals}, in) {
 			return nil
 		}
 		tree := formTree(req.form)

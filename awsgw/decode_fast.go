@@ -22,6 +22,19 @@ import (
 // and the form is plain; ok=false leaves it to the generic path (and in
 // untouched).
 func decodeQueryFast(form url.Values, in any) (ok bool) {
+	return decodeQueryView(formView{m: form}, in)
+}
+
+// formView is a parsed form: its map, and when the form came whole from
+// parseFormFast, the same parameters in the order sent (each key once).
+type formView struct {
+	m          url.Values
+	keys, vals []string // nil: only the map
+}
+
+// decodeQueryView is decodeQueryFast over a formView: with the order
+// sent, the list parameters of a batch usually come already sorted.
+func decodeQueryView(form formView, in any) (ok bool) {
 	switch x := in.(type) {
 	case *deleteInput:
 		return fillFresh(x, func(y *deleteInput) bool {
@@ -185,19 +198,15 @@ func compareListParams(a, b listParam) int {
 // (a parameter "Head.N" or "Head.N.Member") to list, its parameters
 // ordered by index, then member. Parameters the generic path ignores are
 // ignored.
-func fillFlat(form url.Values, set func(k, v string) bool, names []string, list func(head string, items []listParam) bool) bool {
+func fillFlat(form formView, set func(k, v string) bool, names []string, list func(head string, items []listParam) bool) bool {
 	var params []listParam
-	for k, vs := range form {
-		v := vs[0]
+	param := func(k, v string) bool {
 		if !utf8.ValidString(v) {
 			return false
 		}
 		head, rest, nested := strings.Cut(k, ".")
 		if !nested {
-			if !set(k, v) && foldsInto(k, names) {
-				return false
-			}
-			continue
+			return set(k, v) || !foldsInto(k, names)
 		}
 		if list == nil {
 			return false
@@ -208,14 +217,32 @@ func fillFlat(form url.Values, set func(k, v string) bool, names []string, list 
 			return false
 		}
 		if params == nil {
-			params = make([]listParam, 0, len(form))
+			params = make([]listParam, 0, len(form.m))
 		}
 		params = append(params, listParam{head: head, n: n, member: member, v: v})
+		return true
+	}
+	if form.keys != nil {
+		for i, k := range form.keys {
+			if !param(k, form.vals[i]) {
+				return false
+			}
+		}
+	} else {
+		for k, vs := range form.m {
+			if !param(k, vs[0]) {
+				return false
+			}
+		}
 	}
 	if len(params) == 0 {
 		return true
 	}
-	slices.SortFunc(params, compareListParams)
+	// Each key is sent once, so no two parameters compare equal and the
+	// order is the same whether sorted here or already sent in order.
+	if !slices.IsSortedFunc(params, compareListParams) {
+		slices.SortFunc(params, compareListParams)
+	}
 	if !distinctLists(params) {
 		return false
 	}

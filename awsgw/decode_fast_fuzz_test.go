@@ -34,6 +34,7 @@ func FuzzDecodeQueryFast(f *testing.F) {
 		if err != nil || tooDeep(form) {
 			return
 		}
+		requireOrderedSame(t, s, fresh)
 		for _, mk := range fresh {
 			got := mk()
 			if !decodeQueryFast(form, got) {
@@ -49,4 +50,22 @@ func FuzzDecodeQueryFast(f *testing.F) {
 			require.Equal(t, want, got, "%q (%T)", s, got)
 		}
 	})
+}
+
+// requireOrderedSame checks that decoding form s through the order sent
+// (parseFormOrdered, as classify keeps it) fills the hot inputs exactly
+// as decoding its map does, and declines the same forms.
+func requireOrderedSame(t *testing.T, s string, fresh []func() any) {
+	t.Helper()
+	m, keys, vals, ok := parseFormOrdered(s)
+	if !ok {
+		return
+	}
+	for _, mk := range fresh {
+		byMap, byOrder := mk(), mk()
+		okMap := decodeQueryFast(m, byMap)
+		okOrder := decodeQueryView(formView{m: m, keys: keys, vals: vals}, byOrder)
+		require.Equal(t, okMap, okOrder, "%q (%T)", s, byMap)
+		require.Equal(t, byMap, byOrder, "%q (%T)", s, byMap)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -53,9 +55,15 @@ func TestDecodeQueryFast(t *testing.T) {
 		{"batch", "QueueUrl=u&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=n", false},
 		{"batch", "QueueUrl=u&SendMessageBatchRequestEntry.x.Id=a", false},
 	}
+	all := []func() any{fresh["delete"], fresh["send"], fresh["receive"], fresh["entries"], fresh["batch"]}
 	for _, c := range cases {
 		form, err := url.ParseQuery(c.query)
 		require.NoError(t, err)
+		requireOrderedSame(t, c.query, all)
+		// The same parameters in reverse order: sorted the other way round.
+		ps := strings.Split(c.query, "&")
+		slices.Reverse(ps)
+		requireOrderedSame(t, strings.Join(ps, "&"), all)
 		got, want := fresh[c.typ](), fresh[c.typ]()
 		ok := decodeQueryFast(form, got)
 		require.Equal(t, c.fast, ok, c.query)

@@ -29,12 +29,21 @@ func parseForm(s string) (url.Values, error) {
 const maxFastParams = 1000
 
 func parseFormFast(s string) (url.Values, bool) {
+	m, _, _, ok := parseFormOrdered(s)
+	return m, ok
+}
+
+// parseFormOrdered is parseFormFast that also returns the keys and their
+// values in the order sent (each key once).
+func parseFormOrdered(s string) (m url.Values, keys, vals []string, ok bool) {
 	n := strings.Count(s, "&") + 1
 	if n > maxFastParams || strings.IndexByte(s, ';') >= 0 {
-		return nil, false
+		return nil, nil, nil, false
 	}
-	m := make(url.Values, n)
-	vals := make([]string, n)
+	m = make(url.Values, n)
+	// One array for the keys and the values: keys in the first half.
+	kv := make([]string, 2*n)
+	keys, vals = kv[:n:n], kv[n:]
 	// The first values of keys that need unescaping (receipt handles,
 	// queue URLs, bodies with spaces) are unescaped into one buffer that
 	// becomes one string, of which each is a substring.
@@ -49,10 +58,10 @@ func parseFormFast(s string) (url.Values, bool) {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		k, ok := queryUnescape(k)
-		if !ok {
-			return nil, false
+		if k, ok = queryUnescape(k); !ok {
+			return nil, nil, nil, false
 		}
+		keys[i] = k
 		if plainQuery(v) {
 			vals[i] = v
 		} else {
@@ -61,7 +70,7 @@ func parseFormFast(s string) (url.Values, bool) {
 			}
 			from := len(buf)
 			if buf, ok = appendQueryUnescape(buf, v); !ok {
-				return nil, false
+				return nil, nil, nil, false
 			}
 			if spans == nil {
 				spans = make([]span, 0, n-i) // one allocation, not a doubling per escaped value
@@ -71,7 +80,7 @@ func parseFormFast(s string) (url.Values, bool) {
 		m[k] = vals[i : i+1 : i+1]
 		i++
 		if len(m) != i {
-			return nil, false // a repeated key (rare): one map operation per key instead of two
+			return nil, nil, nil, false // a repeated key (rare): one map operation per key instead of two
 		}
 	}
 	if len(spans) > 0 {
@@ -81,7 +90,7 @@ func parseFormFast(s string) (url.Values, bool) {
 			vals[sp.i] = all[sp.from:sp.to]
 		}
 	}
-	return m, true
+	return m, keys[:i], vals[:i], true
 }
 
 // plainQuery reports whether s has nothing to unescape.

@@ -241,6 +241,8 @@ type request struct {
 	body      []byte
 	pooled    bool // body is an arena buffer, reused once the answer is written
 	form      url.Values
+	formKeys  []string // form's keys in the order sent, when it came whole from the body's fast parse
+	formVals  []string // their values
 	id4       identity
 	header    http.Header // the response's headers, for handlers that add one
 	idHeader  [1]string   // the x-amzn-RequestId header's value slice
@@ -326,12 +328,17 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 	}
 	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && (ct == "" ||
 		strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && len(req.body) > 0 {
-		bodyForm, err := parseForm(bodyString(req))
-		if err != nil {
-			return errSerialization("malformed form body")
+		body := bodyString(req)
+		bodyForm, keys, vals, ok := parseFormOrdered(body)
+		if !ok {
+			var err error
+			if bodyForm, err = url.ParseQuery(body); err != nil {
+				return errSerialization("malformed form body")
+			}
 		}
 		if len(form) == 0 {
 			form = bodyForm // the usual case: everything in the body
+			req.formKeys, req.formVals = keys, vals
 		} else {
 			for k, v := range bodyForm {
 				form[k] = append(form[k], v...)
