@@ -3,7 +3,6 @@ package awsgw
 import (
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -157,7 +156,7 @@ func encodeReceiptIn(ts *textSlab, key []byte, r receipt) string {
 	b = binary.BigEndian.AppendUint64(b, r.msgID)
 	b = binary.BigEndian.AppendUint32(b, r.count)
 	var nonce [4]byte
-	_, _ = rand.Read(nonce[:])
+	randomBytes(nonce[:])
 	b = append(b, nonce[:]...)
 	b = append(b, byte(len(r.vhost)))
 	b = append(b, r.vhost...)

@@ -123,3 +123,26 @@ func FuzzReceiptCodec(f *testing.F) {
 		require.Equal(t, ref, got)
 	})
 }
+
+// TestRandomBytesNeverRepeat: the pooled crypto/rand blocks hand out
+// each byte once, across refills and for requests larger than a block.
+func TestRandomBytesNeverRepeat(t *testing.T) {
+	seen := map[[16]byte]bool{}
+	for range 3 * 1024 / 16 * 2 { // several refills of a block
+		var b [16]byte
+		randomBytes(b[:])
+		require.False(t, seen[b], "a 16-byte draw repeated")
+		seen[b] = true
+	}
+	big := make([]byte, 4096)
+	randomBytes(big)
+	require.NotEqual(t, make([]byte, 4096), big)
+	ids := map[string]bool{}
+	for range 1000 {
+		id := newUUID()
+		require.Len(t, id, uuidLen)
+		require.Equal(t, byte('4'), id[14], id)
+		require.False(t, ids[id])
+		ids[id] = true
+	}
+}
