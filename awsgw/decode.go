@@ -50,11 +50,14 @@ func decodeInput(req *request, in any) *apiError {
 			data = []byte("{}")
 		}
 	} else {
-		if tooDeep(req.form) {
+		if tooDeep(req.form) || req.form == nil && tooDeepKeys(req.formKeys) {
 			return errSerialization("parameter name nested deeper than " + strconv.Itoa(maxQueryDepth) + " levels")
 		}
 		if decodeQueryView(formView{m: req.form, keys: req.formKeys, vals: req.formVals}, in) {
 			return nil
+		}
+		if req.form == nil { // a hot SQS action the fast path declined: the map now
+			req.form = pairsForm(req.formKeys, req.formVals)
 		}
 		tree := formTree(req.form)
 		var err error
@@ -78,6 +81,16 @@ const maxQueryDepth = 16
 // tooDeep reports whether a parameter name is nested past maxQueryDepth.
 func tooDeep(form url.Values) bool {
 	for k := range form {
+		if strings.Count(k, ".") > maxQueryDepth {
+			return true
+		}
+	}
+	return false
+}
+
+// tooDeepKeys is tooDeep over a form's keys.
+func tooDeepKeys(keys []string) bool {
+	for _, k := range keys {
 		if strings.Count(k, ".") > maxQueryDepth {
 			return true
 		}

@@ -25,11 +25,12 @@ func decodeQueryFast(form url.Values, in any) (ok bool) {
 	return decodeQueryView(formView{m: form}, in)
 }
 
-// formView is a parsed form: its map, and when the form came whole from
-// parseFormFast, the same parameters in the order sent (each key once).
+// formView is a parsed form: its map, or its pairs in the order sent
+// (parseFormPairs, a key may repeat: the decoder declines such a form),
+// or both.
 type formView struct {
-	m          url.Values
-	keys, vals []string // nil: only the map
+	m          url.Values // nil: only the pairs
+	keys, vals []string   // nil: only the map
 }
 
 // decodeQueryView is decodeQueryFast over a formView: with the order
@@ -200,12 +201,21 @@ func compareListParams(a, b listParam) int {
 // ignored.
 func fillFlat(form formView, set func(k, v string) bool, names []string, list func(head string, items []listParam) bool) bool {
 	var params []listParam
+	var flat [16]string // the flat keys seen, for repeats in pairs
+	nflat := 0
 	param := func(k, v string) bool {
 		if !utf8.ValidString(v) {
 			return false
 		}
 		head, rest, nested := strings.Cut(k, ".")
 		if !nested {
+			if form.keys != nil {
+				if nflat == len(flat) || slices.Contains(flat[:nflat], k) {
+					return false // a repeated key, or more flat ones than an action has
+				}
+				flat[nflat] = k
+				nflat++
+			}
 			return set(k, v) || !foldsInto(k, names)
 		}
 		if list == nil {
@@ -217,7 +227,7 @@ func fillFlat(form formView, set func(k, v string) bool, names []string, list fu
 			return false
 		}
 		if params == nil {
-			params = make([]listParam, 0, len(form.m))
+			params = make([]listParam, 0, max(len(form.m), len(form.keys)))
 		}
 		params = append(params, listParam{head: head, n: n, member: member, v: v})
 		return true
@@ -238,10 +248,18 @@ func fillFlat(form formView, set func(k, v string) bool, names []string, list fu
 	if len(params) == 0 {
 		return true
 	}
-	// Each key is sent once, so no two parameters compare equal and the
-	// order is the same whether sorted here or already sent in order.
+	// Each key is sent once (a repeat in pairs is declined below), so no
+	// two parameters compare equal and the order is the same whether
+	// sorted here or already sent in order.
 	if !slices.IsSortedFunc(params, compareListParams) {
 		slices.SortFunc(params, compareListParams)
+	}
+	if form.keys != nil {
+		for i := 1; i < len(params); i++ {
+			if compareListParams(params[i-1], params[i]) == 0 {
+				return false // a repeated key
+			}
+		}
 	}
 	if !distinctLists(params) {
 		return false

@@ -54,6 +54,8 @@ func TestDecodeQueryFast(t *testing.T) {
 		{"batch", "QueueUrl=u&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=x&SendMessageBatchRequestEntry.2.Id=b&SendMessageBatchRequestEntry.2.MessageBody=y&SendMessageBatchRequestEntry.2.DelaySeconds=2", true},
 		{"batch", "QueueUrl=u&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=n", false},
 		{"batch", "QueueUrl=u&SendMessageBatchRequestEntry.x.Id=a", false},
+		{"delete", "QueueUrl=u&QueueUrl=v&ReceiptHandle=r", true}, // the map's first value; the pairs decline
+		{"entries", "QueueUrl=u&DeleteMessageBatchRequestEntry.1.Id=a&DeleteMessageBatchRequestEntry.1.Id=b&DeleteMessageBatchRequestEntry.1.ReceiptHandle=r", true},
 	}
 	all := []func() any{fresh["delete"], fresh["send"], fresh["receive"], fresh["entries"], fresh["batch"]}
 	for _, c := range cases {
@@ -74,4 +76,24 @@ func TestDecodeQueryFast(t *testing.T) {
 		genericDecode(t, form, want)
 		require.Equal(t, want, got, c.query)
 	}
+}
+
+// TestHotActionRepeatedKeys: a hot SQS action whose form repeats a key
+// (kept as pairs, no map, by classify) is declined by the pairs decoder
+// and decoded from the map as before: the first value counts.
+func TestHotActionRepeatedKeys(t *testing.T) {
+	e := newEnv(t, Config{AcceptAnyKey: true})
+	w := sqsHandlerCall(t, e.srv, "Action=CreateQueue&Version=2012-11-05&QueueName=rep")
+	qurl := url.QueryEscape(between(w.Body.String(), "<QueueUrl>", "</QueueUrl>"))
+	sqsHandlerCall(t, e.srv, "Action=SendMessage&Version=2012-11-05&QueueUrl="+qurl+"&MessageBody=first&MessageBody=second")
+	sqsHandlerCall(t, e.srv, "Action=SendMessageBatch&Version=2012-11-05&QueueUrl="+qurl+
+		"&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=one"+
+		"&SendMessageBatchRequestEntry.1.MessageBody=two")
+	body := sqsHandlerCall(t, e.srv, "Action=ReceiveMessage&Version=2012-11-05&QueueUrl="+qurl+
+		"&MaxNumberOfMessages=10&MaxNumberOfMessages=1").Body.String()
+	require.Equal(t, 2, strings.Count(body, "<Message>"), body) // the first MaxNumberOfMessages
+	require.Contains(t, body, "<Body>first</Body>")
+	require.Contains(t, body, "<Body>one</Body>")
+	require.NotContains(t, body, "second")
+	require.NotContains(t, body, "two")
 }

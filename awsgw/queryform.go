@@ -29,18 +29,28 @@ func parseForm(s string) (url.Values, error) {
 const maxFastParams = 1000
 
 func parseFormFast(s string) (url.Values, bool) {
-	m, _, _, ok := parseFormOrdered(s)
-	return m, ok
+	keys, vals, ok := parseFormPairs(s)
+	if !ok {
+		return nil, false
+	}
+	m := make(url.Values, len(keys))
+	for i, k := range keys {
+		m[k] = vals[i : i+1 : i+1]
+		if len(m) != i+1 {
+			return nil, false // a repeated key (rare): one map operation per key instead of two
+		}
+	}
+	return m, true
 }
 
-// parseFormOrdered is parseFormFast that also returns the keys and their
-// values in the order sent (each key once).
-func parseFormOrdered(s string) (m url.Values, keys, vals []string, ok bool) {
+// parseFormPairs parses a form as parseFormFast does into its keys and
+// their values in the order sent, without a map (a key may repeat);
+// ok=false for a form url.ParseQuery might parse otherwise or refuse.
+func parseFormPairs(s string) (keys, vals []string, ok bool) {
 	n := strings.Count(s, "&") + 1
 	if n > maxFastParams || strings.IndexByte(s, ';') >= 0 {
-		return nil, nil, nil, false
+		return nil, nil, false
 	}
-	m = make(url.Values, n)
 	// One array for the keys and the values: keys in the first half.
 	kv := make([]string, 2*n)
 	keys, vals = kv[:n:n], kv[n:]
@@ -59,7 +69,7 @@ func parseFormOrdered(s string) (m url.Values, keys, vals []string, ok bool) {
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		if k, ok = queryUnescape(k); !ok {
-			return nil, nil, nil, false
+			return nil, nil, false
 		}
 		keys[i] = k
 		if plainQuery(v) {
@@ -70,18 +80,14 @@ func parseFormOrdered(s string) (m url.Values, keys, vals []string, ok bool) {
 			}
 			from := len(buf)
 			if buf, ok = appendQueryUnescape(buf, v); !ok {
-				return nil, nil, nil, false
+				return nil, nil, false
 			}
 			if spans == nil {
 				spans = make([]span, 0, n-i) // one allocation, not a doubling per escaped value
 			}
 			spans = append(spans, span{i, from, len(buf)})
 		}
-		m[k] = vals[i : i+1 : i+1]
 		i++
-		if len(m) != i {
-			return nil, nil, nil, false // a repeated key (rare): one map operation per key instead of two
-		}
 	}
 	if len(spans) > 0 {
 		// buf is not touched again: the string is a view of it, not a copy.
@@ -90,7 +96,31 @@ func parseFormOrdered(s string) (m url.Values, keys, vals []string, ok bool) {
 			vals[sp.i] = all[sp.from:sp.to]
 		}
 	}
-	return m, keys[:i], vals[:i], true
+	return keys[:i], vals[:i], true
+}
+
+// pairsForm is the url.Values of a form's pairs, as url.ParseQuery makes
+// it: a repeated key's values in the order sent.
+func pairsForm(keys, vals []string) url.Values {
+	m := make(url.Values, len(keys))
+	for i, k := range keys {
+		if vs, ok := m[k]; ok {
+			m[k] = append(vs, vals[i]) // cap-limited: a copy, not a neighbour overwritten
+		} else {
+			m[k] = vals[i : i+1 : i+1]
+		}
+	}
+	return m
+}
+
+// formFirst is url.Values.Get over a form's pairs: the first value of k.
+func formFirst(keys, vals []string, k string) string {
+	for i, key := range keys {
+		if key == k {
+			return vals[i]
+		}
+	}
+	return ""
 }
 
 // plainQuery reports whether s has nothing to unescape.

@@ -239,10 +239,10 @@ type request struct {
 	tls       bool // the request came over TLS: URLs are https://
 	path      string
 	body      []byte
-	pooled    bool // body is an arena buffer, reused once the answer is written
-	form      url.Values
-	formKeys  []string // form's keys in the order sent, when it came whole from the body's fast parse
-	formVals  []string // their values
+	pooled    bool       // body is an arena buffer, reused once the answer is written
+	form      url.Values // nil for a pairsActions action until decodeInput needs it
+	formKeys  []string   // the form's keys in the order sent, when it came whole from the body's fast parse
+	formVals  []string   // their values
 	id4       identity
 	header    http.Header // the response's headers, for handlers that add one
 	idHeader  [1]string   // the x-amzn-RequestId header's value slice
@@ -329,28 +329,42 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && (ct == "" ||
 		strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && len(req.body) > 0 {
 		body := bodyString(req)
-		bodyForm, keys, vals, ok := parseFormOrdered(body)
+		keys, vals, ok := parseFormPairs(body)
+		var bodyForm url.Values
 		if !ok {
 			var err error
 			if bodyForm, err = url.ParseQuery(body); err != nil {
 				return errSerialization("malformed form body")
 			}
 		}
-		if len(form) == 0 {
-			form = bodyForm // the usual case: everything in the body
+		switch {
+		case len(form) == 0 && ok:
+			// The usual case, everything in the body: the pairs, and a
+			// map only if the action needs one (below).
+			form = nil
 			req.formKeys, req.formVals = keys, vals
-		} else {
+		case len(form) == 0:
+			form = bodyForm
+		default:
+			if ok {
+				bodyForm = pairsForm(keys, vals)
+			}
 			for k, v := range bodyForm {
 				form[k] = append(form[k], v...)
 			}
 		}
 	}
-	if form == nil {
+	if form == nil && req.formKeys == nil {
 		form = url.Values{}
 	}
-	req.form = form
-	req.action = form.Get("Action")
-	switch form.Get("Version") {
+	var version string
+	if form != nil {
+		req.action, version = form.Get("Action"), form.Get("Version")
+	} else {
+		req.action = formFirst(req.formKeys, req.formVals, "Action")
+		version = formFirst(req.formKeys, req.formVals, "Version")
+	}
+	switch version {
 	case "2010-03-31":
 		req.service = "sns"
 	case "2012-11-05":
@@ -358,11 +372,22 @@ func (s *Server) classify(req *request, r *http.Request) *apiError {
 	default:
 		req.service = scopeService(r)
 	}
+	if form == nil && !(req.service == "sqs" && pairsActions[req.action]) {
+		form = pairsForm(req.formKeys, req.formVals)
+	}
+	req.form = form
 	if req.action == "" {
 		return newErr(400, "MissingAction", "MissingAction", "Could not find operation to perform.")
 	}
 	return nil
 }
+
+// pairsActions are the SQS actions decodeInput can decode from a form's
+// pairs without its map (decodeQueryView); it makes the map only when
+// that declines. Every other action gets the map in classify.
+var pairsActions = map[string]bool{"SendMessage": true, "SendMessageBatch": true, "ReceiveMessage": true,
+	"DeleteMessage": true, "DeleteMessageBatch": true, "ChangeMessageVisibility": true,
+	"ChangeMessageVisibilityBatch": true}
 
 // bodyString returns the body as a string for parsing its form: a view
 // of req.body when that buffer is the request's own (a fresh slice that
