@@ -53,6 +53,16 @@ func checkBatch(ids []string, entryName string) *apiError {
 	return nil
 }
 
+// batchIDs returns a slice for n entry ids: on the caller's stack when n
+// is within the batch limit (inlined, the array does not escape).
+func batchIDs(n int) []string {
+	if n <= maxBatchEntries {
+		var small [maxBatchEntries]string
+		return small[:n]
+	}
+	return make([]string, n)
+}
+
 func validBatchID(id string) bool {
 	if id == "" || len(id) > 80 {
 		return false
@@ -85,7 +95,7 @@ func (s *sqsService) sendMessageBatch(req *request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	ids := make([]string, len(in.Entries))
+	ids := batchIDs(len(in.Entries))
 	total := 0
 	for i, e := range in.Entries {
 		ids[i] = e.Id
@@ -237,7 +247,7 @@ func (s *sqsService) runBatch(req *request, entryName string, fn func(t *target,
 	if aerr != nil {
 		return nil, aerr
 	}
-	ids := make([]string, len(in.Entries))
+	ids := batchIDs(len(in.Entries))
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
