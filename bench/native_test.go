@@ -38,9 +38,6 @@ func TestRunAMQPAgainstFakeBroker(t *testing.T) {
 			if !cfg.AutoAck && b.acks.Load() == 0 {
 				t.Error("no acks reached the broker")
 			}
-			if !cfg.AutoAck && cfg.Prefetch > 0 && b.peak.Load() > uint64(cfg.Prefetch) {
-				t.Errorf("%d deliveries unacked at once, over the prefetch of %d", b.peak.Load(), cfg.Prefetch)
-			}
 			if cfg.Rate > 0 && (r.PublishRate < cfg.Rate*0.8 || r.PublishRate > cfg.Rate*1.2) {
 				t.Errorf("publish rate %v, want about %v", r.PublishRate, cfg.Rate)
 			}

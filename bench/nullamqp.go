@@ -12,11 +12,9 @@ import (
 )
 
 // NullAMQP is an AMQP 0-9-1 server that does no broker work: one logical
-// queue, every publish written straight to the last consumer registered
-// (or, when the consumer's prefetch window is full, held in memory until
-// its acks free the window: basic.qos prefetch-count is the one limit
-// kept, since it shapes what the client does), no routing, no flow
-// control, no storage, confirms sent as soon as the read buffer empties. The benchmark
+// queue, every publish written straight to the last consumer registered,
+// no routing, no prefetch window (a consumer gets everything at once), no
+// storage, confirms sent as soon as the read buffer empties. The benchmark
 // runs the same clients against it (junction-bench null-amqp, the "null"
 // broker of bench/compare.sh) to show the ceiling the client alone allows
 // on the machine: no broker can deliver faster to that client. The tests
@@ -25,8 +23,7 @@ type NullAMQP struct {
 	ln        net.Listener
 	publishes atomic.Int64
 	acks      atomic.Int64
-	maxBatch  atomic.Int64  // most publishes one read brought in
-	peak      atomic.Uint64 // most deliveries unacked at once (tests)
+	maxBatch  atomic.Int64 // most publishes one read brought in
 
 	mu       sync.Mutex
 	consumer *nullConn // guarded by mu
@@ -47,12 +44,7 @@ type nullConn struct {
 	consTag  string
 	tag      uint64
 	body     []byte
-	prefetch uint64   // basic.qos prefetch-count (0: no window)
-	noAck    bool     // the consumer consumes with no-ack
-	unacked  uint64   // deliveries not yet acked; guarded by wmu
-	ackedTo  uint64   // the highest delivery tag acked; reader only
-	held     [][]byte // bodies waiting for the window; guarded by wmu
-	pending  uint64   // body bytes still expected
+	pending  uint64 // body bytes still expected
 	pubCh    uint16
 	reads    int64 // publishes since the read buffer was last empty
 	unsynced uint64
@@ -215,13 +207,12 @@ func (c *nullConn) method(ch uint16, m amqp091.Method) error {
 	case *amqp091.QueueDelete:
 		reply = &amqp091.QueueDeleteOk{}
 	case *amqp091.BasicQos:
-		c.prefetch = uint64(m.PrefetchCount)
 		reply = &amqp091.BasicQosOk{}
 	case *amqp091.ConfirmSelect:
 		c.confirm = true
 		reply = &amqp091.ConfirmSelectOk{}
 	case *amqp091.BasicConsume:
-		c.consCh, c.consTag, c.noAck = ch, m.ConsumerTag, m.NoAck
+		c.consCh, c.consTag = ch, m.ConsumerTag
 		if c.consTag == "" {
 			c.consTag = "ctag-1"
 		}
@@ -233,7 +224,6 @@ func (c *nullConn) method(ch uint16, m amqp091.Method) error {
 		c.pubCh = ch
 	case *amqp091.BasicAck:
 		c.b.acks.Add(1)
-		c.acked(m.DeliveryTag, m.Multiple)
 	default:
 		reply = nil
 	}
@@ -266,45 +256,8 @@ func (c *nullConn) published() {
 		return
 	}
 	cons.wmu.Lock()
-	if cons.windowFull() {
-		cons.held = append(cons.held, slices.Clone(c.body))
-	} else {
-		cons.deliver(c.body)
-	}
-	cons.wmu.Unlock()
-}
-
-// windowFull reports whether c's prefetch window is full. Called with wmu.
-func (c *nullConn) windowFull() bool {
-	return c.prefetch > 0 && !c.noAck && c.unacked >= c.prefetch
-}
-
-// deliver writes one delivery of body to c's consumer. Called with wmu.
-func (c *nullConn) deliver(body []byte) {
-	c.tag++
-	c.unacked++
-	if c.unacked > c.b.peak.Load() {
-		c.b.peak.Store(c.unacked)
-	}
+	cons.tag++
 	props := message.Properties{}
-	c.w.WriteContent(c.consCh, &amqp091.BasicDeliver{ConsumerTag: c.consTag, DeliveryTag: c.tag}, &props, body)
-}
-
-// acked settles an ack of tag (and every tag before it when multiple) and
-// delivers what was held while the window was full; the serve loop
-// flushes them.
-func (c *nullConn) acked(tag uint64, multiple bool) {
-	n := uint64(1)
-	if multiple {
-		n = tag - min(c.ackedTo, tag)
-	}
-	c.ackedTo = max(c.ackedTo, tag)
-	c.wmu.Lock()
-	c.unacked -= min(n, c.unacked)
-	for len(c.held) > 0 && !c.windowFull() {
-		c.deliver(c.held[0])
-		c.held[0] = nil
-		c.held = c.held[1:]
-	}
-	c.wmu.Unlock()
+	cons.w.WriteContent(cons.consCh, &amqp091.BasicDeliver{ConsumerTag: cons.consTag, DeliveryTag: cons.tag}, &props, c.body)
+	cons.wmu.Unlock()
 }
