@@ -39,6 +39,18 @@ func publishPaced(t *testing.T, ch *rmq.Channel, q string, n int) {
 	}
 }
 
+// pacedRoundTrip declares q, consumes it with no-ack on ch, publishes n paced
+// numbered messages to it and checks they all come back in order.
+func pacedRoundTrip(t *testing.T, ch *rmq.Channel, q string, n int) {
+	t.Helper()
+	_, err := ch.QueueDeclare(q, false, false, false, false, nil)
+	require.NoError(t, err)
+	ds, err := ch.Consume(q, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	publishPaced(t, ch, q, n)
+	consumeInOrder(t, ds, n)
+}
+
 // consumeInOrder reads n numbered messages from ds and checks their order.
 func consumeInOrder(t *testing.T, ds <-chan rmq.Delivery, n int) {
 	t.Helper()
@@ -95,12 +107,7 @@ func TestBusyPollPublishConsume(t *testing.T) {
 func TestBusyPollOffDoesNotSpin(t *testing.T) {
 	ts := startServer(t, amqp.Config{})
 	_, ch := ts.channel(t)
-	_, err := ch.QueueDeclare("still", false, false, false, false, nil)
-	require.NoError(t, err)
-	ds, err := ch.Consume("still", "", true, false, false, false, nil)
-	require.NoError(t, err)
-	publishPaced(t, ch, "still", 200)
-	consumeInOrder(t, ds, 200)
+	pacedRoundTrip(t, ch, "still", 200)
 	_, _, peak, hits := amqp.SpinStats(ts.srv)
 	assert.Zero(t, peak)
 	assert.Zero(t, hits)
@@ -226,12 +233,7 @@ func TestBusyPollTLS(t *testing.T) {
 	require.NoError(t, err)
 	ch, err := c.Channel()
 	require.NoError(t, err)
-	_, err = ch.QueueDeclare("spin-tls", false, false, false, false, nil)
-	require.NoError(t, err)
-	ds, err := ch.Consume("spin-tls", "", true, false, false, false, nil)
-	require.NoError(t, err)
-	publishPaced(t, ch, "spin-tls", 500)
-	consumeInOrder(t, ds, 500)
+	pacedRoundTrip(t, ch, "spin-tls", 500)
 	_, _, peak, _ := amqp.SpinStats(ts.srv)
 	assert.Zero(t, peak, "a TLS reader spun")
 	require.NoError(t, c.Close())
