@@ -313,6 +313,20 @@ const defaultUpdateHold = 5 * time.Millisecond
 // is safe, as an update applies only to the entry and message it names
 // (planUpdate).
 func holdUpdates(batch, held []op, now int64, hold time.Duration, removed map[entryRef]struct{}) (kept, heldOut []op, next time.Duration) {
+	cutoff := now - int64(hold)
+	holdable := func(o *op) bool { return o.kind == opUpdate && o.done == nil && o.at > cutoff }
+	found := false
+	for i := range batch {
+		if holdable(&batch[i]) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		// Nothing to hold (an AMQP batch of enqueues and acks): no
+		// index of the batch's removes per ack.
+		return batch, held, 0
+	}
 	flush := -1
 	clear(removed)
 	for i := range batch {
@@ -323,11 +337,10 @@ func holdUpdates(batch, held []op, now int64, hold time.Duration, removed map[en
 			removed[entryRef{batch[i].name, batch[i].e.Seq}] = struct{}{}
 		}
 	}
-	cutoff := now - int64(hold)
 	kept = batch[:0]
 	for i := range batch {
 		o := batch[i]
-		if i > flush && o.kind == opUpdate && o.done == nil && o.at > cutoff && !removedLater(removed, o) {
+		if i > flush && holdable(&o) && !removedLater(removed, o) {
 			held = append(held, o)
 			if d := time.Duration(o.at - cutoff); next == 0 || d < next {
 				next = d
