@@ -15,10 +15,12 @@
 # CLIENTS ("native amqp091", AMQP scenarios only), SCENARIOS (all; names
 # below; the kinesis-* ones use the bench's lean client, kinesis-sdk-*
 # aws-sdk-go-v2's; sqs-query-* the lean Query client, sqs-query-std-*
-# the SDK signer with encoding/xml), BROKERS ("junction rabbitmq mosquitto goaws kinesalite null"), RESULTS
+# the SDK signer with encoding/xml), BROKERS ("junction rabbitmq mosquitto goaws kinesalite null
+# null-durable"), RESULTS
 # (bench/results/DATE.jsonl), RABBITMQ_PORT (25672), JUNCTION_PORT (25682:
 # AMQP; +1 MQTT, +2 AWS gateway), MOSQUITTO_PORT (25692), GOAWS_PORT
-# (25694), KINESALITE_PORT (25696), NULL_PORT (25698), BIN (bin: where the
+# (25694), KINESALITE_PORT (25696), NULL_PORT (25698), NULL_DURABLE_PORT
+# (25699), BIN (bin: where the
 # binaries are built), JUNCTION_FLAGS (more flags for junction serve, e.g.
 # "--amqp-busy-poll 2ms"; empty: the defaults).
 #
@@ -26,7 +28,12 @@
 # that does no broker work (no routing, no prefetch window, no storage,
 # confirms at once). AMQP scenarios other than fanout also run against it,
 # third in each round: its rate is the ceiling the client alone allows on
-# this machine, which no broker can pass.
+# this machine, which no broker can pass. "null-durable" is the same with
+# --durable: it appends every publish to a log file, syncs the log in
+# group commits and confirms only what a sync covered. Persistent
+# scenarios also run against it: its rate is the ceiling of a broker that
+# makes each confirmed message durable by writing it (one that never
+# routes, stores in a queue or waits for consumers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +41,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-native amqp091}
-BROKERS=${BROKERS:-junction rabbitmq mosquitto goaws kinesalite null}
+BROKERS=${BROKERS:-junction rabbitmq mosquitto goaws kinesalite null null-durable}
 RABBITMQ_PORT=${RABBITMQ_PORT:-25672}
 JUNCTION_PORT=${JUNCTION_PORT:-25682}
 JUNCTION_MQTT_PORT=$((JUNCTION_PORT + 1))
@@ -43,6 +50,7 @@ MOSQUITTO_PORT=${MOSQUITTO_PORT:-25692}
 GOAWS_PORT=${GOAWS_PORT:-25694}
 KINESALITE_PORT=${KINESALITE_PORT:-25696}
 NULL_PORT=${NULL_PORT:-25698}
+NULL_DURABLE_PORT=${NULL_DURABLE_PORT:-25699}
 BIN=${BIN:-bin}
 RESULTS=${RESULTS:-bench/results/$(date +%F-%H%M%S).jsonl}
 
@@ -89,12 +97,16 @@ incumbent() {
 }
 
 # others prints the brokers scenario $1 of kind $2 runs against besides
-# Junction: the incumbent, and for AMQP scenarios without a fanout the null
-# broker (the client's ceiling).
+# Junction: the incumbent, for AMQP scenarios without a fanout the null
+# broker (the client's ceiling), and for persistent ones the durable null.
 others() {
 	incumbent "$2"
-	if [ "$2" = amqp ] && ! echo "$ALL_SCENARIOS" | grep "^$1|" | grep -q -- --fanout; then
+	# grep without -q: see needed.
+	if [ "$2" = amqp ] && ! echo "$ALL_SCENARIOS" | grep "^$1|" | grep -- --fanout >/dev/null; then
 		echo null
+		if echo "$ALL_SCENARIOS" | grep "^$1|" | grep -- --persistent >/dev/null; then
+			echo null-durable
+		fi
 	fi
 }
 
@@ -114,10 +126,10 @@ needed() {
 }
 
 tmp=$(mktemp -d /tmp/junction-bench.XXXXXX)
-junction_pid= mosquitto_pid= goaws_pid= kinesalite_pid= null_pid=
+junction_pid= mosquitto_pid= goaws_pid= kinesalite_pid= null_pid= null_durable_pid=
 cleanup() {
 	set +e
-	for pid in $junction_pid $mosquitto_pid $goaws_pid $kinesalite_pid $null_pid; do
+	for pid in $junction_pid $mosquitto_pid $goaws_pid $kinesalite_pid $null_pid $null_durable_pid; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -208,6 +220,12 @@ for b in $BROKERS; do
 		null_pid=$!
 		wait_port "$NULL_PORT"
 		;;
+	null-durable)
+		echo "== starting the durable null AMQP broker on 127.0.0.1:$NULL_DURABLE_PORT" >&2
+		"$BIN/junction-bench" null-amqp --listen "127.0.0.1:$NULL_DURABLE_PORT" --durable "$tmp/null-durable.log" &
+		null_durable_pid=$!
+		wait_port "$NULL_DURABLE_PORT"
+		;;
 	*) echo "unknown broker $b" >&2; exit 2 ;;
 	esac
 done
@@ -223,6 +241,7 @@ target() {
 	mosquitto/*) echo "--broker mosquitto --uri tcp://127.0.0.1:$MOSQUITTO_PORT --broker-pid $mosquitto_pid" ;;
 	goaws/*) echo "--broker goaws --uri http://127.0.0.1:$GOAWS_PORT --broker-pid $goaws_pid" ;;
 	null/*) echo "--broker null --uri amqp://guest:guest@127.0.0.1:$NULL_PORT/ --broker-pid $null_pid" ;;
+	null-durable/*) echo "--broker null-durable --uri amqp://guest:guest@127.0.0.1:$NULL_DURABLE_PORT/ --broker-pid $null_durable_pid" ;;
 	kinesalite/*) echo "--broker kinesalite --uri http://127.0.0.1:$KINESALITE_PORT --broker-pid $kinesalite_pid" ;;
 	esac
 }

@@ -1,13 +1,16 @@
 package bench
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/junctionmq/junction/core/message"
+	"github.com/junctionmq/junction/persist"
 	"github.com/junctionmq/junction/protocol/amqp091"
 )
 
@@ -19,6 +22,13 @@ import (
 // broker of bench/compare.sh) to show the ceiling the client alone allows
 // on the machine: no broker can deliver faster to that client. The tests
 // use it as a fake broker.
+//
+// With a log file (ListenNullAMQPDurable) it is the ceiling of a durable
+// broker instead: with confirms on, every publish is appended to the file
+// and confirmed only once an fdatasync covers it, by one syncer that
+// commits whatever arrived during the previous sync (group commit), as a
+// write-ahead log would. It still never reads the log back, deletes
+// nothing and waits for no consumer.
 type NullAMQP struct {
 	ln        net.Listener
 	publishes atomic.Int64
@@ -29,6 +39,21 @@ type NullAMQP struct {
 	consumer *nullConn // guarded by mu
 	conns    []net.Conn
 	wg       sync.WaitGroup
+
+	log *nullLog // nil: confirms at once
+}
+
+// nullLog is a durable NullAMQP's write-ahead log: publishes are appended
+// to buf, and the syncer writes and syncs them, then confirms.
+type nullLog struct {
+	f     *os.File
+	mu    sync.Mutex
+	buf   []byte               // guarded by mu: records not yet written
+	upTo  map[*nullConn]uint64 // guarded by mu: highest seq in buf, per connection
+	off   int64                // syncer only: where the next group is written
+	kick  chan struct{}
+	done  chan struct{}
+	syncs atomic.Int64
 }
 
 // nullConn is one server-side connection.
@@ -51,12 +76,34 @@ type nullConn struct {
 }
 
 // ListenNullAMQP starts a NullAMQP listening on addr (host:port).
-func ListenNullAMQP(addr string) (*NullAMQP, error) {
+func ListenNullAMQP(addr string) (*NullAMQP, error) { return listenNull(addr, nil) }
+
+// ListenNullAMQPDurable starts a durable NullAMQP (see NullAMQP) whose
+// log is the file at path, created or truncated.
+func ListenNullAMQPDurable(addr, path string) (*NullAMQP, error) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = prezero(f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l := &nullLog{f: f, upTo: map[*nullConn]uint64{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	b, err := listenNull(addr, l)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	b.wg.Go(l.run)
+	return b, nil
+}
+
+func listenNull(addr string, l *nullLog) (*NullAMQP, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	b := &NullAMQP{ln: ln}
+	b := &NullAMQP{ln: ln, log: l}
 	b.wg.Go(func() {
 		for {
 			nc, err := ln.Accept()
@@ -85,7 +132,7 @@ func ListenNullAMQP(addr string) (*NullAMQP, error) {
 // Addr is the address b listens on.
 func (b *NullAMQP) Addr() net.Addr { return b.ln.Addr() }
 
-// Close stops b: the listener and every connection.
+// Close stops b: the listener, every connection and the log's syncer.
 func (b *NullAMQP) Close() error {
 	err := b.ln.Close()
 	b.mu.Lock()
@@ -93,8 +140,101 @@ func (b *NullAMQP) Close() error {
 		nc.Close()
 	}
 	b.mu.Unlock()
+	if b.log != nil {
+		close(b.log.done)
+	}
 	b.wg.Wait()
+	if b.log != nil {
+		b.log.f.Close()
+	}
 	return err
+}
+
+// Syncs is how many fdatasyncs a durable NullAMQP's log made.
+func (b *NullAMQP) Syncs() int64 {
+	if b.log == nil {
+		return 0
+	}
+	return b.log.syncs.Load()
+}
+
+// nullLogSize is the size of a durable NullAMQP's log file. Written
+// through zeros and synced up front, so that a sync of what the run
+// appends has no file size or block allocation to commit (as the store's
+// preallocated memtable logs do), it is then reused from its start when
+// full: the log is never read back.
+const nullLogSize = 64 << 20
+
+// prezero fills f with nullLogSize zeros and syncs them.
+func prezero(f *os.File) error {
+	zeros := make([]byte, 1<<20)
+	for range nullLogSize / len(zeros) {
+		if _, err := f.Write(zeros); err != nil {
+			return err
+		}
+	}
+	return persist.Fdatasync(f)
+}
+
+// append logs publish seq of c (its body) for the syncer.
+func (l *nullLog) append(c *nullConn, seq uint64, body []byte) {
+	l.mu.Lock()
+	l.buf = binary.BigEndian.AppendUint64(l.buf, seq)
+	l.buf = binary.BigEndian.AppendUint32(l.buf, uint32(len(body)))
+	l.buf = append(l.buf, body...)
+	l.upTo[c] = seq
+	l.mu.Unlock()
+}
+
+// commit has the syncer commit what was appended.
+func (l *nullLog) commit() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run is the syncer: it writes what was appended, syncs it, and confirms
+// it, one group at a time, until the log is closed.
+func (l *nullLog) run() {
+	var spare []byte
+	confirm := map[*nullConn]uint64{}
+	for {
+		select {
+		case <-l.kick:
+		case <-l.done:
+			return
+		}
+		l.mu.Lock()
+		buf := l.buf
+		l.buf = spare[:0]
+		for c, seq := range l.upTo {
+			confirm[c] = seq
+		}
+		clear(l.upTo)
+		l.mu.Unlock()
+		if len(buf) == 0 {
+			spare = buf
+			continue
+		}
+		if l.off+int64(len(buf)) > nullLogSize {
+			l.off = 0
+		}
+		if _, err := l.f.WriteAt(buf, l.off); err != nil {
+			return
+		}
+		l.off += int64(len(buf))
+		if err := persist.Fdatasync(l.f); err != nil {
+			return
+		}
+		l.syncs.Add(1)
+		spare = buf[:0]
+		for c, seq := range confirm {
+			c.send(1, &amqp091.BasicAck{DeliveryTag: seq, Multiple: true})
+			c.flush()
+		}
+		clear(confirm)
+	}
 }
 
 func (b *NullAMQP) uri() string { return "amqp://guest:guest@" + b.ln.Addr().String() + "/" }
@@ -144,7 +284,11 @@ func (c *nullConn) serve() error {
 			c.b.maxBatch.Store(max(c.b.maxBatch.Load(), c.reads))
 			c.reads = 0
 			if c.confirm && c.unsynced > 0 {
-				c.send(1, &amqp091.BasicAck{DeliveryTag: c.seq, Multiple: true})
+				if c.b.log != nil {
+					c.b.log.commit()
+				} else {
+					c.send(1, &amqp091.BasicAck{DeliveryTag: c.seq, Multiple: true})
+				}
 				c.unsynced = 0
 			}
 			if err := c.flush(); err != nil {
@@ -250,6 +394,9 @@ func (c *nullConn) published() {
 	if c.confirm {
 		c.seq++
 		c.unsynced++
+		if c.b.log != nil {
+			c.b.log.append(c, c.seq, c.body)
+		}
 	}
 	cons := c.consumerConn()
 	if cons == nil {

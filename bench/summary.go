@@ -189,7 +189,7 @@ func commas(n int64) string {
 // to each other broker's (Junction is recognized by "junction" in its
 // label; any other label is an incumbent: rabbitmq, mosquitto, goaws,
 // kinesalite; or null, the do-nothing broker whose rate is the client's
-// ceiling).
+// ceiling, and null-durable, which only makes publishes durable).
 func Summarize(in io.Reader, out io.Writer) error {
 	rs, err := ReadResults(in)
 	if err != nil {
@@ -243,8 +243,11 @@ func writeRatios(out io.Writer, gs []*group) error {
 			if !m.higher {
 				better = "lower is better"
 			}
-			if o.broker == "null" {
+			switch o.broker {
+			case "null":
 				better = "share of the client's ceiling: null does no broker work"
+			case "null-durable":
+				better = "share of a durable broker's ceiling: null-durable only logs, syncs and confirms"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t(%s)\n", j.scenario, j.client, m.name, num(jm), num(om), o.broker, ratio, better)
 		}

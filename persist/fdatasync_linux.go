@@ -19,3 +19,7 @@ func fdatasync(f *os.File) error {
 		}
 	}
 }
+
+// Fdatasync is fdatasync for other packages (the benchmark's durable null
+// broker syncs its log the way the store syncs its own).
+func Fdatasync(f *os.File) error { return fdatasync(f) }

@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -45,9 +46,16 @@ commands:
 run "junction-bench <command> -h" for a command's flags.
 `
 
+// profileEnv names the environment variable that, when set to a file
+// name, has the command write a CPU profile of the whole client process
+// there: where the load client itself spends its time.
+const profileEnv = "JUNCTION_BENCH_CPUPROFILE"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	endProfile := startProfile(os.Getenv(profileEnv))
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	endProfile()
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
@@ -55,6 +63,26 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "junction-bench:", err)
 		os.Exit(1)
+	}
+}
+
+// startProfile starts a CPU profile into file (none when it is empty) and
+// returns what ends it.
+func startProfile(file string) func() {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "junction-bench: cpu profile:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
@@ -194,10 +222,17 @@ func runNullAMQP(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("null-amqp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:25698", "address to listen on")
+	logFile := fs.String("durable", "", "log file: with confirms, append every publish to it and confirm only after an fdatasync covers it (group commit); the ceiling of a durable broker")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, err := bench.ListenNullAMQP(*listen)
+	var b *bench.NullAMQP
+	var err error
+	if *logFile != "" {
+		b, err = bench.ListenNullAMQPDurable(*listen, *logFile)
+	} else {
+		b, err = bench.ListenNullAMQP(*listen)
+	}
 	if err != nil {
 		return err
 	}
