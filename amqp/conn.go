@@ -51,6 +51,7 @@ type conn struct {
 	sendOct   atomic.Uint64            // bytes written to it
 	lastRead  atomic.Int64             // monoNow at the last read from the socket
 	readGap   int64                    // monoNow between the last two reads that returned data; reader only (spin.go)
+	readWall  int64                    // wall clock (Unix ns) at the last read that returned data; reader only
 	lastWrite atomic.Int64             // monoNow at the last write to it
 	hbNanos   atomic.Int64             // negotiated heartbeat
 	closeSent atomic.Bool              // the server sent connection.close and awaits close-ok
@@ -165,7 +166,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 // handshake learns them.
 func (c *conn) log() *slog.Logger { return c.logp.Load() }
 
-// readStamp records the time of every successful read, for heartbeats.
+// readStamp records the time of every successful read, for heartbeats
+// and as the arrival time of the publishes it completes.
 type readStamp struct{ c *conn }
 
 func (r readStamp) Read(p []byte) (int, error) {
@@ -181,8 +183,12 @@ func (r readStamp) Read(p []byte) (int, error) {
 	}
 	if n > 0 {
 		r.c.recvOct.Add(uint64(n))
-		now := monoNow()
+		// One clock read per socket read, not per message: a publish's
+		// arrival time is that of the read that completed it.
+		t := time.Now()
+		now := int64(t.Sub(monoEpoch)) + 1 // monoNow
 		r.c.readGap = now - r.c.lastRead.Swap(now)
+		r.c.readWall = t.UnixNano()
 	}
 	return n, err
 }
@@ -534,4 +540,14 @@ func (c *conn) cleanup() {
 	if c.vhost != nil {
 		c.vhost.Close()
 	}
+}
+
+// arrived is the arrival time (Unix ns) of a publish the reader completes
+// now: that of the socket read that brought its last frame, or the clock
+// for a publish no read brought (a connection read through another path).
+func (c *conn) arrived() int64 {
+	if c.readWall != 0 {
+		return c.readWall
+	}
+	return time.Now().UnixNano()
 }

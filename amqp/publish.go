@@ -95,7 +95,7 @@ func (ch *channel) finishPublish() error {
 		Props:      p.props,
 		Body:       p.body,
 		Origin:     message.FaceAMQP,
-		Arrived:    time.Now().UnixNano(),
+		Arrived:    ch.c.arrived(),
 	}
 	if msg.Props.Flags&message.FlagUserID != 0 && msg.Props.UserID != ch.c.user {
 		return softErr(amqp091.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
