@@ -38,6 +38,7 @@ type AMQPConfig struct {
 	Prefetch   int           `json:"prefetch,omitempty"`
 	Persistent bool          `json:"persistent,omitempty"`
 	Confirm    int           `json:"confirm,omitempty"` // window; 0: no confirms
+	Tx         int           `json:"tx,omitempty"`      // publishes per transaction (tx.select, tx.commit); 0: none
 	QueueArgs  string        `json:"queue_args,omitempty"`
 	Queues     int           `json:"queues"`         // > 1: fanout exchange to this many queues
 	Rate       float64       `json:"rate,omitempty"` // msg/s for all producers; 0: unlimited
@@ -183,6 +184,12 @@ func (cfg *AMQPConfig) normalize() error {
 	case ClientNative, ClientAMQP091:
 	default:
 		return fmt.Errorf("bench: unknown client %q (want native or amqp091)", cfg.Client)
+	}
+	if cfg.Tx > 0 && cfg.Confirm > 0 {
+		return errors.New("bench: --tx and --confirm exclude each other (a channel is in one mode)")
+	}
+	if cfg.Tx > 0 && cfg.Client != ClientAMQP091 {
+		return errors.New("bench: --tx needs --client amqp091")
 	}
 	return nil
 }

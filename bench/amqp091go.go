@@ -41,6 +41,11 @@ func (amqp091Client) produce(ctx context.Context, r *run) error {
 		confirms := ch.NotifyPublish(make(chan amqp.Confirmation, r.cfg.Confirm+1))
 		wg.Go(func() { readConfirms091(r, win, confirms) })
 	}
+	if r.cfg.Tx > 0 {
+		if err := ch.Tx(); err != nil {
+			return err
+		}
+	}
 	err = publish091(ctx, r, ch, win)
 	conn.Close()
 	wg.Wait()
@@ -71,6 +76,7 @@ func publish091(ctx context.Context, r *run, ch *amqp.Channel, win *window) erro
 	}
 	var stamps [1]int64
 	var seq uint64
+	var inTx int // publishes in the open transaction
 	var late Histogram
 	defer r.mergeTiming(&late, nil)
 	pace := newPacer(r)
@@ -98,6 +104,23 @@ func publish091(ctx context.Context, r *run, ch *amqp.Channel, win *window) erro
 		}
 		if err := ch.PublishWithContext(ctx, r.exchange, r.key, false, false, msg); err != nil {
 			return err
+		}
+		if r.cfg.Tx > 0 {
+			// A transaction's publishes count once committed.
+			if inTx++; inTx < r.cfg.Tx {
+				continue
+			}
+			inTx = 0
+			if err := ch.TxCommit(); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if r.in(now) {
+				r.published.Add(int64(r.cfg.Tx))
+			}
+			continue
 		}
 		if r.in(now) {
 			r.published.Add(1)

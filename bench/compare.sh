@@ -55,8 +55,9 @@ BIN=${BIN:-bin}
 RESULTS=${RESULTS:-bench/results/$(date +%F-%H%M%S).jsonl}
 
 # name|kind|flags. Idle scenarios run first, on fresh brokers. Kinds:
-# idle and amqp (incumbent rabbitmq), mqtt-idle and mqtt (mosquitto), sqs
-# (goaws), kinesis (kinesalite).
+# idle, amqp and churn (incumbent rabbitmq), mqtt-idle and mqtt
+# (mosquitto), sqs (goaws), kinesis (kinesalite). Transactions (--tx) run
+# with the amqp091 client only; churn always uses amqp091-go.
 ALL_SCENARIOS='
 idle-rss|idle|--conns 0
 idle-1000-conns|idle|--conns 1000
@@ -68,6 +69,11 @@ ack-prefetch100-1KiB|amqp|--prefetch 100 --size 1024
 persistent-confirm100-16B|amqp|--persistent --confirm 100 --size 16
 fanout10-16B|amqp|--fanout 10 --autoack --size 16
 rate1000-16B|amqp|--rate 1000 --autoack --size 16
+tx10-persistent-16B|amqp|--persistent --tx 10 --prefetch 100 --size 16
+churn-connection|churn|--what connection
+churn-channel|churn|--what channel
+churn-queue|churn|--what queue
+churn-binding|churn|--what binding
 mqtt-qos0-16B|mqtt|--qos 0 --size 16
 mqtt-qos1-16B|mqtt|--qos 1 --size 16
 mqtt-qos2-16B|mqtt|--qos 2 --size 16
@@ -89,7 +95,7 @@ SCENARIOS=${SCENARIOS:-$(echo "$ALL_SCENARIOS" | cut -d'|' -f1 | xargs)}
 # incumbent prints the broker a scenario kind is compared with.
 incumbent() {
 	case $1 in
-	idle | amqp) echo rabbitmq ;;
+	idle | amqp | churn) echo rabbitmq ;;
 	mqtt | mqtt-idle) echo mosquitto ;;
 	sqs) echo goaws ;;
 	kinesis) echo kinesalite ;;
@@ -97,12 +103,13 @@ incumbent() {
 }
 
 # others prints the brokers scenario $1 of kind $2 runs against besides
-# Junction: the incumbent, for AMQP scenarios without a fanout the null
-# broker (the client's ceiling), and for persistent ones the durable null.
+# Junction: the incumbent, for AMQP scenarios without a fanout or
+# transactions the null broker (the client's ceiling), and for persistent
+# ones the durable null.
 others() {
 	incumbent "$2"
 	# grep without -q: see needed.
-	if [ "$2" = amqp ] && ! echo "$ALL_SCENARIOS" | grep "^$1|" | grep -- --fanout >/dev/null; then
+	if [ "$2" = amqp ] && ! echo "$ALL_SCENARIOS" | grep "^$1|" | grep -E -- '--fanout|--tx' >/dev/null; then
 		echo null
 		if echo "$ALL_SCENARIOS" | grep "^$1|" | grep -- --persistent >/dev/null; then
 			echo null-durable
@@ -276,10 +283,13 @@ for phase in idle load; do
 	for run in $(seq "$RUNS"); do
 		for s in $SCENARIOS; do
 			kind=$(kind_of "$s")
-			case $phase/$kind in idle/idle | idle/mqtt-idle | load/amqp | load/mqtt | load/sqs | load/kinesis) ;; *) continue ;; esac
+			case $phase/$kind in idle/idle | idle/mqtt-idle | load/amqp | load/churn | load/mqtt | load/sqs | load/kinesis) ;; *) continue ;; esac
 			clients=native
 			[ "$kind" = amqp ] && clients=$CLIENTS
 			for c in $clients; do
+				if [ "$c" = native ] && echo "$ALL_SCENARIOS" | grep "^$s|" | grep -- --tx >/dev/null; then
+					continue
+				fi
 				for b in junction $(others "$s" "$kind"); do
 					echo " $BROKERS " | grep -q " $b " || continue
 					echo "-- run $run/$RUNS $s $c $b" >&2

@@ -198,6 +198,9 @@ func (cfg *AMQPConfig) name() string {
 	if cfg.Confirm > 0 {
 		s += fmt.Sprintf("-confirm%d", cfg.Confirm)
 	}
+	if cfg.Tx > 0 {
+		s += fmt.Sprintf("-tx%d", cfg.Tx)
+	}
 	if cfg.Queues > 1 {
 		s += fmt.Sprintf("-fanout%d", cfg.Queues)
 	}

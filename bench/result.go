@@ -12,7 +12,7 @@ type Result struct {
 	Time     string `json:"time"`               // RFC 3339, when the run ended
 	Broker   string `json:"broker"`             // label: "junction", "rabbitmq"
 	Scenario string `json:"scenario"`           // label naming the scenario
-	Kind     string `json:"kind"`               // "amqp", "mqtt", "sqs", "kinesis" or "idle"
+	Kind     string `json:"kind"`               // "amqp", "mqtt", "sqs", "kinesis", "churn" or "idle"
 	Client   string `json:"client,omitempty"`   // "native" or "amqp091"
 	Error    string `json:"error,omitempty"`    // set when the run failed
 	Host     string `json:"host,omitempty"`     // machine the run ran on
@@ -39,7 +39,8 @@ type Result struct {
 	TransitP99Ms float64 `json:"transit_p99_ms,omitempty"`
 	ConfirmP50Ms float64 `json:"confirm_p50_ms,omitempty"`
 	ConfirmP99Ms float64 `json:"confirm_p99_ms,omitempty"`
-	CallP50Ms    float64 `json:"call_p50_ms,omitempty"` // SQS/Kinesis: one API call, request to response
+	OpsRate      float64 `json:"ops_s,omitempty"`       // churn: create-and-delete cycles per second
+	CallP50Ms    float64 `json:"call_p50_ms,omitempty"` // SQS/Kinesis: one API call, request to response; churn: one cycle
 	CallP99Ms    float64 `json:"call_p99_ms,omitempty"`
 	PublishMiBps float64 `json:"publish_mib_s,omitempty"` // Kinesis: data bytes in
 	DeliverMiBps float64 `json:"deliver_mib_s,omitempty"` // Kinesis: data bytes out

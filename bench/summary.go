@@ -32,6 +32,7 @@ var (
 		return float64(*r.Lost)
 	}, false}
 	callP99     = metric{"call p99 ms", func(r *Result) float64 { return r.CallP99Ms }, false}
+	opsRate     = metric{"cycles/s", func(r *Result) float64 { return r.OpsRate }, true}
 	publishRate = metric{"in rec/s", func(r *Result) float64 { return r.PublishRate }, true}
 	publishMiB  = metric{"in MiB/s", func(r *Result) float64 { return r.PublishMiBps }, true}
 	getRate     = metric{"out rec/s", func(r *Result) float64 { return r.DeliverRate }, true}
@@ -60,6 +61,8 @@ func primary(r *Result) metric {
 		return latencyP99
 	case r.Kind == "kinesis":
 		return publishRate
+	case r.Kind == "churn":
+		return opsRate
 	}
 	return deliverRate
 }
@@ -77,6 +80,8 @@ func details(r *Result) []metric {
 		ms = []metric{deliverRate, latencyP99, callP99, clientCPU, brokerCPU}
 	case "kinesis":
 		ms = []metric{publishRate, publishMiB, getRate, getMiB, lost, latencyP99, callP99, clientCPU, brokerCPU}
+	case "churn":
+		ms = []metric{opsRate, callP99, clientCPU, brokerCPU}
 	default:
 		ms = []metric{deliverRate, latencyP99, confirmP99, clientCPU, brokerCPU}
 	}

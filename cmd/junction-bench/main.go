@@ -11,6 +11,7 @@
 //	junction-bench mqtt [flags]        one MQTT throughput run
 //	junction-bench sqs [flags]         one SQS run
 //	junction-bench kinesis [flags]     one Kinesis run
+//	junction-bench churn [flags]       AMQP connection, channel, queue or binding churn
 //	junction-bench idle [flags]        broker RSS before and after N idle connections
 //	junction-bench null-amqp [flags]   serve AMQP doing no broker work: the client's ceiling
 //	junction-bench summarize < runs.jsonl
@@ -38,6 +39,7 @@ commands:
   mqtt        MQTT throughput, latency and losses with paho (one JSON line)
   sqs         SQS send/receive/delete throughput, or long-poll wake-up latency (one JSON line)
   kinesis     Kinesis PutRecords/GetRecords throughput (one JSON line)
+  churn       AMQP connection, channel, queue or binding create/delete cycles per second (one JSON line)
   idle        broker RSS before and after N idle AMQP or MQTT connections (one JSON line)
   null-amqp   serve AMQP with no broker work (no routing, window or storage) until
               interrupted: run the amqp command against it for the client's ceiling
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSQS(ctx, args[1:], stdout, stderr)
 	case "kinesis":
 		return runKinesis(ctx, args[1:], stdout, stderr)
+	case "churn":
+		return runChurn(ctx, args[1:], stdout, stderr)
 	case "null-amqp":
 		return runNullAMQP(ctx, args[1:], stderr)
 	case "summarize":
@@ -173,6 +177,7 @@ func runAMQP(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&cfg.Prefetch, "prefetch", 0, "basic.qos prefetch count per consumer (0: unlimited)")
 	fs.BoolVar(&cfg.Persistent, "persistent", false, "persistent messages to durable queues")
 	fs.IntVar(&cfg.Confirm, "confirm", 0, "publisher confirms with this many unconfirmed messages at most (0: off)")
+	fs.IntVar(&cfg.Tx, "tx", 0, "publish in transactions of this many messages, each committed with tx.commit (amqp091 client; 0: off)")
 	fs.StringVar(&cfg.QueueArgs, "queue-args", "", "queue arguments, k=v,k=v (x-queue-type=quorum,x-max-length=1000)")
 	fs.IntVar(&cfg.Queues, "fanout", 1, "queues; above 1, producers publish to a fanout exchange bound to them all")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fixed total publish rate in msg/s (0: as fast as possible); latency is then measured from each message's scheduled time")
@@ -296,6 +301,28 @@ func runSQS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.Endpoint, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
 	r, err := bench.RunSQS(ctx, cfg)
 	return emit(stdout, r, err, &c, "sqs", cfg.Protocol+"-"+cfg.Client)
+}
+
+func runChurn(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	var cfg bench.ChurnConfig
+	fs := flag.NewFlagSet("churn", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.StringVar(&cfg.What, "what", bench.ChurnQueue, "what each cycle creates and deletes: connection, channel, queue (declare, delete) or binding (bind, unbind)")
+	fs.IntVar(&cfg.Clients, "clients", 1, "concurrent workers, each on its own connection")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := c.brokerPID()
+	if err != nil {
+		return err
+	}
+	cfg.URI, cfg.BrokerPID, cfg.Broker, cfg.Scenario = c.uri, pid, c.broker, c.scenario
+	r, err := bench.RunChurn(ctx, cfg)
+	return emit(stdout, r, err, &c, "churn", bench.ClientAMQP091)
 }
 
 func runKinesis(ctx context.Context, args []string, stdout, stderr io.Writer) error {
