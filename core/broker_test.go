@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,4 +342,57 @@ func TestInvalidNamesAreTypedErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	require.ErrorIs(t, v.Bind(route.Binding{Source: "amq.direct", Dest: route.Dest{Kind: route.DestQueue, Name: "nope"}}), ErrNotFound)
 	require.ErrorIs(t, v.Bind(route.Binding{Source: "nope", Dest: route.Dest{Kind: route.DestExchange, Name: "amq.direct"}}), ErrNotFound)
+}
+
+// countingStore counts the definition deletes that reach the store.
+type countingStore struct {
+	*persist.DB
+	deletes atomic.Int64
+}
+
+func (s *countingStore) DeleteDef(kind, key string) error {
+	s.deletes.Add(1)
+	return s.DB.DeleteDef(kind, key)
+}
+
+// TestUnbindTransientWritesNothing: unbinding a binding that was never
+// stored (its queue is not durable), or deleting such a queue with its
+// bindings, costs no store write, while unbinding a durable one deletes
+// its definition, which stays deleted after a restart.
+func TestUnbindTransientWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	db, err := persist.Open(dir, persist.Options{GCInterval: -1})
+	require.NoError(t, err)
+	st := &countingStore{DB: db}
+	b, err := Open(Config{Store: st, Auth: auth.Options{KeyFile: filepath.Join(dir, "auth.key")}})
+	require.NoError(t, err)
+	v, _ := b.Vhost("/")
+	_, _, err = v.DeclareQueue(QueueDecl{Name: "tmp"})
+	require.NoError(t, err)
+	_, _, err = v.DeclareQueue(QueueDecl{Name: "keep", Durable: true})
+	require.NoError(t, err)
+	tmp := route.Binding{Source: "amq.direct", Dest: route.Dest{Kind: route.DestQueue, Name: "tmp"}, Key: "k"}
+	for range 3 {
+		require.NoError(t, v.Bind(tmp))
+		require.NoError(t, v.Unbind(tmp))
+	}
+	require.Zero(t, st.deletes.Load(), "a transient binding's unbind reached the store")
+	// Nor does deleting the transient queue with a binding still on it.
+	require.NoError(t, v.Bind(tmp))
+	_, err = v.DeleteQueue("tmp", false, false, nil)
+	require.NoError(t, err)
+	require.Zero(t, st.deletes.Load(), "a transient queue's delete reached the store")
+
+	keep := route.Binding{Source: "amq.direct", Dest: route.Dest{Kind: route.DestQueue, Name: "keep"}, Key: "k"}
+	require.NoError(t, v.Bind(keep))
+	require.NoError(t, v.Unbind(keep))
+	require.Equal(t, int64(1), st.deletes.Load())
+	closeBroker(t, b, db)
+
+	b, db = openBroker(t, dir)
+	defer closeBroker(t, b, db)
+	v, _ = b.Vhost("/")
+	routed, err := v.Publish(msg("amq.direct", "k", "after restart", true), nil)
+	require.NoError(t, err)
+	require.False(t, routed, "the unbound durable binding came back")
 }

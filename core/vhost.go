@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -365,8 +366,13 @@ func (v *Vhost) forgetQueue(q *queue.Queue) {
 		v.mu.Unlock()
 	})
 	removed := v.routes.RemoveDest(name)
+	cfg := q.Config()
+	stored := cfg.Durable && !cfg.Exclusive
+	if !stored {
+		removed.Bindings = nil // never stored (see bindingDurable)
+	}
 	v.forgetRemoved(removed)
-	if cfg := q.Config(); cfg.Durable && !cfg.Exclusive {
+	if stored {
 		v.deleteDef(kindQueue, name)
 	}
 }
@@ -391,9 +397,17 @@ func (v *Vhost) Unbind(b route.Binding) error {
 	if err := v.checkDest(b.Dest); err != nil {
 		return err
 	}
+	// Bind stored b only if it was durable; a transient binding (to an
+	// exclusive or non-durable queue) has no definition to delete, and
+	// deleting one cost a store write and sync per unbind.
+	durable := v.bindingDurable(b)
 	removed, err := v.routes.Unbind(b)
 	if err != nil {
 		return classify(err)
+	}
+	if !durable {
+		key := bindingKey(b)
+		removed.Bindings = slices.DeleteFunc(removed.Bindings, func(x route.Binding) bool { return bindingKey(x) == key })
 	}
 	v.forgetRemoved(removed)
 	return nil
