@@ -150,6 +150,21 @@ func (c *common) brokerPID() (int, error) {
 	return pid, nil
 }
 
+// window registers the measured window's flags, --duration and --warmup.
+func window(fs *flag.FlagSet, duration, warmup *time.Duration) {
+	fs.DurationVar(duration, "duration", 10*time.Second, "measured time")
+	fs.DurationVar(warmup, "warmup", 2*time.Second, "unmeasured time before it")
+}
+
+// parse parses a command's flags and returns the broker's pid (0 when
+// none was given).
+func (c *common) parse(fs *flag.FlagSet, args []string) (int, error) {
+	if err := fs.Parse(args); err != nil {
+		return 0, err
+	}
+	return c.brokerPID()
+}
+
 // emit writes r, or on failure a JSON line with the error, and returns err.
 func emit(stdout io.Writer, r *bench.Result, err error, c *common, kind, client string) error {
 	if err != nil {
@@ -181,12 +196,8 @@ func runAMQP(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.QueueArgs, "queue-args", "", "queue arguments, k=v,k=v (x-queue-type=quorum,x-max-length=1000)")
 	fs.IntVar(&cfg.Queues, "fanout", 1, "queues; above 1, producers publish to a fanout exchange bound to them all")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fixed total publish rate in msg/s (0: as fast as possible); latency is then measured from each message's scheduled time")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pid, err := c.brokerPID()
+	window(fs, &cfg.Duration, &cfg.Warmup)
+	pid, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -207,10 +218,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.BoolVar(&cfg.Channel, "channel", false, "open one channel on each connection")
 	fs.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait before each RSS reading")
 	fs.DurationVar(&cfg.Hold, "hold", 0, "keep the connections open this long after measuring")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pid, err := c.brokerPID()
+	pid, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -259,13 +267,9 @@ func runMQTT(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&cfg.Size, "size", 16, "payload size in bytes (at least 12: send time and publisher)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fixed total publish rate in msg/s (0: as fast as possible)")
 	fs.IntVar(&cfg.InFlight, "inflight", 100, "unacknowledged publishes per publisher (QoS 0: unwritten)")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	window(fs, &cfg.Duration, &cfg.Warmup)
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "longest wait for stragglers before counting losses")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pid, err := c.brokerPID()
+	pid, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -289,12 +293,8 @@ func runSQS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&cfg.Size, "size", 64, "body size in characters (at least 20: the send time)")
 	fs.BoolVar(&cfg.LongPoll, "longpoll", false, "long-poll wake-up latency instead: one receiver waits 20 s, one sender sends")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region signed for")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pid, err := c.brokerPID()
+	window(fs, &cfg.Duration, &cfg.Warmup)
+	pid, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -311,12 +311,8 @@ func runChurn(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.register(fs)
 	fs.StringVar(&cfg.What, "what", bench.ChurnQueue, "what each cycle creates and deletes: connection, channel, queue (declare, delete) or binding (bind, unbind)")
 	fs.IntVar(&cfg.Clients, "clients", 1, "concurrent workers, each on its own connection")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pid, err := c.brokerPID()
+	window(fs, &cfg.Duration, &cfg.Warmup)
+	pid, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -340,13 +336,9 @@ func runKinesis(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.Size, "size", 1024, "data bytes per record (at least 9: the send time)")
 	fs.IntVar(&cfg.Limit, "limit", 10000, "GetRecords Limit")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region signed for")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	window(fs, &cfg.Duration, &cfg.Warmup)
 	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "longest wait for the readers to reach the end after the window (then losses are counted)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pid, err := c.brokerPID()
+	pid, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
