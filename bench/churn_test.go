@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,18 +10,13 @@ import (
 
 	"github.com/junctionmq/junction/amqp"
 	"github.com/junctionmq/junction/core"
-	"github.com/junctionmq/junction/core/auth"
-	"github.com/junctionmq/junction/persist"
 )
 
 // startAMQP runs a Junction AMQP server on 127.0.0.1:0 and returns its URI
 // and core.
 func startAMQP(t *testing.T) (string, *core.Broker) {
 	t.Helper()
-	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
-	require.NoError(t, err)
-	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: filepath.Join(t.TempDir(), "auth.key")}})
-	require.NoError(t, err)
+	b := openCore(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	s := amqp.NewServer(amqp.NewCoreBroker(b), amqp.Config{})
@@ -31,8 +25,6 @@ func startAMQP(t *testing.T) (string, *core.Broker) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		require.NoError(t, s.Close(ctx))
-		_ = b.Close()
-		_ = st.Close()
 	})
 	return "amqp://guest:guest@" + ln.Addr().String() + "/", b
 }

@@ -24,10 +24,7 @@ import (
 // throughput limits off, and returns its endpoint.
 func startGateway(t *testing.T) string {
 	t.Helper()
-	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
-	require.NoError(t, err)
-	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: filepath.Join(t.TempDir(), "auth.key")}})
-	require.NoError(t, err)
+	b := openCore(t)
 	srv, err := awsgw.New(b, awsgw.Config{KinesisNoLimits: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,10 +36,23 @@ func startGateway(t *testing.T) string {
 		defer cancel()
 		require.NoError(t, srv.Shutdown(ctx))
 		require.ErrorIs(t, <-served, http.ErrServerClosed)
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// openCore opens a broker core on an in-memory store, closed when t ends
+// (after the cleanups registered later, the servers on top of it).
+func openCore(t *testing.T) *core.Broker {
+	t.Helper()
+	st, err := persist.Open("", persist.Options{InMemory: true, GCInterval: -1})
+	require.NoError(t, err)
+	b, err := core.Open(core.Config{Store: st, Auth: auth.Options{KeyFile: filepath.Join(t.TempDir(), "auth.key")}})
+	require.NoError(t, err)
+	t.Cleanup(func() {
 		_ = b.Close()
 		_ = st.Close()
 	})
-	return "http://" + ln.Addr().String()
+	return b
 }
 
 // TestKinesisClients runs the Kinesis scenario with both load clients
